@@ -1,0 +1,221 @@
+// The one contract between the renderer and the main process. The renderer sees only `window.quari: QuariApi`;
+// Electron's preload and the loopback web host (electron/web/) both serve exactly this interface.
+// Everything here must be structured-clone/JSON friendly: plain objects, strings, numbers, Uint8Array.
+
+/** Pixel rectangle in the coordinates of an image as stored (EXIF orientation applied). */
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface PackSummary {
+  id: string;
+  name: string;
+  version: string;
+  embeddingDim: number;
+  hasTextEncoder: boolean;
+  hasQuariCheckpoint: boolean;
+  /** SHA-256 of the QuARI weights.pt, recorded with every search. */
+  checkpointHash: string | null;
+  source: 'built-in' | 'user';
+  error?: string;
+}
+
+export interface CatalogInfo {
+  catalogPath: string;
+  images: number;
+  embeddings: number;
+  failed: number;
+  activePackId: string | null;
+  packs: PackSummary[];
+}
+
+export interface IngestProgress {
+  runId: string;
+  root: string;
+  state: 'scanning' | 'running' | 'done' | 'cancelled' | 'failed';
+  total: number;
+  done: number;
+  added: number;
+  skipped: number;
+  failed: number;
+  filesPerSecond: number;
+  etaSeconds: number | null;
+  currentPath?: string;
+  error?: string;
+}
+
+export interface FailureRow {
+  imageId: number;
+  path: string;
+  error: string;
+}
+
+export interface QueryImage {
+  queryImageId: string;
+  name: string;
+  width: number;
+  height: number;
+  url: string;
+}
+
+export interface SearchRequest {
+  queryImageId: string;
+  /** Zero or more crop regions; none means the whole image. */
+  crops: Box[];
+  text?: string;
+  mode: 'baseline' | 'adaptive';
+  /** Stage-1 candidates rescored by QuARI; 0 rescores the whole catalog. */
+  k?: number;
+  top?: number;
+}
+
+export interface SearchHit {
+  rank: number;
+  imageId: number;
+  path: string;
+  sha256: string;
+  width: number;
+  height: number;
+  /** The score the ranking used (adaptive in adaptive mode). */
+  score: number;
+  baselineScore: number;
+  /** The region of the hit image that matched best, in its pixels. */
+  box: Box;
+  /** 0..1: share of the content classifier's explicit classes; thumbnails above the threshold are blurred. */
+  explicitScore: number;
+  thumbnailUrl: string;
+  imageUrl: string;
+}
+
+export interface SearchResponse {
+  searchId: number;
+  packId: string;
+  checkpointHash: string | null;
+  mode: 'baseline' | 'adaptive';
+  hits: SearchHit[];
+  candidates: number;
+  durationMs: number;
+}
+
+export interface SearchRecord {
+  searchId: number;
+  createdAt: string;
+  packId: string;
+  checkpointHash: string | null;
+  mode: 'baseline' | 'adaptive';
+  request: SearchRequest & { queryName: string };
+  resultCount: number;
+  durationMs: number;
+}
+
+export interface TagCategory {
+  categoryId: number;
+  name: string;
+  /** 1..9: the number key that applies this category. */
+  hotkey: number;
+}
+
+export interface CaseSummary {
+  caseId: number;
+  name: string;
+  description: string;
+  createdAt: string;
+  taggedCount: number;
+}
+
+export interface TaggedItem {
+  imageId: number;
+  path: string;
+  sha256: string;
+  thumbnailUrl: string;
+  categories: { categoryId: number; name: string; taggedAt: string; searchId: number | null }[];
+  note: string;
+}
+
+export interface CaseDetails extends CaseSummary {
+  categories: TagCategory[];
+  items: TaggedItem[];
+}
+
+export type ExportFormat = 'html' | 'csv' | 'json';
+
+export interface ExportResult {
+  /** Where the main process wrote the export (next to the catalog, never inside an evidence folder). */
+  path: string;
+  fileName: string;
+  mimeType: string;
+  bytes: number;
+}
+
+export interface Settings {
+  /** Blur every thumbnail until clicked, not only those flagged explicit. */
+  blurAll: boolean;
+  /** Explicit score above which a thumbnail is blurred. */
+  explicitThreshold: number;
+}
+
+export type QuariEvent = { type: 'ingest-progress'; progress: IngestProgress };
+
+/** Errors crossing the boundary: a code the UI can act on and a message for the analyst; never a stack. */
+export interface ApiError {
+  code: 'bad-request' | 'not-found' | 'conflict' | 'unavailable' | 'internal';
+  message: string;
+}
+
+export interface QuariApi {
+  getCatalogInfo(): Promise<CatalogInfo>;
+  setActivePack(packId: string): Promise<CatalogInfo>;
+
+  /** Native folder picker where the host has one; null where it has not (the UI then asks for a path). */
+  chooseFolder(): Promise<string | null>;
+  startIngest(folder: string): Promise<IngestProgress>;
+  cancelIngest(runId: string): Promise<void>;
+  getIngestProgress(): Promise<IngestProgress | null>;
+  listFailures(): Promise<FailureRow[]>;
+
+  addQueryImage(file: { name: string; bytes: Uint8Array }): Promise<QueryImage>;
+  search(request: SearchRequest): Promise<SearchResponse>;
+  listSearches(): Promise<SearchRecord[]>;
+
+  listCases(): Promise<CaseSummary[]>;
+  createCase(input: { name: string; description?: string; categories: string[] }): Promise<CaseDetails>;
+  getCase(caseId: number): Promise<CaseDetails>;
+  tagImage(input: { caseId: number; imageId: number; categoryId: number; searchId: number | null }): Promise<CaseDetails>;
+  untagImage(input: { caseId: number; imageId: number; categoryId: number }): Promise<CaseDetails>;
+  setNote(input: { caseId: number; imageId: number; text: string }): Promise<CaseDetails>;
+  exportCase(input: { caseId: number; format: ExportFormat }): Promise<ExportResult>;
+
+  getSettings(): Promise<Settings>;
+  setSettings(settings: Partial<Settings>): Promise<Settings>;
+
+  /** Subscribes to main-process events; returns the unsubscribe function. */
+  onEvent(listener: (event: QuariEvent) => void): () => void;
+}
+
+/** Method names, for hosts that register one handler per method (IPC channels, HTTP routes). */
+export const API_METHODS = [
+  'getCatalogInfo',
+  'setActivePack',
+  'chooseFolder',
+  'startIngest',
+  'cancelIngest',
+  'getIngestProgress',
+  'listFailures',
+  'addQueryImage',
+  'search',
+  'listSearches',
+  'listCases',
+  'createCase',
+  'getCase',
+  'tagImage',
+  'untagImage',
+  'setNote',
+  'exportCase',
+  'getSettings',
+  'setSettings',
+] as const satisfies readonly Exclude<keyof QuariApi, 'onEvent'>[];
+
+export type ApiMethod = (typeof API_METHODS)[number];

@@ -1,0 +1,129 @@
+// Pack verification: a pack is trusted only after its manifest parses and every listed file matches its SHA-256.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { MANIFEST_FILE, MANIFEST_SCHEMA, type PackManifest } from './manifest.ts';
+
+export class PackError extends Error {
+  constructor(
+    readonly packDir: string,
+    message: string,
+  ) {
+    super(`model pack ${packDir}: ${message}`);
+    this.name = 'PackError';
+  }
+}
+
+export interface VerifiedPack {
+  dir: string;
+  manifest: PackManifest;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Reads and checks the manifest's shape; throws a PackError naming the field at fault. */
+export function readManifest(packDir: string): PackManifest {
+  const file = join(packDir, MANIFEST_FILE);
+  if (!existsSync(file)) throw new PackError(packDir, `missing ${MANIFEST_FILE}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new PackError(packDir, `${MANIFEST_FILE} is not valid JSON: ${(err as Error).message}`);
+  }
+  const fail = (field: string, want: string): never => {
+    throw new PackError(packDir, `${MANIFEST_FILE}: field "${field}" must be ${want}`);
+  };
+  const m = raw as Record<string, any>;
+  if (typeof m !== 'object' || m === null) fail('(root)', 'an object');
+  if (m.schema !== MANIFEST_SCHEMA) fail('schema', `${MANIFEST_SCHEMA}`);
+  for (const key of ['id', 'version', 'name', 'licence', 'descriptor'] as const) {
+    if (typeof m[key] !== 'string' || m[key].length === 0) fail(key, 'a non-empty string');
+  }
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(m.id)) fail('id', 'lowercase letters, digits, ".", "_" or "-"');
+  if (!Number.isInteger(m.embeddingDim) || m.embeddingDim <= 0) fail('embeddingDim', 'a positive integer');
+  const image = m.image;
+  if (typeof image !== 'object' || image === null) fail('image', 'an object');
+  for (const key of ['model', 'inputName', 'featureMapOutput'] as const) {
+    if (typeof image[key] !== 'string') fail(`image.${key}`, 'a string');
+  }
+  if (!Number.isInteger(image.featureChannels)) fail('image.featureChannels', 'an integer');
+  if (typeof image.gemP !== 'number' || image.gemP < 1) fail('image.gemP', 'a number ≥ 1');
+  const pre = image.preprocessing;
+  if (typeof pre !== 'object' || pre === null) fail('image.preprocessing', 'an object');
+  if (!isSize(pre.inputSize)) fail('image.preprocessing.inputSize', '[width, height] of positive integers');
+  if (pre.resize !== 'squash' && pre.resize !== 'center-crop') fail('image.preprocessing.resize', '"squash" or "center-crop"');
+  if (typeof pre.scale !== 'number') fail('image.preprocessing.scale', 'a number');
+  if (!isTriple(pre.mean)) fail('image.preprocessing.mean', 'three numbers');
+  if (!isTriple(pre.std) || pre.std.some((s: number) => s === 0)) fail('image.preprocessing.std', 'three non-zero numbers');
+  if (pre.channelOrder !== 'RGB' && pre.channelOrder !== 'BGR') fail('image.preprocessing.channelOrder', '"RGB" or "BGR"');
+  if (pre.layout !== 'NHWC' && pre.layout !== 'NCHW') fail('image.preprocessing.layout', '"NHWC" or "NCHW"');
+  if (m.regions !== undefined) {
+    const r = m.regions;
+    if (r.kind !== 'feature-map-windows') fail('regions.kind', '"feature-map-windows"');
+    if (!isSize(r.inputSize)) fail('regions.inputSize', '[width, height] of positive integers');
+    if (!Number.isInteger(r.windowCells) || r.windowCells <= 0) fail('regions.windowCells', 'a positive integer');
+    if (!Number.isInteger(r.strideCells) || r.strideCells <= 0) fail('regions.strideCells', 'a positive integer');
+  }
+  if (m.projection !== undefined) {
+    const p = m.projection;
+    if (typeof p.meanFile !== 'string' || typeof p.matrixFile !== 'string') fail('projection.meanFile/matrixFile', 'strings');
+    if (p.inputDim !== image.featureChannels) fail('projection.inputDim', `image.featureChannels (${image.featureChannels})`);
+    if (p.outputDim !== m.embeddingDim) fail('projection.outputDim', `embeddingDim (${m.embeddingDim})`);
+  } else if (m.embeddingDim !== image.featureChannels) {
+    fail('embeddingDim', `image.featureChannels (${image.featureChannels}) when there is no projection`);
+  }
+  if (m.content !== undefined) {
+    if (!Array.isArray(m.content.labels) || !Array.isArray(m.content.explicitLabels)) fail('content', '{labels, explicitLabels}');
+    if (typeof image.contentScoresOutput !== 'string') fail('image.contentScoresOutput', 'a string when content is set');
+  }
+  if (typeof m.files !== 'object' || m.files === null) fail('files', 'an object of {path: {sha256, bytes}}');
+  for (const [path, entry] of Object.entries(m.files as Record<string, any>)) {
+    if (!isInsidePack(packDir, path)) fail(`files["${path}"]`, 'a path inside the pack folder');
+    if (typeof entry?.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(entry.sha256)) fail(`files["${path}"].sha256`, '64 hex digits');
+    if (!Number.isInteger(entry.bytes) || entry.bytes < 0) fail(`files["${path}"].bytes`, 'a byte count');
+  }
+  const referenced = [image.model, m.projection?.meanFile, m.projection?.matrixFile, m.text?.model, m.text?.tokenizer];
+  for (const path of referenced) {
+    if (path !== undefined && !(path in m.files)) fail('files', `to list "${path}", which the manifest refers to`);
+  }
+  if (m.quariCheckpoint !== undefined) {
+    for (const f of ['config.yml', 'weights.pt']) {
+      const path = `${m.quariCheckpoint}/${f}`;
+      if (!(path in m.files)) fail('files', `to list "${path}" (quariCheckpoint)`);
+    }
+  }
+  return m as PackManifest;
+}
+
+/** Full verification: manifest shape, then every file's presence, size and SHA-256. */
+export async function verifyPack(packDir: string): Promise<VerifiedPack> {
+  const dir = resolve(packDir);
+  const manifest = readManifest(dir);
+  for (const [path, entry] of Object.entries(manifest.files)) {
+    const file = join(dir, path);
+    if (!existsSync(file)) throw new PackError(dir, `missing file ${path}`);
+    const size = statSync(file).size;
+    if (size !== entry.bytes) throw new PackError(dir, `file ${path} has ${size} bytes, manifest says ${entry.bytes}`);
+    const digest = await sha256File(file);
+    if (digest !== entry.sha256) throw new PackError(dir, `checksum mismatch for ${path}: sha256 ${digest}, manifest says ${entry.sha256}`);
+  }
+  return { dir, manifest };
+}
+
+function isInsidePack(packDir: string, path: string): boolean {
+  const root = resolve(packDir);
+  return !path.startsWith('/') && resolve(root, path).startsWith(root + sep);
+}
+
+function isSize(v: unknown): v is [number, number] {
+  return Array.isArray(v) && v.length === 2 && v.every((n) => Number.isInteger(n) && n > 0);
+}
+
+function isTriple(v: unknown): v is [number, number, number] {
+  return Array.isArray(v) && v.length === 3 && v.every((n) => typeof n === 'number' && Number.isFinite(n));
+}
