@@ -1,0 +1,141 @@
+// Reads a QuARI checkpoint folder (config.yml + weights.pt, as the reference load_model expects) without Python,
+// and checks every state_dict tensor against the shapes the config implies.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readQuariConfig, type QuariHparams } from './config.ts';
+import { expectedStateDictShapes } from './shapes.ts';
+import { unpickleStateDict, type StorageRef, type TensorRef } from './unpickle.ts';
+import { readZip } from './zip.ts';
+
+/** A float32 tensor, row-major. `data` may be a view into the checkpoint file's buffer: treat it as read-only. */
+export interface QuariTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface QuariCheckpoint {
+  dir: string;
+  hparams: QuariHparams;
+  featureExtractor?: string;
+  /** Every state_dict entry, in file order, keyed as in PyTorch (`query_encoder.0.weight`, ...). */
+  tensors: Map<string, QuariTensor>;
+  /** The `pos_scale` buffer's value (not necessarily 1). */
+  posScale: number;
+  /** sha256 (hex) of weights.pt: the checkpoint's identity in search history. */
+  sha256: string;
+}
+
+export function readQuariCheckpoint(dir: string): QuariCheckpoint {
+  const config = readQuariConfig(join(dir, 'config.yml'));
+  const weightsFile = join(dir, 'weights.pt');
+  const weights = readFileSync(weightsFile);
+  const tensors = readStateDict(weights, weightsFile);
+  checkShapes(tensors, config.hparams, weightsFile);
+  const sha256 = createHash('sha256').update(weights).digest('hex');
+  return { dir, ...config, tensors, posScale: tensors.get('pos_scale')!.data[0], sha256 };
+}
+
+/** Reads a torch.save(state_dict) zip archive into float32 tensors, without checking keys or shapes. */
+function readStateDict(archive: Uint8Array, file: string): Map<string, QuariTensor> {
+  const entries = readZip(archive, file);
+  const pickles = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
+  if (pickles.length !== 1) throw new Error(`${file}: expected one <folder>/data.pkl entry, found ${pickles.length}`);
+  const prefix = pickles[0].slice(0, -'data.pkl'.length);
+  const byteorder = entries.get(`${prefix}byteorder`);
+  if (byteorder && new TextDecoder().decode(byteorder.data) !== 'little') {
+    throw new Error(`${file}: big-endian torch archives are not supported`);
+  }
+
+  const refs = unpickleStateDict(entries.get(pickles[0])!.data, `${file}:${pickles[0]}`);
+  const storages = new Map<string, Float32Array>();
+  const tensors = new Map<string, QuariTensor>();
+  for (const [key, ref] of refs) {
+    let storage = storages.get(ref.storage.key);
+    if (!storage) {
+      const entry = entries.get(`${prefix}data/${ref.storage.key}`);
+      if (!entry) throw new Error(`${file}: tensor ${key} refers to missing storage entry ${prefix}data/${ref.storage.key}`);
+      storage = toFloat32(entry.data, ref.storage, `${file}: storage ${entry.name}`);
+      storages.set(ref.storage.key, storage);
+    }
+    tensors.set(key, { shape: ref.shape, data: materialise(ref, storage, `${file}: tensor ${key}`) });
+  }
+  return tensors;
+}
+
+function checkShapes(tensors: Map<string, QuariTensor>, h: QuariHparams, file: string): void {
+  const layers = new Set([...tensors.keys()].map((k) => /^transformer\.layers\.(\d+)\./.exec(k)?.[1]).filter((i) => i !== undefined));
+  if (layers.size !== h.numLayers) {
+    throw new Error(`${file}: state_dict has ${layers.size} encoder layers (transformer.layers.*), config num_layers is ${h.numLayers}`);
+  }
+  const expected = expectedStateDictShapes(h);
+  const problems: string[] = [];
+  for (const [key, shape] of expected) {
+    const t = tensors.get(key);
+    if (!t) problems.push(`missing key ${key}`);
+    else if (t.shape.join() !== shape.join()) problems.push(`${key} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+  }
+  for (const key of tensors.keys()) if (!expected.has(key)) problems.push(`unexpected key ${key}`);
+  if (problems.length) {
+    const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
+    throw new Error(`${file} does not match its config.yml: ${problems.slice(0, 5).join('; ')}${more}`);
+  }
+}
+
+/** Storage bytes as float32: a view when the float32 payload is 4-byte aligned (torch aligns it to 64), else one copy. */
+function toFloat32(bytes: Uint8Array, ref: StorageRef, where: string): Float32Array {
+  const itemSize = ref.dtype === 'float32' ? 4 : 2;
+  if (bytes.length !== ref.numel * itemSize) {
+    throw new Error(`${where} holds ${bytes.length} bytes, expected ${ref.numel} ${ref.dtype} values`);
+  }
+  if (ref.dtype === 'float32') {
+    if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, ref.numel);
+    return new Float32Array(bytes.slice().buffer);
+  }
+  const out = new Float32Array(ref.numel);
+  const src = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (ref.dtype === 'bfloat16') {
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < ref.numel; i++) bits[i] = src.getUint16(2 * i, true) << 16;
+  } else {
+    for (let i = 0; i < ref.numel; i++) out[i] = halfToFloat(src.getUint16(2 * i, true));
+  }
+  return out;
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** The tensor's elements in row-major order: a view for contiguous tensors, a gathered copy for strided ones. */
+function materialise(ref: TensorRef, storage: Float32Array, where: string): Float32Array {
+  const { shape, stride, offset } = ref;
+  const numel = shape.reduce((a, b) => a * b, 1);
+  if (numel === 0) return new Float32Array(0);
+  const last = offset + shape.reduce((acc, n, i) => acc + (n - 1) * stride[i], 0);
+  if (last >= storage.length) {
+    throw new Error(`${where} reaches element ${last} of a storage with ${storage.length} elements`);
+  }
+  let contiguous = true;
+  for (let i = shape.length - 1, want = 1; i >= 0; want *= shape[i], i--) {
+    if (shape[i] !== 1 && stride[i] !== want) contiguous = false;
+  }
+  if (contiguous) return storage.subarray(offset, offset + numel);
+
+  const out = new Float32Array(numel);
+  const index = new Array<number>(shape.length).fill(0);
+  for (let n = 0, src = offset; n < numel; n++) {
+    out[n] = storage[src];
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++index[d] < shape[d]) { src += stride[d]; break; }
+      src -= (shape[d] - 1) * stride[d];
+      index[d] = 0;
+    }
+  }
+  return out;
+}
