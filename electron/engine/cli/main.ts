@@ -1,0 +1,42 @@
+// `quari` command line: the engine without Electron. Each subcommand lives in its own module; this file only dispatches.
+import { UsageError, type Command } from './args.ts';
+import { packCommand } from './packCommand.ts';
+
+const COMMANDS: Record<string, Command> = {
+  pack: packCommand,
+};
+
+const USAGE = `quari — offline image search with query-adaptive retrieval (QuARI)
+
+Usage: quari <command> [options]
+
+Commands:
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.synopsis}`)
+  .join('\n')}
+
+Run "quari <command> --help" for the options of one command.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`quari: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`quari ${name}: ${err.message}\n\n${command.usage}`);
+      return 2;
+    }
+    console.error(`quari ${name}: ${(err as Error).message}`);
+    if (process.env.QUARI_DEBUG) console.error((err as Error).stack);
+    return 1;
+  }
+}
