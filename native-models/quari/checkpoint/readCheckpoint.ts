@@ -88,11 +88,12 @@ function toFloat32(bytes: Uint8Array, ref: StorageRef, where: string): Float32Ar
   if (bytes.length !== ref.numel * itemSize) {
     throw new Error(`${where} holds ${bytes.length} bytes, expected ${ref.numel} ${ref.dtype} values`);
   }
-  if (ref.dtype === 'float32') {
-    if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, ref.numel);
-    return new Float32Array(bytes.slice().buffer);
-  }
+  if (ref.dtype === 'float32' && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, ref.numel);
   const out = new Float32Array(ref.numel);
+  if (ref.dtype === 'float32') {
+    new Uint8Array(out.buffer).set(bytes);
+    return out;
+  }
   const src = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (ref.dtype === 'bfloat16') {
     const bits = new Uint32Array(out.buffer);
