@@ -1,0 +1,881 @@
+// The SQLite implementation of CatalogStore: the one module that owns the catalog file and every SQL statement.
+// Evidence folders are never touched here; the store writes only the catalog (and its -wal/-shm companions).
+import { endianness } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  CaseItem,
+  CaseRow,
+  CaseSummary,
+  CatalogStats,
+  CatalogStore,
+  CategoryInput,
+  CategoryRow,
+  EmbeddingInput,
+  EmbeddingRow,
+  FailureRow,
+  FileStat,
+  ImageCounts,
+  ImageMetadata,
+  ImageRow,
+  ImageStatus,
+  ImageTag,
+  IngestCounts,
+  IngestedImage,
+  IngestRunRow,
+  IngestRunStatus,
+  LoadedEmbeddings,
+  LoadEmbeddingsOptions,
+  NoteRow,
+  PackInput,
+  PackRow,
+  Paging,
+  SearchInput,
+  SearchRow,
+  TagInput,
+} from './Interface.ts';
+import { migrate } from './migrate.ts';
+
+export type * from './Interface.ts';
+
+/** Folder next to the catalog for files the catalog refers to (thumbnails): `<catalog>.data`. */
+export function catalogDataDir(catalogFile: string): string {
+  return `${resolve(catalogFile)}.data`;
+}
+
+/** Opens (creating if needed) and migrates the catalog at `file`. */
+export function openCatalog(file: string): CatalogStore {
+  // Vectors and boxes are stored as the host's typed-array bytes; the format is little-endian.
+  if (endianness() !== 'LE') throw new Error(`Cannot open catalog ${file}: this host is big-endian`);
+  const abs = resolve(file);
+  let db: Database.Database;
+  try {
+    db = new Database(abs);
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+  } catch (err) {
+    throw new Error(`Cannot open catalog ${abs}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    migrate(db, abs);
+    return new SqliteCatalogStore(db, abs);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+const IMAGE_COLUMNS = `id, path, size, mtime_ms AS mtimeMs, status, error, sha256, width, height, format,
+  captured_at AS capturedAt, camera_make AS cameraMake, camera_model AS cameraModel, gps_lat AS gpsLat,
+  gps_lon AS gpsLon, orientation, thumbnail, added_at AS addedAt, updated_at AS updatedAt`;
+const PACK_COLUMNS = `id, version, name, dim, manifest, registered_at AS registeredAt`;
+const CASE_COLUMNS = `id, name, description, created_at AS createdAt`;
+const CATEGORY_COLUMNS = `id, case_id AS caseId, name, hotkey, colour, created_at AS createdAt`;
+const SEARCH_COLUMNS = `id, case_id AS caseId, pack_id AS packId, checkpoint_hash AS checkpointHash, mode, params,
+  result_count AS resultCount, duration_ms AS durationMs, created_at AS createdAt`;
+const RUN_COLUMNS = `id, root, status, started_at AS startedAt, finished_at AS finishedAt, seen, added, updated,
+  moved, unchanged, failed, error`;
+const NOTE_COLUMNS = `case_id AS caseId, image_id AS imageId, text, updated_at AS updatedAt`;
+const EMBEDDING_COLUMNS = `image_id, pack_id, n_vectors, dim, dtype, explicit_score, content_scores, created_at,
+  boxes, vectors`;
+
+/** One colour per hotkey, distinguishable on light and dark backgrounds. */
+const CATEGORY_PALETTE = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#9a6324'];
+const DEFAULT_LIMIT = 100;
+
+type PackDbRow = Omit<PackRow, 'manifest'> & { manifest: string };
+type SearchDbRow = Omit<SearchRow, 'params'> & { params: string };
+type EmbeddingDbRow = {
+  image_id: number;
+  pack_id: string;
+  n_vectors: number;
+  dim: number;
+  dtype: 'float16' | 'float32';
+  explicit_score: number | null;
+  content_scores: string | null;
+  created_at: string;
+  boxes: Buffer;
+  vectors: Buffer;
+};
+type LoadSummary = { count: number; total: number; minDtype: string | null; maxDtype: string | null; minDim: number; maxDim: number };
+type Stmt = Database.Statement<unknown[], unknown>;
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  return err instanceof Database.SqliteError ? err.code : undefined;
+}
+
+/** Runs `fn`, turning a SQLite constraint failure of kind `code` into an Error with `message`. */
+function onConstraint<T>(code: 'UNIQUE' | 'FOREIGNKEY' | 'PRIMARYKEY', message: () => string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (sqliteCode(err) === `SQLITE_CONSTRAINT_${code}`) throw new Error(message(), { cause: err });
+    throw err;
+  }
+}
+
+function bytesOf(a: Float32Array | Uint16Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Copies a BLOB into a fresh, aligned typed array (a Buffer's byteOffset need not be aligned). */
+function copyFloat32(buf: Buffer): Float32Array {
+  const out = new Float32Array(buf.byteLength / 4);
+  new Uint8Array(out.buffer).set(buf);
+  return out;
+}
+
+function copyUint16(buf: Buffer): Uint16Array {
+  const out = new Uint16Array(buf.byteLength / 2);
+  new Uint8Array(out.buffer).set(buf);
+  return out;
+}
+
+function checkId(what: string, id: number): void {
+  if (!Number.isSafeInteger(id) || id < 1) throw new Error(`${what}: invalid id ${id}`);
+}
+
+function checkPaging(what: string, p: Paging | undefined): { limit: number; offset: number } {
+  const limit = p?.limit ?? DEFAULT_LIMIT;
+  const offset = p?.offset ?? 0;
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`${what}: invalid limit ${limit}`);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`${what}: invalid offset ${offset}`);
+  return { limit, offset };
+}
+
+function checkFileStat(what: string, f: FileStat): void {
+  if (typeof f.path !== 'string' || !isAbsolute(f.path)) throw new Error(`${what}: path must be absolute, got '${f.path}'`);
+  if (!Number.isSafeInteger(f.size) || f.size < 0) throw new Error(`${what}: invalid size ${f.size} for ${f.path}`);
+  if (!Number.isFinite(f.mtimeMs)) throw new Error(`${what}: invalid mtimeMs ${f.mtimeMs} for ${f.path}`);
+}
+
+function checkRange(what: string, name: string, v: number | null | undefined, lo: number, hi: number): void {
+  if (v != null && !(Number.isFinite(v) && v >= lo && v <= hi)) throw new Error(`${what}: ${name} ${v} is outside ${lo}..${hi}`);
+}
+
+function checkMeta(what: string, m: ImageMetadata): void {
+  if (!/^[0-9a-f]{64}$/.test(m.sha256)) throw new Error(`${what}: sha256 must be 64 lower-case hex digits, got '${m.sha256}'`);
+  for (const k of ['width', 'height'] as const) {
+    if (!Number.isSafeInteger(m[k]) || m[k] < 1) throw new Error(`${what}: invalid ${k} ${m[k]}`);
+  }
+  if (typeof m.format !== 'string' || m.format === '') throw new Error(`${what}: format must be a non-empty string`);
+  checkRange(what, 'gpsLat', m.gpsLat, -90, 90);
+  checkRange(what, 'gpsLon', m.gpsLon, -180, 180);
+  if (m.orientation != null && !(Number.isInteger(m.orientation) && m.orientation >= 1 && m.orientation <= 8)) {
+    throw new Error(`${what}: orientation ${m.orientation} is not an EXIF orientation (1..8)`);
+  }
+  const t = m.thumbnail;
+  if (t != null && (t === '' || isAbsolute(t) || t.split(/[\\/]/).includes('..'))) {
+    throw new Error(`${what}: thumbnail must be a path relative to the catalog data folder, got '${t}'`);
+  }
+}
+
+function checkEmbedding(what: string, e: EmbeddingInput, packDim: number): void {
+  const where = `${what} (pack ${e.packId})`;
+  if (!Number.isSafeInteger(e.nVectors) || e.nVectors < 1) throw new Error(`${where}: invalid nVectors ${e.nVectors}`);
+  if (e.dim !== packDim) throw new Error(`${where}: dim ${e.dim} does not match the pack's dim ${packDim}`);
+  const expectedType = e.dtype === 'float32' ? Float32Array : e.dtype === 'float16' ? Uint16Array : null;
+  if (expectedType === null) throw new Error(`${where}: unknown dtype '${String(e.dtype)}'`);
+  if (!(e.vectors instanceof expectedType)) {
+    throw new Error(`${where}: ${e.dtype} vectors must be a ${expectedType.name}`);
+  }
+  if (e.vectors.length !== e.nVectors * e.dim) {
+    throw new Error(`${where}: vectors has ${e.vectors.length} values, expected nVectors × dim = ${e.nVectors * e.dim}`);
+  }
+  if (!(e.boxes instanceof Float32Array) || e.boxes.length !== e.nVectors * 4) {
+    throw new Error(`${where}: boxes must be a Float32Array of nVectors × 4 = ${e.nVectors * 4} values`);
+  }
+  for (let i = 0; i < e.boxes.length; i++) {
+    const v = e.boxes[i];
+    if (!(v >= 0 && v <= 1)) throw new Error(`${where}: box value ${v} (row ${i >> 2}) is outside [0, 1]`);
+  }
+  if (e.boxes[0] !== 0 || e.boxes[1] !== 0 || e.boxes[2] !== 1 || e.boxes[3] !== 1) {
+    throw new Error(`${where}: box row 0 must be the whole image (0, 0, 1, 1)`);
+  }
+  if (e.contentScores !== null) {
+    if (!Array.isArray(e.contentScores) || e.contentScores.some((s) => !(Number.isFinite(s) && s >= 0 && s <= 1))) {
+      throw new Error(`${where}: contentScores must be null or an array of probabilities in [0, 1]`);
+    }
+  }
+  checkRange(where, 'explicitScore', e.explicitScore, 0, 1);
+}
+
+function packFromDb(r: PackDbRow): PackRow {
+  return { ...r, manifest: JSON.parse(r.manifest) as unknown };
+}
+
+function searchFromDb(r: SearchDbRow): SearchRow {
+  return { ...r, params: JSON.parse(r.params) as Record<string, unknown> };
+}
+
+/** Every statement the store runs, prepared once per connection. */
+function prepareStatements(db: Database.Database) {
+  const p = (sql: string): Stmt => db.prepare(sql);
+  return {
+    imageById: p(`SELECT ${IMAGE_COLUMNS} FROM images WHERE id = ?`),
+    imageByPath: p(`SELECT ${IMAGE_COLUMNS} FROM images WHERE path = ?`),
+    imagesByIds: p(`SELECT ${IMAGE_COLUMNS} FROM images WHERE id IN (SELECT value FROM json_each(?))`),
+    imagesBySha: p(`SELECT ${IMAGE_COLUMNS} FROM images WHERE sha256 = ? ORDER BY id`),
+    insertPending: p(`INSERT INTO images (path, size, mtime_ms, status, added_at, updated_at)
+      VALUES (?, ?, ?, 'pending', ?, ?) RETURNING id`),
+    resetPending: p(`UPDATE images SET size = ?, mtime_ms = ?, status = 'pending', error = NULL, sha256 = NULL,
+      width = NULL, height = NULL, format = NULL, captured_at = NULL, camera_make = NULL, camera_model = NULL,
+      gps_lat = NULL, gps_lon = NULL, orientation = NULL, thumbnail = NULL, updated_at = ? WHERE id = ?`),
+    markOk: p(`UPDATE images SET status = 'ok', error = NULL, sha256 = @sha256, width = @width, height = @height,
+      format = @format, captured_at = @capturedAt, camera_make = @cameraMake, camera_model = @cameraModel,
+      gps_lat = @gpsLat, gps_lon = @gpsLon, orientation = @orientation, thumbnail = @thumbnail,
+      updated_at = @updatedAt WHERE id = @id`),
+    markFailed: p(`UPDATE images SET status = 'failed', error = ?, updated_at = ? WHERE id = ?`),
+    moveImage: p(`UPDATE images SET path = ?, size = ?, mtime_ms = ?, updated_at = ? WHERE id = ?`),
+    deleteImage: p(`DELETE FROM images WHERE id = ?`),
+    listImages: p(`SELECT ${IMAGE_COLUMNS} FROM images ORDER BY id LIMIT ? OFFSET ?`),
+    listImagesByStatus: p(`SELECT ${IMAGE_COLUMNS} FROM images WHERE status = ? ORDER BY id LIMIT ? OFFSET ?`),
+    countByStatus: p(`SELECT status, count(*) AS n FROM images GROUP BY status`),
+    listFailures: p(`SELECT id AS imageId, path, error, updated_at AS updatedAt FROM images
+      WHERE status = 'failed' ORDER BY id LIMIT ? OFFSET ?`),
+
+    packById: p(`SELECT ${PACK_COLUMNS} FROM model_packs WHERE id = ?`),
+    listPacks: p(`SELECT ${PACK_COLUMNS} FROM model_packs ORDER BY id`),
+    upsertPack: p(`INSERT INTO model_packs (id, version, name, dim, manifest, registered_at)
+      VALUES (@id, @version, @name, @dim, @manifest, @registeredAt)
+      ON CONFLICT (id) DO UPDATE SET version = excluded.version, name = excluded.name, dim = excluded.dim,
+        manifest = excluded.manifest`),
+
+    putEmbedding: p(`INSERT OR REPLACE INTO embeddings (${EMBEDDING_COLUMNS})
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    getEmbedding: p(`SELECT ${EMBEDDING_COLUMNS} FROM embeddings WHERE image_id = ? AND pack_id = ?`),
+    deleteImageEmbeddings: p(`DELETE FROM embeddings WHERE image_id = ?`),
+    countEmbeddings: p(`SELECT count(*) FROM embeddings`).pluck(),
+    countPackEmbeddings: p(`SELECT count(*) FROM embeddings WHERE pack_id = ?`).pluck(),
+    loadSummary: p(`SELECT count(*) AS count, coalesce(sum(n_vectors), 0) AS total, min(dtype) AS minDtype,
+      max(dtype) AS maxDtype, min(dim) AS minDim, max(dim) AS maxDim
+      FROM (SELECT n_vectors, dtype, dim FROM embeddings WHERE pack_id = ? AND image_id > ? ORDER BY image_id LIMIT ?)`),
+    loadRows: p(`SELECT image_id, n_vectors, explicit_score, boxes, vectors FROM embeddings
+      WHERE pack_id = ? AND image_id > ? ORDER BY image_id LIMIT ?`).raw(true),
+
+    insertCase: p(`INSERT INTO cases (name, description, created_at) VALUES (?, ?, ?) RETURNING ${CASE_COLUMNS}`),
+    caseById: p(`SELECT ${CASE_COLUMNS},
+      (SELECT count(DISTINCT image_id) FROM image_tags t WHERE t.case_id = cases.id) AS taggedCount
+      FROM cases WHERE id = ?`),
+    listCases: p(`SELECT ${CASE_COLUMNS},
+      (SELECT count(DISTINCT image_id) FROM image_tags t WHERE t.case_id = cases.id) AS taggedCount
+      FROM cases ORDER BY created_at DESC, id DESC`),
+    updateCase: p(`UPDATE cases SET name = ?, description = ? WHERE id = ? RETURNING ${CASE_COLUMNS}`),
+    deleteCase: p(`DELETE FROM cases WHERE id = ?`),
+    usedHotkeys: p(`SELECT hotkey FROM tag_categories WHERE case_id = ?`).pluck(),
+    insertCategory: p(`INSERT INTO tag_categories (case_id, name, hotkey, colour, created_at)
+      VALUES (?, ?, ?, ?, ?) RETURNING ${CATEGORY_COLUMNS}`),
+    categoryById: p(`SELECT ${CATEGORY_COLUMNS} FROM tag_categories WHERE id = ?`),
+    listCategories: p(`SELECT ${CATEGORY_COLUMNS} FROM tag_categories WHERE case_id = ? ORDER BY hotkey`),
+    updateCategory: p(`UPDATE tag_categories SET name = ?, hotkey = ?, colour = ? WHERE id = ?
+      RETURNING ${CATEGORY_COLUMNS}`),
+    deleteCategory: p(`DELETE FROM tag_categories WHERE id = ?`),
+    tag: p(`INSERT INTO image_tags (case_id, image_id, category_id, search_id, tagged_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT DO NOTHING`),
+    untag: p(`DELETE FROM image_tags WHERE case_id = ? AND image_id = ? AND category_id = ?`),
+    imageTags: p(`SELECT t.category_id AS categoryId, c.name, c.hotkey, c.colour, t.tagged_at AS taggedAt,
+      t.search_id AS searchId FROM image_tags t JOIN tag_categories c ON c.id = t.category_id
+      WHERE t.case_id = ? AND t.image_id = ? ORDER BY c.hotkey`),
+    caseTags: p(`SELECT t.image_id AS imageId, i.path, i.sha256, i.thumbnail, t.category_id AS categoryId, c.name,
+      c.hotkey, c.colour, t.tagged_at AS taggedAt, t.search_id AS searchId
+      FROM image_tags t JOIN images i ON i.id = t.image_id JOIN tag_categories c ON c.id = t.category_id
+      WHERE t.case_id = ? ORDER BY t.tagged_at, t.rowid`),
+    caseNotes: p(`SELECT n.image_id AS imageId, i.path, i.sha256, i.thumbnail, n.text, n.updated_at AS updatedAt
+      FROM notes n JOIN images i ON i.id = n.image_id WHERE n.case_id = ? ORDER BY n.updated_at`),
+    setNote: p(`INSERT INTO notes (case_id, image_id, text, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (case_id, image_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at
+      RETURNING ${NOTE_COLUMNS}`),
+    getNote: p(`SELECT ${NOTE_COLUMNS} FROM notes WHERE case_id = ? AND image_id = ?`),
+    deleteNote: p(`DELETE FROM notes WHERE case_id = ? AND image_id = ?`),
+
+    insertSearch: p(`INSERT INTO searches (case_id, pack_id, checkpoint_hash, mode, params, result_count,
+      duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${SEARCH_COLUMNS}`),
+    searchById: p(`SELECT ${SEARCH_COLUMNS} FROM searches WHERE id = ?`),
+    listSearches: p(`SELECT ${SEARCH_COLUMNS} FROM searches ORDER BY id DESC LIMIT ? OFFSET ?`),
+    listCaseSearches: p(`SELECT ${SEARCH_COLUMNS} FROM searches WHERE case_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
+
+    startRun: p(`INSERT INTO ingest_runs (root, status, started_at) VALUES (?, 'running', ?) RETURNING ${RUN_COLUMNS}`),
+    updateRun: p(`UPDATE ingest_runs SET seen = @seen, added = @added, updated = @updated, moved = @moved,
+      unchanged = @unchanged, failed = @failed WHERE id = @id AND status = 'running'`),
+    finishRun: p(`UPDATE ingest_runs SET status = @status, finished_at = @finishedAt, error = @error, seen = @seen,
+      added = @added, updated = @updated, moved = @moved, unchanged = @unchanged, failed = @failed
+      WHERE id = @id AND status = 'running' RETURNING ${RUN_COLUMNS}`),
+    listRuns: p(`SELECT ${RUN_COLUMNS} FROM ingest_runs ORDER BY id DESC LIMIT ? OFFSET ?`),
+  };
+}
+
+class SqliteCatalogStore implements CatalogStore {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly s: ReturnType<typeof prepareStatements>;
+
+  constructor(db: Database.Database, file: string) {
+    this.db = db;
+    this.file = file;
+    this.s = prepareStatements(db);
+  }
+
+  // ---- images
+
+  getImage(id: number): ImageRow | undefined {
+    return this.s.imageById.get(id) as ImageRow | undefined;
+  }
+
+  getImageByPath(path: string): ImageRow | undefined {
+    return this.s.imageByPath.get(path) as ImageRow | undefined;
+  }
+
+  getImages(ids: readonly number[]): ImageRow[] {
+    for (const id of ids) checkId('getImages', id);
+    const byId = new Map((this.s.imagesByIds.all(JSON.stringify(ids)) as ImageRow[]).map((r) => [r.id, r]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  findImagesBySha256(sha256: string): ImageRow[] {
+    return this.s.imagesBySha.all(sha256) as ImageRow[];
+  }
+
+  upsertPendingImage(file: FileStat): number {
+    checkFileStat('upsertPendingImage', file);
+    return this.db.transaction(() => this.upsertPending(file))();
+  }
+
+  /** Must run inside a transaction. */
+  private upsertPending(file: FileStat): number {
+    const t = now();
+    const existing = this.s.imageByPath.get(file.path) as ImageRow | undefined;
+    if (existing === undefined) {
+      return (this.s.insertPending.get(file.path, file.size, file.mtimeMs, t, t) as { id: number }).id;
+    }
+    if (existing.size !== file.size || existing.mtimeMs !== file.mtimeMs) {
+      // The bytes changed: everything derived from them is stale.
+      this.s.deleteImageEmbeddings.run(existing.id);
+      this.s.resetPending.run(file.size, file.mtimeMs, t, existing.id);
+    }
+    return existing.id;
+  }
+
+  markImageOk(id: number, meta: ImageMetadata): void {
+    checkId('markImageOk', id);
+    checkMeta(`markImageOk(${id})`, meta);
+    this.markOk(id, meta);
+  }
+
+  private markOk(id: number, m: ImageMetadata): void {
+    const info = this.s.markOk.run({
+      id,
+      sha256: m.sha256,
+      width: m.width,
+      height: m.height,
+      format: m.format,
+      capturedAt: m.capturedAt ?? null,
+      cameraMake: m.cameraMake ?? null,
+      cameraModel: m.cameraModel ?? null,
+      gpsLat: m.gpsLat ?? null,
+      gpsLon: m.gpsLon ?? null,
+      orientation: m.orientation ?? null,
+      thumbnail: m.thumbnail ?? null,
+      updatedAt: now(),
+    });
+    if (info.changes !== 1) throw new Error(`markImageOk: no image with id ${id}`);
+  }
+
+  markImageFailed(id: number, error: string): void {
+    checkId('markImageFailed', id);
+    if (typeof error !== 'string' || error === '') throw new Error(`markImageFailed(${id}): error text must be non-empty`);
+    this.db.transaction(() => {
+      if (this.s.markFailed.run(error, now(), id).changes !== 1) throw new Error(`markImageFailed: no image with id ${id}`);
+      // A file that no longer decodes must not be searchable through vectors of its former bytes.
+      this.s.deleteImageEmbeddings.run(id);
+    })();
+  }
+
+  moveImage(id: number, newPath: string, size: number, mtimeMs: number): void {
+    checkId('moveImage', id);
+    checkFileStat('moveImage', { path: newPath, size, mtimeMs });
+    const info = onConstraint(
+      'UNIQUE',
+      () => `moveImage(${id}): ${newPath} is already catalogued as another image`,
+      () => this.s.moveImage.run(newPath, size, mtimeMs, now(), id),
+    );
+    if (info.changes !== 1) throw new Error(`moveImage: no image with id ${id}`);
+  }
+
+  deleteImage(id: number): void {
+    checkId('deleteImage', id);
+    onConstraint(
+      'FOREIGNKEY',
+      () => `deleteImage(${id}): the image is tagged or annotated in a case; remove those first`,
+      () => this.s.deleteImage.run(id),
+    );
+  }
+
+  listImages(options?: Paging & { status?: ImageStatus }): ImageRow[] {
+    const { limit, offset } = checkPaging('listImages', options);
+    const status = options?.status;
+    return (
+      status === undefined ? this.s.listImages.all(limit, offset) : this.s.listImagesByStatus.all(status, limit, offset)
+    ) as ImageRow[];
+  }
+
+  countImages(): ImageCounts {
+    const counts: ImageCounts = { total: 0, pending: 0, ok: 0, failed: 0 };
+    for (const r of this.s.countByStatus.all() as { status: ImageStatus; n: number }[]) {
+      counts[r.status] = r.n;
+      counts.total += r.n;
+    }
+    return counts;
+  }
+
+  listFailures(options?: Paging): FailureRow[] {
+    const { limit, offset } = checkPaging('listFailures', options);
+    return this.s.listFailures.all(limit, offset) as FailureRow[];
+  }
+
+  commitIngestedImage(image: IngestedImage): number {
+    return this.commitIngestedImages([image])[0];
+  }
+
+  commitIngestedImages(images: readonly IngestedImage[]): number[] {
+    // Validate everything before writing anything, so a bad item cannot leave half a batch behind.
+    for (const img of images) {
+      checkFileStat('commitIngestedImage', img);
+      checkMeta(`commitIngestedImage(${img.path})`, img.meta);
+      for (const e of img.embeddings) checkEmbedding(`commitIngestedImage(${img.path})`, e, this.requirePack('commitIngestedImage', e.packId).dim);
+    }
+    return this.db.transaction(() =>
+      images.map((img) => {
+        const id = this.upsertPending(img);
+        this.markOk(id, img.meta);
+        const t = now();
+        for (const e of img.embeddings) this.writeEmbedding(id, e, t);
+        return id;
+      }),
+    )();
+  }
+
+  // ---- packs
+
+  registerPack(pack: PackInput): PackRow {
+    if (typeof pack.id !== 'string' || pack.id === '') throw new Error('registerPack: id must be a non-empty string');
+    if (!Number.isSafeInteger(pack.dim) || pack.dim < 1) throw new Error(`registerPack(${pack.id}): invalid dim ${pack.dim}`);
+    const manifest = JSON.stringify(pack.manifest);
+    if (manifest === undefined) throw new Error(`registerPack(${pack.id}): manifest is not JSON-serialisable`);
+    return this.db.transaction(() => {
+      const existing = this.getPack(pack.id);
+      if (existing && existing.dim !== pack.dim && this.countEmbeddings(pack.id) > 0) {
+        throw new Error(
+          `registerPack(${pack.id}): dim ${pack.dim} differs from the catalogued ${existing.dim} and the pack has embeddings; ` +
+            'give the new pack a new id',
+        );
+      }
+      this.s.upsertPack.run({
+        id: pack.id,
+        version: pack.version,
+        name: pack.name,
+        dim: pack.dim,
+        manifest,
+        registeredAt: now(),
+      });
+      return this.getPack(pack.id)!;
+    })();
+  }
+
+  getPack(id: string): PackRow | undefined {
+    const r = this.s.packById.get(id) as PackDbRow | undefined;
+    return r && packFromDb(r);
+  }
+
+  listPacks(): PackRow[] {
+    return (this.s.listPacks.all() as PackDbRow[]).map(packFromDb);
+  }
+
+  private requirePack(what: string, packId: string): PackRow {
+    const pack = this.getPack(packId);
+    if (!pack) throw new Error(`${what}: model pack '${packId}' is not registered in the catalog`);
+    return pack;
+  }
+
+  // ---- embeddings
+
+  putEmbedding(imageId: number, embedding: EmbeddingInput): void {
+    checkId('putEmbedding', imageId);
+    checkEmbedding(`putEmbedding(${imageId})`, embedding, this.requirePack('putEmbedding', embedding.packId).dim);
+    this.writeEmbedding(imageId, embedding, now());
+  }
+
+  private writeEmbedding(imageId: number, e: EmbeddingInput, createdAt: string): void {
+    onConstraint(
+      'FOREIGNKEY',
+      () => `putEmbedding: no image with id ${imageId}`,
+      () =>
+        this.s.putEmbedding.run(
+          imageId,
+          e.packId,
+          e.nVectors,
+          e.dim,
+          e.dtype,
+          e.explicitScore,
+          e.contentScores === null ? null : JSON.stringify(e.contentScores),
+          createdAt,
+          bytesOf(e.boxes),
+          bytesOf(e.vectors),
+        ),
+    );
+  }
+
+  getEmbedding(imageId: number, packId: string): EmbeddingRow | undefined {
+    const r = this.s.getEmbedding.get(imageId, packId) as EmbeddingDbRow | undefined;
+    if (!r) return undefined;
+    const common = {
+      imageId: r.image_id,
+      packId: r.pack_id,
+      nVectors: r.n_vectors,
+      dim: r.dim,
+      boxes: copyFloat32(r.boxes),
+      contentScores: r.content_scores === null ? null : (JSON.parse(r.content_scores) as number[]),
+      explicitScore: r.explicit_score,
+      createdAt: r.created_at,
+    };
+    return r.dtype === 'float32'
+      ? { ...common, dtype: 'float32', vectors: copyFloat32(r.vectors) }
+      : { ...common, dtype: 'float16', vectors: copyUint16(r.vectors) };
+  }
+
+  countEmbeddings(packId?: string): number {
+    return (packId === undefined ? this.s.countEmbeddings.get() : this.s.countPackEmbeddings.get(packId)) as number;
+  }
+
+  loadEmbeddings(packId: string, options?: LoadEmbeddingsOptions): LoadedEmbeddings {
+    const pack = this.requirePack('loadEmbeddings', packId);
+    const after = options?.afterImageId ?? 0;
+    const limit = options?.limit ?? -1; // SQLite: a negative LIMIT means none
+    if (!Number.isSafeInteger(after) || after < 0) throw new Error(`loadEmbeddings(${packId}): invalid afterImageId ${after}`);
+    if (!Number.isSafeInteger(limit) || (options?.limit !== undefined && limit < 0)) {
+      throw new Error(`loadEmbeddings(${packId}): invalid limit ${options?.limit}`);
+    }
+    // One read transaction: the sizing pass and the copying pass see the same snapshot even while ingest writes.
+    return this.db.transaction((): LoadedEmbeddings => {
+      const sum = this.s.loadSummary.get(packId, after, limit) as LoadSummary;
+      if (sum.count > 0 && sum.minDtype !== sum.maxDtype) {
+        throw new Error(`loadEmbeddings(${packId}): the pack's embeddings mix float16 and float32; re-embed one of them`);
+      }
+      if (sum.count > 0 && (sum.minDim !== pack.dim || sum.maxDim !== pack.dim)) {
+        throw new Error(`loadEmbeddings(${packId}): stored dims ${sum.minDim}..${sum.maxDim} differ from the pack's ${pack.dim}`);
+      }
+      const dtype = (sum.minDtype ?? 'float32') as 'float16' | 'float32';
+      const imageIds = new Uint32Array(sum.count);
+      const offsets = new Uint32Array(sum.count + 1);
+      const boxes = new Float32Array(sum.total * 4);
+      const explicitScores = new Float32Array(sum.count);
+      const vectors = dtype === 'float32' ? new Float32Array(sum.total * pack.dim) : new Uint16Array(sum.total * pack.dim);
+      const boxBytes = new Uint8Array(boxes.buffer);
+      const vecBytes = new Uint8Array(vectors.buffer);
+      let i = 0;
+      let row = 0;
+      let vecByte = 0;
+      for (const r of this.s.loadRows.iterate(packId, after, limit) as IterableIterator<
+        [number, number, number | null, Buffer, Buffer]
+      >) {
+        imageIds[i] = r[0];
+        offsets[i] = row;
+        explicitScores[i] = r[2] ?? NaN;
+        boxBytes.set(r[3], row * 16);
+        vecBytes.set(r[4], vecByte);
+        vecByte += r[4].byteLength;
+        row += r[1];
+        i++;
+      }
+      offsets[i] = row;
+      if (i !== sum.count || row !== sum.total) {
+        throw new Error(`loadEmbeddings(${packId}): catalog changed during the load (${i}/${sum.count} images)`);
+      }
+      const common = { packId, dim: pack.dim, count: i, totalVectors: row, imageIds, offsets, boxes, explicitScores };
+      return vectors instanceof Float32Array
+        ? { ...common, dtype: 'float32', vectors }
+        : { ...common, dtype: 'float16', vectors };
+    })();
+  }
+
+  // ---- cases, categories, tags, notes
+
+  createCase(input: { name: string; description?: string; categories?: readonly (string | CategoryInput)[] }): CaseRow {
+    const name = input.name?.trim();
+    if (!name) throw new Error('createCase: name must be non-empty');
+    return this.db.transaction(() => {
+      const row = onConstraint(
+        'UNIQUE',
+        () => `createCase: a case named '${name}' already exists`,
+        () => this.s.insertCase.get(name, input.description ?? '', now()) as CaseRow,
+      );
+      for (const c of input.categories ?? []) this.insertCategory(row.id, typeof c === 'string' ? { name: c } : c);
+      return row;
+    })();
+  }
+
+  getCase(id: number): CaseSummary | undefined {
+    return this.s.caseById.get(id) as CaseSummary | undefined;
+  }
+
+  listCases(): CaseSummary[] {
+    return this.s.listCases.all() as CaseSummary[];
+  }
+
+  updateCase(id: number, changes: { name?: string; description?: string }): CaseRow {
+    checkId('updateCase', id);
+    const current = this.getCase(id);
+    if (!current) throw new Error(`updateCase: no case with id ${id}`);
+    const name = changes.name === undefined ? current.name : changes.name.trim();
+    if (!name) throw new Error(`updateCase(${id}): name must be non-empty`);
+    return onConstraint(
+      'UNIQUE',
+      () => `updateCase(${id}): a case named '${name}' already exists`,
+      () => this.s.updateCase.get(name, changes.description ?? current.description, id) as CaseRow,
+    );
+  }
+
+  deleteCase(id: number): void {
+    checkId('deleteCase', id);
+    if (this.s.deleteCase.run(id).changes !== 1) throw new Error(`deleteCase: no case with id ${id}`);
+  }
+
+  createCategory(caseId: number, input: CategoryInput): CategoryRow {
+    checkId('createCategory', caseId);
+    return this.db.transaction(() => this.insertCategory(caseId, input))();
+  }
+
+  /** Must run inside a transaction (the free-hotkey choice and the insert must see the same state). */
+  private insertCategory(caseId: number, input: CategoryInput): CategoryRow {
+    const what = `createCategory(case ${caseId})`;
+    if (!this.getCase(caseId)) throw new Error(`${what}: no case with id ${caseId}`);
+    const name = input.name?.trim();
+    if (!name) throw new Error(`${what}: category name must be non-empty`);
+    let hotkey = input.hotkey;
+    if (hotkey === undefined) {
+      const used = new Set(this.s.usedHotkeys.all(caseId) as number[]);
+      hotkey = [1, 2, 3, 4, 5, 6, 7, 8, 9].find((k) => !used.has(k));
+      if (hotkey === undefined) throw new Error(`${what}: the case already has a category on each hotkey 1..9`);
+    }
+    checkHotkey(what, hotkey);
+    const colour = normaliseColour(what, input.colour ?? CATEGORY_PALETTE[hotkey - 1]);
+    return onConstraint(
+      'UNIQUE',
+      () => `${what}: category name '${name}' or hotkey ${hotkey} is already used in this case`,
+      () => this.s.insertCategory.get(caseId, name, hotkey, colour, now()) as CategoryRow,
+    );
+  }
+
+  listCategories(caseId: number): CategoryRow[] {
+    return this.s.listCategories.all(caseId) as CategoryRow[];
+  }
+
+  updateCategory(id: number, changes: Partial<CategoryInput>): CategoryRow {
+    checkId('updateCategory', id);
+    const what = `updateCategory(${id})`;
+    const current = this.s.categoryById.get(id) as CategoryRow | undefined;
+    if (!current) throw new Error(`updateCategory: no category with id ${id}`);
+    const name = changes.name === undefined ? current.name : changes.name.trim();
+    if (!name) throw new Error(`${what}: name must be non-empty`);
+    const hotkey = changes.hotkey ?? current.hotkey;
+    checkHotkey(what, hotkey);
+    const colour = normaliseColour(what, changes.colour ?? current.colour);
+    return onConstraint(
+      'UNIQUE',
+      () => `${what}: category name '${name}' or hotkey ${hotkey} is already used in this case`,
+      () => this.s.updateCategory.get(name, hotkey, colour, id) as CategoryRow,
+    );
+  }
+
+  deleteCategory(id: number): void {
+    checkId('deleteCategory', id);
+    if (this.s.deleteCategory.run(id).changes !== 1) throw new Error(`deleteCategory: no category with id ${id}`);
+  }
+
+  tagImage(tag: TagInput): boolean {
+    const { caseId, imageId, categoryId } = tag;
+    const searchId = tag.searchId ?? null;
+    return onConstraint(
+      'FOREIGNKEY',
+      () =>
+        `tagImage: case ${caseId}, image ${imageId}, category ${categoryId}` +
+        `${searchId === null ? '' : ` or search ${searchId}`} does not exist, or the category belongs to another case`,
+      () => this.s.tag.run(caseId, imageId, categoryId, searchId, now()).changes === 1,
+    );
+  }
+
+  untagImage(tag: Omit<TagInput, 'searchId'>): boolean {
+    return this.s.untag.run(tag.caseId, tag.imageId, tag.categoryId).changes === 1;
+  }
+
+  getImageTags(caseId: number, imageId: number): ImageTag[] {
+    return this.s.imageTags.all(caseId, imageId) as ImageTag[];
+  }
+
+  listCaseItems(caseId: number): CaseItem[] {
+    type ItemHead = { imageId: number; path: string; sha256: string | null; thumbnail: string | null };
+    const items = new Map<number, CaseItem & { first: string }>();
+    const itemFor = (r: ItemHead, at: string): CaseItem & { first: string } => {
+      let item = items.get(r.imageId);
+      if (!item) {
+        item = { imageId: r.imageId, path: r.path, sha256: r.sha256, thumbnail: r.thumbnail, tags: [], note: null, first: at };
+        items.set(r.imageId, item);
+      } else if (at < item.first) {
+        item.first = at;
+      }
+      return item;
+    };
+    return this.db.transaction(() => {
+      for (const r of this.s.caseTags.all(caseId) as (ItemHead & ImageTag)[]) {
+        const { categoryId, name, hotkey, colour, taggedAt, searchId } = r;
+        itemFor(r, taggedAt).tags.push({ categoryId, name, hotkey, colour, taggedAt, searchId });
+      }
+      for (const r of this.s.caseNotes.all(caseId) as (ItemHead & { text: string; updatedAt: string })[]) {
+        itemFor(r, r.updatedAt).note = r.text;
+      }
+      return [...items.values()]
+        .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : a.imageId - b.imageId))
+        .map(({ first: _first, ...item }) => item);
+    })();
+  }
+
+  setNote(caseId: number, imageId: number, text: string): NoteRow {
+    if (typeof text !== 'string') throw new Error(`setNote(case ${caseId}, image ${imageId}): text must be a string`);
+    return onConstraint(
+      'FOREIGNKEY',
+      () => `setNote: case ${caseId} or image ${imageId} does not exist`,
+      () => this.s.setNote.get(caseId, imageId, text, now()) as NoteRow,
+    );
+  }
+
+  getNote(caseId: number, imageId: number): NoteRow | undefined {
+    return this.s.getNote.get(caseId, imageId) as NoteRow | undefined;
+  }
+
+  deleteNote(caseId: number, imageId: number): boolean {
+    return this.s.deleteNote.run(caseId, imageId).changes === 1;
+  }
+
+  // ---- searches
+
+  recordSearch(search: SearchInput): SearchRow {
+    const what = `recordSearch(pack ${search.packId})`;
+    if (search.mode !== 'baseline' && search.mode !== 'adaptive') throw new Error(`${what}: unknown mode '${String(search.mode)}'`);
+    if (!Number.isSafeInteger(search.resultCount) || search.resultCount < 0) {
+      throw new Error(`${what}: invalid resultCount ${search.resultCount}`);
+    }
+    if (!(Number.isFinite(search.durationMs) && search.durationMs >= 0)) throw new Error(`${what}: invalid durationMs ${search.durationMs}`);
+    const params = JSON.stringify(search.params);
+    if (params === undefined || params[0] !== '{') throw new Error(`${what}: params must be a JSON object`);
+    const caseId = search.caseId ?? null;
+    const row = onConstraint(
+      'FOREIGNKEY',
+      () => `${what}: pack '${search.packId}'${caseId === null ? '' : ` or case ${caseId}`} does not exist`,
+      () =>
+        this.s.insertSearch.get(
+          caseId,
+          search.packId,
+          search.checkpointHash,
+          search.mode,
+          params,
+          search.resultCount,
+          search.durationMs,
+          now(),
+        ) as SearchDbRow,
+    );
+    return searchFromDb(row);
+  }
+
+  getSearch(id: number): SearchRow | undefined {
+    const r = this.s.searchById.get(id) as SearchDbRow | undefined;
+    return r && searchFromDb(r);
+  }
+
+  listSearches(options?: Paging & { caseId?: number }): SearchRow[] {
+    const { limit, offset } = checkPaging('listSearches', options);
+    const caseId = options?.caseId;
+    const rows = caseId === undefined ? this.s.listSearches.all(limit, offset) : this.s.listCaseSearches.all(caseId, limit, offset);
+    return (rows as SearchDbRow[]).map(searchFromDb);
+  }
+
+  // ---- ingest runs
+
+  startIngestRun(root: string): IngestRunRow {
+    if (typeof root !== 'string' || !isAbsolute(root)) throw new Error(`startIngestRun: root must be absolute, got '${root}'`);
+    return this.s.startRun.get(root, now()) as IngestRunRow;
+  }
+
+  updateIngestRun(id: number, counts: IngestCounts): void {
+    checkId('updateIngestRun', id);
+    checkCounts('updateIngestRun', counts);
+    if (this.s.updateRun.run({ id, ...pickCounts(counts) }).changes !== 1) {
+      throw new Error(`updateIngestRun: no running ingest run with id ${id}`);
+    }
+  }
+
+  finishIngestRun(
+    id: number,
+    status: Exclude<IngestRunStatus, 'running'>,
+    counts: IngestCounts,
+    error: string | null = null,
+  ): IngestRunRow {
+    checkId('finishIngestRun', id);
+    checkCounts('finishIngestRun', counts);
+    if (!['done', 'cancelled', 'failed'].includes(status)) throw new Error(`finishIngestRun(${id}): invalid status '${status}'`);
+    const row = this.s.finishRun.get({ id, status, finishedAt: now(), error, ...pickCounts(counts) }) as IngestRunRow | undefined;
+    if (!row) throw new Error(`finishIngestRun: no running ingest run with id ${id}`);
+    return row;
+  }
+
+  listIngestRuns(options?: Paging): IngestRunRow[] {
+    const { limit, offset } = checkPaging('listIngestRuns', options);
+    return this.s.listRuns.all(limit, offset) as IngestRunRow[];
+  }
+
+  // ---- whole catalog
+
+  stats(): CatalogStats {
+    return this.db.transaction((): CatalogStats => {
+      const c = this.countImages();
+      return {
+        images: c.total,
+        pending: c.pending,
+        ok: c.ok,
+        failed: c.failed,
+        embeddings: this.countEmbeddings(),
+        packs: this.listPacks().map((p) => ({ ...p, embeddings: this.countEmbeddings(p.id) })),
+      };
+    })();
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    // Keeps the query planner's statistics fresh at almost no cost (SQLite's recommendation at close).
+    this.db.pragma('optimize');
+    this.db.close();
+  }
+}
+
+function checkHotkey(what: string, hotkey: number): void {
+  if (!Number.isInteger(hotkey) || hotkey < 1 || hotkey > 9) throw new Error(`${what}: hotkey ${hotkey} is not 1..9`);
+}
+
+function normaliseColour(what: string, colour: string): string {
+  if (!/^#[0-9a-fA-F]{6}$/.test(colour)) throw new Error(`${what}: colour must be '#rrggbb', got '${colour}'`);
+  return colour.toLowerCase();
+}
+
+function pickCounts(c: IngestCounts): IngestCounts {
+  return { seen: c.seen, added: c.added, updated: c.updated, moved: c.moved, unchanged: c.unchanged, failed: c.failed };
+}
+
+function checkCounts(what: string, c: IngestCounts): void {
+  for (const [k, v] of Object.entries(pickCounts(c))) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${what}: invalid count ${k} = ${v}`);
+  }
+}

@@ -1,0 +1,344 @@
+// The catalog's typed interface: the only way the rest of the engine reads or writes the SQLite catalog.
+// Timestamps are ISO-8601 UTC strings (`new Date().toISOString()`); ids are SQLite integer rowids.
+
+export type ImageStatus = 'pending' | 'ok' | 'failed';
+
+export interface ImageRow {
+  id: number;
+  /** Absolute path of the evidence file; unique in the catalog. */
+  path: string;
+  size: number;
+  mtimeMs: number;
+  status: ImageStatus;
+  /** Why ingest failed; null unless status is 'failed'. */
+  error: string | null;
+  /** Lower-case hex SHA-256 of the file bytes; null until ingested. */
+  sha256: string | null;
+  /** Pixel size with EXIF orientation applied. */
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  /** EXIF capture time as ISO text, as the camera recorded it. */
+  capturedAt: string | null;
+  cameraMake: string | null;
+  cameraModel: string | null;
+  gpsLat: number | null;
+  gpsLon: number | null;
+  /** EXIF orientation tag, 1..8. */
+  orientation: number | null;
+  /** Thumbnail path relative to `catalogDataDir(catalogFile)`. */
+  thumbnail: string | null;
+  addedAt: string;
+  updatedAt: string;
+}
+
+/** What `fs.stat` says about a file: enough to tell whether it changed since it was catalogued. */
+export interface FileStat {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** What ingest learned about a decoded image. */
+export interface ImageMetadata {
+  sha256: string;
+  width: number;
+  height: number;
+  format: string;
+  capturedAt?: string | null;
+  cameraMake?: string | null;
+  cameraModel?: string | null;
+  gpsLat?: number | null;
+  gpsLon?: number | null;
+  orientation?: number | null;
+  thumbnail?: string | null;
+}
+
+export interface ImageCounts {
+  total: number;
+  pending: number;
+  ok: number;
+  failed: number;
+}
+
+export interface FailureRow {
+  imageId: number;
+  path: string;
+  error: string;
+  updatedAt: string;
+}
+
+export interface PackInput {
+  id: string;
+  version: string;
+  name: string;
+  /** Dimension of every stored vector of this pack. */
+  dim: number;
+  /** The pack's manifest, stored as JSON for provenance. */
+  manifest: unknown;
+}
+
+export interface PackRow extends PackInput {
+  registeredAt: string;
+}
+
+export type EmbeddingDtype = 'float16' | 'float32';
+
+/**
+ * One image's vectors for one pack. Row 0 is the whole-image vector, rows 1.. region vectors.
+ * float16 vectors are IEEE half-precision bit patterns (Uint16Array); both are little-endian in the BLOB.
+ */
+export type EmbeddingVectors =
+  | { dtype: 'float32'; vectors: Float32Array }
+  | { dtype: 'float16'; vectors: Uint16Array };
+
+export type EmbeddingInput = EmbeddingVectors & {
+  packId: string;
+  nVectors: number;
+  dim: number;
+  /** nVectors × (x, y, w, h), normalised to [0, 1]; row 0 must be (0, 0, 1, 1). */
+  boxes: Float32Array;
+  /** Content-classifier probabilities in the order of the pack manifest's `content.labels`. */
+  contentScores: readonly number[] | null;
+  /** 0..1 share of the explicit classes, for blurring thumbnails. */
+  explicitScore: number | null;
+};
+
+export type EmbeddingRow = EmbeddingInput & { imageId: number; createdAt: string };
+
+/**
+ * A pack's embeddings in columnar form, for loading a whole catalog into memory without per-image objects.
+ * Image i owns vector rows offsets[i] .. offsets[i+1]-1 of `vectors` (each `dim` wide) and of `boxes` (each 4 wide).
+ */
+export type LoadedEmbeddings = EmbeddingVectors & {
+  packId: string;
+  dim: number;
+  /** Number of images loaded. */
+  count: number;
+  /** Total vector rows, = offsets[count]. */
+  totalVectors: number;
+  /** Ascending. */
+  imageIds: Uint32Array;
+  offsets: Uint32Array;
+  boxes: Float32Array;
+  /** NaN where the image has no score. */
+  explicitScores: Float32Array;
+};
+
+export interface LoadEmbeddingsOptions {
+  /** Keyset paging: only images with id > afterImageId. */
+  afterImageId?: number;
+  /** At most this many images. */
+  limit?: number;
+}
+
+export interface IngestedImage extends FileStat {
+  meta: ImageMetadata;
+  /** Zero or more packs' embeddings of this image, written in the same transaction as the image row. */
+  embeddings: readonly EmbeddingInput[];
+}
+
+export interface CaseRow {
+  id: number;
+  name: string;
+  description: string;
+  createdAt: string;
+}
+
+export interface CaseSummary extends CaseRow {
+  /** Distinct images with at least one tag in the case. */
+  taggedCount: number;
+}
+
+export interface CategoryRow {
+  id: number;
+  caseId: number;
+  name: string;
+  /** 1..9: the number key that applies this category; unique within the case. */
+  hotkey: number;
+  /** '#rrggbb', lower case. */
+  colour: string;
+  createdAt: string;
+}
+
+/** hotkey and colour default to the lowest free hotkey and a palette colour. */
+export interface CategoryInput {
+  name: string;
+  hotkey?: number;
+  colour?: string;
+}
+
+export interface TagInput {
+  caseId: number;
+  imageId: number;
+  categoryId: number;
+  /** The search whose results the analyst tagged from; null for tags made outside a search. */
+  searchId?: number | null;
+}
+
+export interface ImageTag {
+  categoryId: number;
+  name: string;
+  hotkey: number;
+  colour: string;
+  taggedAt: string;
+  searchId: number | null;
+}
+
+/** An image with the analyst's work on it in one case: its tags (with the search that found it) and note. */
+export interface CaseItem {
+  imageId: number;
+  path: string;
+  sha256: string | null;
+  thumbnail: string | null;
+  tags: ImageTag[];
+  note: string | null;
+}
+
+export interface NoteRow {
+  caseId: number;
+  imageId: number;
+  text: string;
+  updatedAt: string;
+}
+
+export type SearchMode = 'baseline' | 'adaptive';
+
+export interface SearchInput {
+  /** The case the analyst was working on, if any. */
+  caseId?: number | null;
+  packId: string;
+  /** SHA-256 of the QuARI checkpoint used; null in baseline mode or without one. */
+  checkpointHash: string | null;
+  mode: SearchMode;
+  /** The request as JSON (query image, crops, text, k, top…); its shape belongs to the search engine. */
+  params: Record<string, unknown>;
+  resultCount: number;
+  durationMs: number;
+}
+
+export interface SearchRow extends Required<SearchInput> {
+  id: number;
+  createdAt: string;
+}
+
+export type IngestRunStatus = 'running' | 'done' | 'cancelled' | 'failed';
+
+export interface IngestCounts {
+  seen: number;
+  added: number;
+  updated: number;
+  moved: number;
+  unchanged: number;
+  failed: number;
+}
+
+export interface IngestRunRow extends IngestCounts {
+  id: number;
+  root: string;
+  status: IngestRunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface CatalogStats {
+  images: number;
+  pending: number;
+  ok: number;
+  failed: number;
+  embeddings: number;
+  packs: (PackRow & { embeddings: number })[];
+}
+
+export interface Paging {
+  limit?: number;
+  offset?: number;
+}
+
+export interface CatalogStore {
+  /** The catalog file's absolute path. */
+  readonly file: string;
+
+  // Images
+  getImage(id: number): ImageRow | undefined;
+  getImageByPath(path: string): ImageRow | undefined;
+  /** Rows for `ids` in the same order; ids not in the catalog are skipped. */
+  getImages(ids: readonly number[]): ImageRow[];
+  findImagesBySha256(sha256: string): ImageRow[];
+  /**
+   * Catalogues a file as pending and returns its id. A path already present keeps its id; if its size or mtime
+   * changed, the row goes back to pending, its derived fields and embeddings are dropped (tags and notes stay).
+   */
+  upsertPendingImage(file: FileStat): number;
+  markImageOk(id: number, meta: ImageMetadata): void;
+  markImageFailed(id: number, error: string): void;
+  /** Re-points a catalogued image at the path it was moved to (same bytes, so embeddings stay valid). */
+  moveImage(id: number, newPath: string, size: number, mtimeMs: number): void;
+  /** Refuses (with an Error naming the image) while a case has tagged or annotated it. */
+  deleteImage(id: number): void;
+  /** Ordered by id; default limit 100. */
+  listImages(options?: Paging & { status?: ImageStatus }): ImageRow[];
+  countImages(): ImageCounts;
+  listFailures(options?: Paging): FailureRow[];
+  /** One transaction: the image row (inserted or updated by path, status ok) and its embeddings. Returns its id. */
+  commitIngestedImage(image: IngestedImage): number;
+  /** Like commitIngestedImage for a batch, in one transaction; ids in input order. */
+  commitIngestedImages(images: readonly IngestedImage[]): number[];
+
+  // Model packs
+  /** Inserts or refreshes a pack; refuses to change the dim of a pack that has embeddings. */
+  registerPack(pack: PackInput): PackRow;
+  getPack(id: string): PackRow | undefined;
+  listPacks(): PackRow[];
+
+  // Embeddings
+  /** Inserts or replaces the (image, pack) embedding. */
+  putEmbedding(imageId: number, embedding: EmbeddingInput): void;
+  getEmbedding(imageId: number, packId: string): EmbeddingRow | undefined;
+  countEmbeddings(packId?: string): number;
+  /** Columnar bulk load in image-id order from one consistent snapshot; all rows of a pack must share a dtype. */
+  loadEmbeddings(packId: string, options?: LoadEmbeddingsOptions): LoadedEmbeddings;
+
+  // Cases, categories, tags, notes
+  /** Creates the case and its categories atomically. */
+  createCase(input: { name: string; description?: string; categories?: readonly (string | CategoryInput)[] }): CaseRow;
+  getCase(id: number): CaseSummary | undefined;
+  listCases(): CaseSummary[];
+  updateCase(id: number, changes: { name?: string; description?: string }): CaseRow;
+  /** Deletes the case with its categories, tags and notes; its searches stay, detached. */
+  deleteCase(id: number): void;
+  createCategory(caseId: number, input: CategoryInput): CategoryRow;
+  listCategories(caseId: number): CategoryRow[];
+  updateCategory(id: number, changes: Partial<CategoryInput>): CategoryRow;
+  /** Deletes the category and every tag made with it. */
+  deleteCategory(id: number): void;
+  /** True if the tag is new; re-tagging keeps the original tag (and the search that first found the image). */
+  tagImage(tag: TagInput): boolean;
+  /** True if a tag was removed. */
+  untagImage(tag: Omit<TagInput, 'searchId'>): boolean;
+  getImageTags(caseId: number, imageId: number): ImageTag[];
+  /** Every image tagged or annotated in the case, ordered by first tag/note time. */
+  listCaseItems(caseId: number): CaseItem[];
+  /** Upserts the note; returns it. */
+  setNote(caseId: number, imageId: number, text: string): NoteRow;
+  getNote(caseId: number, imageId: number): NoteRow | undefined;
+  deleteNote(caseId: number, imageId: number): boolean;
+
+  // Searches
+  recordSearch(search: SearchInput): SearchRow;
+  getSearch(id: number): SearchRow | undefined;
+  /** Newest first; default limit 100. */
+  listSearches(options?: Paging & { caseId?: number }): SearchRow[];
+
+  // Ingest runs
+  startIngestRun(root: string): IngestRunRow;
+  /** Records progress counts of a running run (for the UI and for post-mortems of an interrupted run). */
+  updateIngestRun(id: number, counts: IngestCounts): void;
+  finishIngestRun(id: number, status: Exclude<IngestRunStatus, 'running'>, counts: IngestCounts, error?: string | null): IngestRunRow;
+  /** Newest first; default limit 100. */
+  listIngestRuns(options?: Paging): IngestRunRow[];
+
+  stats(): CatalogStats;
+  close(): void;
+}

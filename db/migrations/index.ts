@@ -1,0 +1,11 @@
+// Every schema migration, in order. A catalog's `PRAGMA user_version` is the version of the last one applied.
+import { migration001 } from './001_initial.ts';
+
+export interface Migration {
+  /** 1, 2, 3…: contiguous, equal to the position in MIGRATIONS plus one. */
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [migration001];
