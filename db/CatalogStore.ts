@@ -51,10 +51,7 @@ export function openCatalog(file: string): CatalogStore {
   let db: Database.Database;
   try {
     db = new Database(abs);
-    db.pragma('busy_timeout = 5000');
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
+    configureConnection(db);
   } catch (err) {
     throw new Error(`Cannot open catalog ${abs}: ${(err as Error).message}`, { cause: err });
   }
@@ -65,6 +62,17 @@ export function openCatalog(file: string): CatalogStore {
     db.close();
     throw err;
   }
+}
+
+/**
+ * Per-connection settings every catalog connection needs. WAL lets searches read while ingest writes; NORMAL
+ * sync in WAL mode can lose the last commits on power loss but never corrupts; foreign keys are off by default.
+ */
+export function configureConnection(db: Database.Database): void {
+  db.pragma('busy_timeout = 5000');
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
 }
 
 const IMAGE_COLUMNS = `id, path, size, mtime_ms AS mtimeMs, status, error, sha256, width, height, format,
@@ -110,12 +118,20 @@ function sqliteCode(err: unknown): string | undefined {
   return err instanceof Database.SqliteError ? err.code : undefined;
 }
 
-/** Runs `fn`, turning a SQLite constraint failure of kind `code` into an Error with `message`. */
-function onConstraint<T>(code: 'UNIQUE' | 'FOREIGNKEY' | 'PRIMARYKEY', message: () => string, fn: () => T): T {
+/**
+ * Runs `fn`, turning a SQLite constraint failure of kind `kind` into an Error with `message`. SQLite reports an
+ * ON DELETE RESTRICT foreign key as SQLITE_CONSTRAINT_TRIGGER, hence the separate 'RESTRICT'.
+ */
+function onConstraint<T>(kind: 'UNIQUE' | 'FOREIGNKEY' | 'RESTRICT', message: () => string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (sqliteCode(err) === `SQLITE_CONSTRAINT_${code}`) throw new Error(message(), { cause: err });
+    const code = sqliteCode(err);
+    const hit =
+      kind === 'UNIQUE'
+        ? code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+        : code === (kind === 'FOREIGNKEY' ? 'SQLITE_CONSTRAINT_FOREIGNKEY' : 'SQLITE_CONSTRAINT_TRIGGER');
+    if (hit) throw new Error(message(), { cause: err });
     throw err;
   }
 }
@@ -410,7 +426,7 @@ class SqliteCatalogStore implements CatalogStore {
   deleteImage(id: number): void {
     checkId('deleteImage', id);
     onConstraint(
-      'FOREIGNKEY',
+      'RESTRICT',
       () => `deleteImage(${id}): the image is tagged or annotated in a case; remove those first`,
       () => this.s.deleteImage.run(id),
     );
