@@ -77,6 +77,6 @@ export function embedding(
   return { ...common, dtype, vectors };
 }
 
-export function ingested(path: string, n: number, embeddings: EmbeddingInput[]): IngestedImage {
+export function ingested(path: string, n: number, embeddings: readonly EmbeddingInput[]): IngestedImage {
   return { path, size: 1000 + n, mtimeMs: 1_700_000_000_000 + n, meta: meta(n), embeddings };
 }
