@@ -37,7 +37,7 @@ test('float16 and float32 embeddings round-trip bit for bit', () => {
 test('vectors stored from a view into a larger buffer keep only the view', () => {
   const big = new Float32Array(100).map((_, i) => i);
   const e = embedding('p32', 'float32', 16, 2, rng(12));
-  const view = { ...e, vectors: big.subarray(10, 42) };
+  const view: EmbeddingInput = { ...e, dtype: 'float32', vectors: big.subarray(10, 42) };
   const id = t.store.upsertPendingImage({ path: '/ev/v.jpg', size: 1, mtimeMs: 1 });
   t.store.putEmbedding(id, view);
   assert.deepEqual(Array.from(t.store.getEmbedding(id, 'p32')!.vectors), Array.from(big.subarray(10, 42)));
@@ -87,7 +87,8 @@ test('loadEmbeddings returns one columnar snapshot in image-id order, with pagin
   assert.equal(all.offsets[all.count], total);
   assert.equal(all.vectors.length, total * 16);
   for (let i = 0; i < inputs.length; i++) {
-    const [a, b] = [all.offsets[i], all.offsets[i + 1]];
+    const a: number = all.offsets[i];
+    const b: number = all.offsets[i + 1];
     assert.equal(b - a, inputs[i].nVectors);
     assert.deepEqual(all.vectors.subarray(a * 16, b * 16), inputs[i].vectors);
     assert.deepEqual(all.boxes.subarray(a * 4, b * 4), inputs[i].boxes);
