@@ -303,7 +303,7 @@ function prepareStatements(db: Database.Database) {
       FROM image_tags t JOIN images i ON i.id = t.image_id JOIN tag_categories c ON c.id = t.category_id
       WHERE t.case_id = ? ORDER BY t.tagged_at, t.rowid`),
     caseNotes: p(`SELECT n.image_id AS imageId, i.path, i.sha256, i.thumbnail, n.text, n.updated_at AS updatedAt
-      FROM notes n JOIN images i ON i.id = n.image_id WHERE n.case_id = ? ORDER BY n.updated_at`),
+      FROM notes n JOIN images i ON i.id = n.image_id WHERE n.case_id = ? ORDER BY n.updated_at, n.rowid`),
     setNote: p(`INSERT INTO notes (case_id, image_id, text, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (case_id, image_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at
       RETURNING ${NOTE_COLUMNS}`),
@@ -735,28 +735,23 @@ class SqliteCatalogStore implements CatalogStore {
 
   listCaseItems(caseId: number): CaseItem[] {
     type ItemHead = { imageId: number; path: string; sha256: string | null; thumbnail: string | null };
-    const items = new Map<number, CaseItem & { first: string }>();
-    const itemFor = (r: ItemHead, at: string): CaseItem & { first: string } => {
+    // Map order is the order of first appearance: tags come sorted by (tagged_at, rowid), then notes.
+    const items = new Map<number, CaseItem>();
+    const itemFor = (r: ItemHead): CaseItem => {
       let item = items.get(r.imageId);
       if (!item) {
-        item = { imageId: r.imageId, path: r.path, sha256: r.sha256, thumbnail: r.thumbnail, tags: [], note: null, first: at };
+        item = { imageId: r.imageId, path: r.path, sha256: r.sha256, thumbnail: r.thumbnail, tags: [], note: null };
         items.set(r.imageId, item);
-      } else if (at < item.first) {
-        item.first = at;
       }
       return item;
     };
     return this.db.transaction(() => {
       for (const r of this.s.caseTags.all(caseId) as (ItemHead & ImageTag)[]) {
         const { categoryId, name, hotkey, colour, taggedAt, searchId } = r;
-        itemFor(r, taggedAt).tags.push({ categoryId, name, hotkey, colour, taggedAt, searchId });
+        itemFor(r).tags.push({ categoryId, name, hotkey, colour, taggedAt, searchId });
       }
-      for (const r of this.s.caseNotes.all(caseId) as (ItemHead & { text: string; updatedAt: string })[]) {
-        itemFor(r, r.updatedAt).note = r.text;
-      }
-      return [...items.values()]
-        .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : a.imageId - b.imageId))
-        .map(({ first: _first, ...item }) => item);
+      for (const r of this.s.caseNotes.all(caseId) as (ItemHead & { text: string })[]) itemFor(r).note = r.text;
+      return [...items.values()];
     })();
   }
 

@@ -318,7 +318,7 @@ export interface CatalogStore {
   /** True if a tag was removed. */
   untagImage(tag: Omit<TagInput, 'searchId'>): boolean;
   getImageTags(caseId: number, imageId: number): ImageTag[];
-  /** Every image tagged or annotated in the case, ordered by first tag/note time. */
+  /** Every image tagged or annotated in the case: tagged ones in order of their first tag, then note-only ones. */
   listCaseItems(caseId: number): CaseItem[];
   /** Upserts the note; returns it. */
   setNote(caseId: number, imageId: number, text: string): NoteRow;
