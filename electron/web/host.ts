@@ -1,0 +1,348 @@
+// Loopback web host: serves the built renderer and QuariApi to a browser on the same machine.
+//
+// Security model. Binds 127.0.0.1 only. A 256-bit token is minted per run and printed in the URL; opening
+// /?token=… sets it as an HttpOnly, SameSite=Strict cookie (named per port, since cookies ignore ports) and
+// redirects to / so the token leaves the address bar and history. Every other request must carry the cookie
+// or the X-Quari-Token header. DNS rebinding is refused by checking Host; other sites (including other
+// localhost ports, which count as same-site) by checking Origin and Sec-Fetch-Site. API calls are POST with
+// a JSON body, so a cross-origin form or <img> can never trigger one. Media routes resolve catalog ids only.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { API_METHODS, type ApiError, type ApiMethod, type QuariEvent } from '../shared/api.ts';
+import { API_PREFIX, EVENTS_PATH, MEDIA_PREFIX, TOKEN_HEADER, decodeWire, encodeWire } from '../../renderer/src/api/wire.ts';
+import { MEDIA_KINDS, type MediaKind, type WebBackend } from './backend.ts';
+import { rewriteMediaUrls } from './mediaUrls.ts';
+
+export interface WebHostOptions {
+  backend: WebBackend;
+  /** The built renderer (dist/renderer). */
+  distDir: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Largest accepted API body; query images travel base64-encoded inside it. */
+  maxBodyBytes?: number;
+}
+
+export interface WebHost {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const STATIC_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+};
+
+const MEDIA_TYPES: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.bmp': 'image/bmp',
+  '.avif': 'image/avif',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+  '.heic': 'image/heic',
+  '.heif': 'image/heif',
+};
+
+const STATUS: Record<ApiError['code'], number> = {
+  'bad-request': 400,
+  'not-found': 404,
+  conflict: 409,
+  unavailable: 503,
+  internal: 500,
+};
+
+const MEDIA_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiError['code'],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An error from the backend as the wire's {code, message}: known codes pass through, anything else is internal. */
+export function toApiError(err: unknown): ApiError {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === 'string' && e.message ? e.message : 'Internal error';
+  if (typeof e?.code === 'string' && e.code in STATUS) return { code: e.code as ApiError['code'], message };
+  return { code: 'internal', message };
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function cookie(req: IncomingMessage, name: string): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
+  const { backend, maxBodyBytes = 192 * 1024 * 1024 } = options;
+  const distDir = path.resolve(options.distDir);
+  await fs.access(path.join(distDir, 'index.html')).catch(() => {
+    throw new Error(`${path.join(distDir, 'index.html')} is missing: build the renderer first (vite build --config renderer/vite.config.ts)`);
+  });
+
+  const token = randomBytes(32).toString('base64url');
+  const methods: ReadonlySet<string> = new Set(API_METHODS);
+  const streams = new Set<ServerResponse>();
+  let port = 0;
+  let cookieName = '';
+  let origins: ReadonlySet<string> = new Set();
+  let hosts: ReadonlySet<string> = new Set();
+
+  function baseHeaders(res: ServerResponse) {
+    res.setHeader('Content-Security-Policy', CSP);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+  }
+
+  function sendJson(res: ServerResponse, status: number, body: unknown) {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  function sendError(res: ServerResponse, status: number, error: ApiError) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, status, error);
+  }
+
+  /** Host/Origin/Sec-Fetch-Site checks; throws 403 (421 for a foreign Host). */
+  function checkOrigin(req: IncomingMessage) {
+    if (!hosts.has(req.headers.host ?? '')) throw new HttpError(421, 'bad-request', 'Request Host is not this QuARI host');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !origins.has(origin)) throw new HttpError(403, 'bad-request', 'Cross-origin request refused');
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new HttpError(403, 'bad-request', 'Cross-site request refused');
+  }
+
+  /** 'cookie' or 'header' auth, or throws 401. */
+  function authenticate(req: IncomingMessage): 'cookie' | 'header' {
+    const header = req.headers[TOKEN_HEADER];
+    if (typeof header === 'string' && sameToken(header, token)) return 'header';
+    const c = cookie(req, cookieName);
+    if (c !== null && sameToken(c, token)) return 'cookie';
+    throw new HttpError(401, 'unavailable', 'Missing or wrong session token: open the URL the QuARI host printed');
+  }
+
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBodyBytes) throw new HttpError(413, 'bad-request', `Request body exceeds ${maxBodyBytes} bytes`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > maxBodyBytes) throw new HttpError(413, 'bad-request', `Request body exceeds ${maxBodyBytes} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, method: string, auth: 'cookie' | 'header') {
+    if (req.method !== 'POST') throw new HttpError(405, 'bad-request', 'API routes accept POST only');
+    // A cookie rides along on any request the browser makes; only our own pages may spend it.
+    if (auth === 'cookie' && !req.headers.origin) throw new HttpError(403, 'bad-request', 'API request without an Origin header refused');
+    if (!methods.has(method)) throw new HttpError(404, 'not-found', `No API method named ${method}`);
+    if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
+      throw new HttpError(415, 'bad-request', 'API requests must be application/json');
+    }
+    let args: unknown[];
+    try {
+      const parsed = JSON.parse((await readBody(req)).toString('utf8')) as { args?: unknown };
+      if (!Array.isArray(parsed?.args)) throw new Error('args');
+      args = decodeWire(parsed.args) as unknown[];
+    } catch (err) {
+      if (err instanceof HttpError) throw err;
+      throw new HttpError(400, 'bad-request', `Body of ${method} must be JSON {"args": [...]}`);
+    }
+    let result: unknown;
+    if (method === 'chooseFolder') {
+      // A browser page cannot open a native picker on the host; the UI falls back to a typed path.
+      result = null;
+    } else {
+      const fn = backend[method as Exclude<ApiMethod, 'chooseFolder'>] as (...a: unknown[]) => Promise<unknown>;
+      try {
+        result = await fn.apply(backend, args);
+      } catch (err) {
+        const apiError = toApiError(err);
+        if (apiError.code === 'internal') console.error(`quari web: ${method} failed:`, err);
+        sendError(res, STATUS[apiError.code], apiError);
+        return;
+      }
+    }
+    sendJson(res, 200, { result: encodeWire(rewriteMediaUrls(result)) });
+  }
+
+  function handleEvents(req: IncomingMessage, res: ServerResponse) {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+    res.write('retry: 2000\n\n');
+    const listener = (event: QuariEvent) => res.write(`data: ${JSON.stringify(event)}\n\n`);
+    // Comments keep idle connections from being reaped by anything in between.
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    backend.events.on('event', listener);
+    streams.add(res);
+    const done = () => {
+      clearInterval(heartbeat);
+      backend.events.off('event', listener);
+      streams.delete(res);
+    };
+    req.on('close', done);
+    res.on('close', done);
+  }
+
+  async function sendFile(req: IncomingMessage, res: ServerResponse, file: string, type: string, cache: string) {
+    let stat;
+    try {
+      stat = await fs.stat(file);
+      if (!stat.isFile()) throw new Error('not a file');
+    } catch {
+      throw new HttpError(404, 'not-found', 'File not found');
+    }
+    const etag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { ETag: etag, 'Cache-Control': cache });
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': type, 'Content-Length': stat.size, ETag: etag, 'Cache-Control': cache });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  }
+
+  async function handleMedia(req: IncomingMessage, res: ServerResponse, rest: string) {
+    const [kind, id, extra] = rest.split('/');
+    if (extra !== undefined || !MEDIA_KINDS.includes(kind as MediaKind) || !id || !MEDIA_ID.test(decodeURIComponent(id))) {
+      throw new HttpError(404, 'not-found', 'No such media');
+    }
+    const file = backend.mediaPath(kind as MediaKind, decodeURIComponent(id));
+    if (!file) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
+    const type = MEDIA_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    await sendFile(req, res, file, type, 'private, no-cache');
+  }
+
+  async function handleStatic(req: IncomingMessage, res: ServerResponse, pathname: string) {
+    const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1));
+    const file = path.resolve(distDir, rel);
+    if (file !== distDir && !file.startsWith(distDir + path.sep)) throw new HttpError(404, 'not-found', 'Not found');
+    const type = STATIC_TYPES[path.extname(file).toLowerCase()];
+    if (!type) throw new HttpError(404, 'not-found', 'Not found');
+    // Hashed assets never change under one name; index.html must always be fresh.
+    const cache = rel.startsWith('assets/') ? 'private, max-age=31536000, immutable' : 'no-store';
+    await sendFile(req, res, file, type, cache);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    baseHeaders(res);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    checkOrigin(req);
+
+    // Landing: trade the URL token for the session cookie, then drop it from the address bar.
+    const offered = url.searchParams.get('token');
+    if (url.pathname === '/' && offered !== null && (req.method === 'GET' || req.method === 'HEAD')) {
+      if (!sameToken(offered, token)) throw new HttpError(401, 'unavailable', 'Wrong session token: open the URL the QuARI host printed');
+      res.writeHead(303, {
+        'Set-Cookie': `${cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict`,
+        Location: '/',
+        'Cache-Control': 'no-store',
+      });
+      res.end();
+      return;
+    }
+
+    const auth = authenticate(req);
+    if (url.pathname.startsWith(API_PREFIX)) return handleApi(req, res, url.pathname.slice(API_PREFIX.length), auth);
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'bad-request', 'Method not allowed');
+    if (url.pathname === EVENTS_PATH) return handleEvents(req, res);
+    if (url.pathname.startsWith(MEDIA_PREFIX)) return handleMedia(req, res, url.pathname.slice(MEDIA_PREFIX.length));
+    return handleStatic(req, res, url.pathname);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) {
+        if (err.status === 401 && req.headers.accept?.includes('text/html')) {
+          res.writeHead(401, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+          res.end('<!doctype html><meta charset="utf-8"><title>QuARI workstation</title><p>This page needs the session token. Open the full URL printed by <code>npm run web</code> (it ends in <code>?token=…</code>).</p>');
+          return;
+        }
+        sendError(res, err.status, { code: err.code, message: err.message });
+        return;
+      }
+      console.error('quari web: request failed:', err);
+      sendError(res, 500, { code: 'internal', message: 'Internal error' });
+    });
+  });
+  server.headersTimeout = 60_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  cookieName = `quari_session_${port}`;
+  hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  origins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
+
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    async close() {
+      for (const s of streams) s.end();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
