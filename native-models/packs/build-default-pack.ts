@@ -1,0 +1,127 @@
+// Builds a model pack from a Keras/tfjs model shipped inside the nsfwjs npm package (no download):
+//   node --import tsx native-models/packs/build-default-pack.ts [--out PACKS_DIR] [--model mobilenet_v2|inception_v3]
+// writes PACKS_DIR/<id>/{encoder.onnx, manifest.json} (default PACKS_DIR: native-models/packs/built).
+// Runs at npm install time, so it only converts (≈0.3 s for MobileNetV2) and never measures inference.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { convertKerasModel } from '../converters/tfjs/keras-to-onnx.ts';
+import { loadNsfwjsModel, NSFWJS_CLASSES } from '../converters/tfjs/nsfwjs-models.ts';
+import { decodeWeights } from '../converters/tfjs/weights.ts';
+import { MANIFEST_FILE, MANIFEST_SCHEMA, type PackManifest } from './manifest.ts';
+import { BUILT_PACKS_DIR } from './registry.ts';
+
+export type PackModel = 'mobilenet_v2' | 'inception_v3';
+
+const PACKS: Record<PackModel, { id: string; title: string; featureNote: string }> = {
+  mobilenet_v2: {
+    id: 'mobilenetv2-nsfwjs',
+    title: 'MobileNetV2',
+    featureNote: 'out_relu: 1280 channels after the final ReLU6, 7×7 at 224×224',
+  },
+  inception_v3: {
+    id: 'inceptionv3-nsfwjs',
+    title: 'InceptionV3',
+    featureNote: 'mixed10: 2048 channels, 8×8 at 299×299',
+  },
+};
+
+/** Bumped when the conversion changes the produced graph, so built packs are told apart from older builds. */
+const CONVERTER_REVISION = 1;
+const GEM_P = 3;
+
+export interface BuiltPack {
+  dir: string;
+  manifest: PackManifest;
+  conversionMs: number;
+}
+
+export function buildNsfwjsPack(model: PackModel, packsDir: string = BUILT_PACKS_DIR): BuiltPack {
+  const spec = PACKS[model];
+  if (!spec) throw new Error(`--model: unknown model '${model}' (expected ${Object.keys(PACKS).join(' or ')})`);
+  const t0 = performance.now();
+  const files = loadNsfwjsModel(model);
+  const weights = decodeWeights(files.modelJson.weightsManifest, (p) => {
+    const shard = files.shards.get(p);
+    if (!shard) throw new Error(`nsfwjs model '${model}': shard '${p}' was not loaded`);
+    return shard;
+  });
+  const conv = convertKerasModel(files.modelJson, weights, { gemP: GEM_P });
+  const conversionMs = Math.round(performance.now() - t0);
+
+  const [height, width] = conv.nominalInputSize;
+  const manifest: PackManifest = {
+    schema: MANIFEST_SCHEMA,
+    id: spec.id,
+    version: `${CONVERTER_REVISION}.0.0+nsfwjs.${files.version}`,
+    name: `${spec.title} (nsfwjs ${files.version}) image encoder`,
+    licence: `${files.licence} (nsfwjs, © Infinite Red, Inc.)`,
+    embeddingDim: conv.featureChannels,
+    descriptor:
+      `GeM p=${GEM_P} over the last conv feature map (${spec.featureNote}), L2-normalised — why: ` +
+      'generalised-mean pooling with p>1 lets the strongest local activations dominate instead of averaging ' +
+      'them into the background, which is what makes a pooled CNN vector find the same object or detail in ' +
+      'another photo (instance retrieval; Radenović et al., TPAMI 2019); L2 normalisation turns dot products ' +
+      'into cosine similarity. The classifier head is kept only for the content scores.',
+    image: {
+      model: 'encoder.onnx',
+      inputName: conv.inputName,
+      featureMapOutput: conv.outputNames.features,
+      contentScoresOutput: conv.outputNames.scores,
+      featureChannels: conv.featureChannels,
+      gemP: GEM_P,
+      preprocessing: {
+        inputSize: [width, height],
+        // nsfwjs resizes to the square input ignoring aspect and divides by 255, nothing else (dist/esm/core.js).
+        resize: 'squash',
+        scale: 1 / 255,
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+        channelOrder: 'RGB',
+        layout: 'NHWC',
+      },
+    },
+    content: { labels: [...NSFWJS_CLASSES], explicitLabels: ['hentai', 'porn', 'sexy'] },
+    files: {},
+    measurements: {
+      source: `nsfwjs@${files.version} dist/models/${model}`,
+      conversionMs,
+      parameters: conv.parameterCount,
+      foldedBatchNorms: conv.foldedBatchNorms,
+      onnxNodes: conv.nodeCount,
+      featureShapeAtNominal: conv.featureShapeAtNominal,
+    },
+  };
+
+  // Build beside the target and swap in, so a failed build never leaves a half-written pack behind.
+  mkdirSync(packsDir, { recursive: true });
+  const dir = join(packsDir, spec.id);
+  const tmp = join(packsDir, `.${spec.id}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  try {
+    writeFileSync(join(tmp, manifest.image.model), conv.bytes);
+    manifest.files[manifest.image.model] = {
+      sha256: createHash('sha256').update(conv.bytes).digest('hex'),
+      bytes: conv.bytes.byteLength,
+    };
+    writeFileSync(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    if (existsSync(dir)) rmSync(dir, { recursive: true });
+    renameSync(tmp, dir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return { dir, manifest, conversionMs };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const { values } = parseArgs({
+    options: { out: { type: 'string' }, model: { type: 'string', default: 'mobilenet_v2' } },
+  });
+  const built = buildNsfwjsPack(values.model as PackModel, values.out ? resolve(values.out) : BUILT_PACKS_DIR);
+  const enc = built.manifest.files[built.manifest.image.model];
+  console.log(`built ${built.manifest.id} in ${built.dir} (${(enc.bytes / 1e6).toFixed(1)} MB encoder, converted in ${built.conversionMs} ms)`);
+}
