@@ -415,12 +415,20 @@ class SqliteCatalogStore implements CatalogStore {
   moveImage(id: number, newPath: string, size: number, mtimeMs: number): void {
     checkId('moveImage', id);
     checkFileStat('moveImage', { path: newPath, size, mtimeMs });
-    const info = onConstraint(
-      'UNIQUE',
-      () => `moveImage(${id}): ${newPath} is already catalogued as another image`,
-      () => this.s.moveImage.run(newPath, size, mtimeMs, now(), id),
-    );
-    if (info.changes !== 1) throw new Error(`moveImage: no image with id ${id}`);
+    this.db.transaction(() => {
+      if (!this.getImage(id)) throw new Error(`moveImage: no image with id ${id}`);
+      const occupant = this.getImageByPath(newPath);
+      if (occupant && occupant.id !== id) {
+        // A scan may have queued the new path before hashing revealed the move: that placeholder gives way.
+        if (occupant.status === 'ok') throw new Error(`moveImage(${id}): ${newPath} is already catalogued as image ${occupant.id}`);
+        onConstraint(
+          'RESTRICT',
+          () => `moveImage(${id}): ${newPath} is held by image ${occupant.id}, which a case has tagged or annotated`,
+          () => this.s.deleteImage.run(occupant.id),
+        );
+      }
+      this.s.moveImage.run(newPath, size, mtimeMs, now(), id);
+    })();
   }
 
   deleteImage(id: number): void {

@@ -273,7 +273,10 @@ export interface CatalogStore {
   upsertPendingImage(file: FileStat): number;
   markImageOk(id: number, meta: ImageMetadata): void;
   markImageFailed(id: number, error: string): void;
-  /** Re-points a catalogued image at the path it was moved to (same bytes, so embeddings stay valid). */
+  /**
+   * Re-points a catalogued image at the path it was moved to (same bytes, so embeddings stay valid). A pending or
+   * failed row already at newPath (queued by a scan before hashing revealed the move) is replaced; an ok one refuses.
+   */
   moveImage(id: number, newPath: string, size: number, mtimeMs: number): void;
   /** Refuses (with an Error naming the image) while a case has tagged or annotated it. */
   deleteImage(id: number): void;

@@ -104,8 +104,24 @@ test('moveImage re-points the row, keeps vectors, and refuses a path already cat
   assert.deepEqual([row.path, row.size, row.mtimeMs, row.status, row.sha256], ['/ev/new/a.jpg', 1003, 5000, 'ok', sha(3)]);
   assert.equal(t.store.getImageByPath('/ev/old/a.jpg'), undefined);
   assert.equal(t.store.countEmbeddings('pack'), 1);
-  assert.throws(() => t.store.moveImage(id, '/ev/b.jpg', 1, 1), /\/ev\/b.jpg is already catalogued as another image/);
   assert.throws(() => t.store.moveImage(other + 100, '/ev/c.jpg', 1, 1), /no image with id/);
+
+  // A placeholder queued at the destination gives way; the moved image keeps its id and vectors.
+  t.store.moveImage(id, '/ev/b.jpg', 1003, 6000);
+  assert.equal(t.store.getImage(other), undefined);
+  assert.equal(t.store.getImageByPath('/ev/b.jpg')!.id, id);
+  assert.equal(t.store.countEmbeddings('pack'), 1);
+
+  // An ingested image at the destination does not.
+  const third = t.store.commitIngestedImage(ingested('/ev/c.jpg', 4, []));
+  assert.throws(() => t.store.moveImage(id, '/ev/c.jpg', 1, 1), new RegExp(`/ev/c.jpg is already catalogued as image ${third}`));
+  assert.equal(t.store.getImageByPath('/ev/b.jpg')!.id, id);
+
+  // Nor does a placeholder carrying an analyst's note (a tagged file that changed on disk).
+  const noted = t.store.upsertPendingImage(file('/ev/d.jpg'));
+  t.store.setNote(t.store.createCase({ name: 'K' }).id, noted, 'keep');
+  assert.throws(() => t.store.moveImage(id, '/ev/d.jpg', 1, 1), /\/ev\/d.jpg is held by image \d+, which a case has tagged or annotated/);
+  assert.equal(t.store.getImageByPath('/ev/b.jpg')!.id, id);
 });
 
 test('getImages returns rows in the order asked and skips unknown ids', () => {
