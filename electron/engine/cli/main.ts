@@ -1,9 +1,11 @@
 // `quari` command line: the engine without Electron. Each subcommand lives in its own module; this file only dispatches.
 import { UsageError, type Command } from './args.ts';
+import { hypernetCommand } from './hypernetCommand.ts';
 import { packCommand } from './packCommand.ts';
 
 const COMMANDS: Record<string, Command> = {
   pack: packCommand,
+  hypernet: hypernetCommand,
 };
 
 const USAGE = `quari — offline image search with query-adaptive retrieval (QuARI)
