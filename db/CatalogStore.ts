@@ -322,6 +322,9 @@ function prepareStatements(db: Database.Database) {
     finishRun: p(`UPDATE ingest_runs SET status = @status, finished_at = @finishedAt, error = @error, seen = @seen,
       added = @added, updated = @updated, moved = @moved, unchanged = @unchanged, failed = @failed
       WHERE id = @id AND status = 'running' RETURNING ${RUN_COLUMNS}`),
+    getSetting: p(`SELECT value FROM settings WHERE key = ?`).pluck(),
+    setSetting: p(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
     listRuns: p(`SELECT ${RUN_COLUMNS} FROM ingest_runs ORDER BY id DESC LIMIT ? OFFSET ?`),
   };
 }
@@ -854,6 +857,20 @@ class SqliteCatalogStore implements CatalogStore {
   listIngestRuns(options?: Paging): IngestRunRow[] {
     const { limit, offset } = checkPaging('listIngestRuns', options);
     return this.s.listRuns.all(limit, offset) as IngestRunRow[];
+  }
+
+  // ---- settings
+
+  getSetting(key: string): unknown {
+    const value = this.s.getSetting.get(key) as string | undefined;
+    return value === undefined ? undefined : (JSON.parse(value) as unknown);
+  }
+
+  setSetting(key: string, value: unknown): void {
+    if (typeof key !== 'string' || key === '') throw new Error('setSetting: key must be a non-empty string');
+    const json = JSON.stringify(value);
+    if (json === undefined) throw new Error(`setSetting(${key}): value is not JSON-serialisable`);
+    this.s.setSetting.run(key, json, now());
   }
 
   // ---- whole catalog

@@ -342,6 +342,11 @@ export interface CatalogStore {
   /** Newest first; default limit 100. */
   listIngestRuns(options?: Paging): IngestRunRow[];
 
+  // Settings of this catalog (JSON values; the keys and their shapes belong to the callers)
+  /** undefined when the key was never set. */
+  getSetting(key: string): unknown;
+  setSetting(key: string, value: unknown): void;
+
   stats(): CatalogStats;
   close(): void;
 }

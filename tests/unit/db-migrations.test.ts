@@ -37,6 +37,7 @@ test('a new catalog is migrated to the latest version with every table', () => {
     'model_packs',
     'notes',
     'searches',
+    'settings',
     'tag_categories',
   ]);
 });
@@ -130,4 +131,33 @@ test('a file that is not a SQLite database is refused with its path in the messa
 
 test('catalogDataDir sits next to the catalog', () => {
   assert.equal(catalogDataDir(t.file), `${t.file}.data`);
+});
+
+test('a version-1 catalog is upgraded in place, keeping its data', () => {
+  const file = join(t.dir, 'v1.sqlite');
+  const db = new Database(file);
+  configureConnection(db);
+  assert.equal(migrate(db, file, MIGRATIONS.slice(0, 1)), 1);
+  db.prepare(`INSERT INTO images (path, size, mtime_ms, added_at, updated_at) VALUES ('/ev/old.jpg', 1, 2, 'a', 'b')`).run();
+  db.close();
+  assert.ok(!tables(file).includes('settings'));
+
+  const store = openCatalog(file);
+  try {
+    assert.equal(store.getImageByPath('/ev/old.jpg')?.size, 1);
+    assert.equal(store.getSetting('activePackId'), undefined);
+    store.setSetting('activePackId', 'mobilenetv2-nsfwjs');
+    store.setSetting('blur', { blurAll: false, explicitThreshold: 0.6 });
+    store.setSetting('blur', { blurAll: true, explicitThreshold: 0.6 });
+    assert.deepEqual(store.getSetting('blur'), { blurAll: true, explicitThreshold: 0.6 });
+    assert.throws(() => store.setSetting('x', undefined), /setSetting\(x\): value is not JSON-serialisable/);
+  } finally {
+    store.close();
+  }
+  const check = new Database(file, { readonly: true });
+  assert.equal(check.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  check.close();
+  const again = openCatalog(file);
+  assert.equal(again.getSetting('activePackId'), 'mobilenetv2-nsfwjs');
+  again.close();
 });
