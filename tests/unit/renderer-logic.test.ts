@@ -1,0 +1,117 @@
+// The renderer's pure logic: crop geometry in image pixels, grid virtualisation, zoom/pan, the wire encoding
+// shared with the web host, and the host's media-URL rewriting.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { boxFromCorners, expandBox, moveBox, resizeBox, roundBox, toImagePoint } from '../../renderer/src/lib/geometry.ts';
+import { gridMetrics, scrollToReveal, stepSelection, visibleRange } from '../../renderer/src/lib/virtualGrid.ts';
+import { paneTransform, resetZoom, zoomAt } from '../../renderer/src/lib/zoom.ts';
+import { base64ToBytes, bytesToBase64, decodeWire, encodeWire } from '../../renderer/src/api/wire.ts';
+import { rewriteMediaUrls } from '../../electron/web/mediaUrls.ts';
+
+describe('crop geometry', () => {
+  it('maps pointer positions on a scaled image to image pixels, clamped to the image', () => {
+    const rect = { left: 100, top: 50, width: 320, height: 240 };
+    assert.deepEqual(toImagePoint({ x: 260, y: 170 }, rect, 640, 480), { x: 320, y: 240 });
+    assert.deepEqual(toImagePoint({ x: 0, y: 1000 }, rect, 640, 480), { x: 0, y: 480 });
+  });
+
+  it('builds boxes from corners dragged in any direction', () => {
+    assert.deepEqual(boxFromCorners({ x: 50, y: 40 }, { x: 10, y: 90 }), { x: 10, y: 40, w: 40, h: 50 });
+  });
+
+  it('moves without leaving the image', () => {
+    assert.deepEqual(moveBox({ x: 10, y: 10, w: 100, h: 50 }, 1000, -1000, 640, 480), { x: 540, y: 0, w: 100, h: 50 });
+  });
+
+  it('resizes from a handle, never inverting below the minimum size', () => {
+    const box = { x: 100, y: 100, w: 50, h: 50 };
+    assert.deepEqual(resizeBox(box, 'se', 20, 10, 640, 480), { x: 100, y: 100, w: 70, h: 60 });
+    assert.deepEqual(resizeBox(box, 'nw', 500, 500, 640, 480, 8), { x: 142, y: 142, w: 8, h: 8 });
+    assert.deepEqual(resizeBox(box, 'w', -500, 0, 640, 480), { x: 0, y: 100, w: 150, h: 50 });
+  });
+
+  it('rounds to whole pixels inside the image', () => {
+    assert.deepEqual(roundBox({ x: 630.6, y: -3, w: 40, h: 10.4 }, 640, 480), { x: 631, y: 0, w: 9, h: 10 });
+  });
+
+  it('expands around the centre and stays inside', () => {
+    assert.deepEqual(expandBox({ x: 0, y: 0, w: 100, h: 100 }, 2, 640, 480), { x: 0, y: 0, w: 200, h: 200 });
+  });
+});
+
+describe('virtual grid', () => {
+  it('renders only the rows in view plus overscan', () => {
+    const m = gridMetrics(10_000, 700, 160, 180, 10);
+    assert.equal(m.columns, 4);
+    assert.equal(m.rows, 2500);
+    const r = visibleRange(10_000, m.columns, 180, 18_000, 600, 2);
+    assert.deepEqual(r, { start: 98 * 4, end: 106 * 4 });
+    assert.ok(r.end - r.start < 50);
+  });
+
+  it('scrolls just enough to reveal the selection', () => {
+    assert.equal(scrollToReveal(0, 4, 180, 500, 600), 0);
+    assert.equal(scrollToReveal(20, 4, 180, 0, 600), 5 * 180 + 180 - 600);
+    assert.equal(scrollToReveal(5, 4, 180, 100, 600), 100);
+  });
+
+  it('moves the selection by arrows and stops at the edges', () => {
+    assert.equal(stepSelection(5, 'ArrowDown', 4, 10), 9);
+    assert.equal(stepSelection(9, 'ArrowDown', 4, 10), 9);
+    assert.equal(stepSelection(0, 'ArrowLeft', 4, 10), 0);
+    assert.equal(stepSelection(-1, 'ArrowRight', 4, 10), 0);
+    assert.equal(stepSelection(3, 'End', 4, 10), 9);
+  });
+});
+
+describe('compare zoom', () => {
+  it('fits the focus region and keeps the point under the cursor fixed while zooming', () => {
+    const focus = { x: 100, y: 100, w: 50, h: 50 };
+    const s0 = resetZoom();
+    const t0 = paneTransform(focus, 400, 400, s0, 1);
+    assert.equal(t0.scale, 8);
+    assert.equal(t0.tx + 125 * t0.scale, 200);
+    const cursor = { x: 50, y: -30 };
+    const s1 = zoomAt(s0, 2, cursor.x, cursor.y);
+    const t1 = paneTransform(focus, 400, 400, s1, 1);
+    // The content point under the cursor before and after is the same.
+    const before = (200 + cursor.x - t0.tx) / t0.scale;
+    const after = (200 + cursor.x - t1.tx) / t1.scale;
+    assert.ok(Math.abs(before - after) < 1e-9);
+  });
+});
+
+describe('wire encoding', () => {
+  it('round-trips bytes of every length through base64', () => {
+    for (let n = 0; n < 20; n++) {
+      const bytes = Uint8Array.from({ length: n * 37 + (n % 3) }, (_, i) => (i * 131 + n) & 255);
+      const text = bytesToBase64(bytes);
+      assert.equal(text, Buffer.from(bytes).toString('base64'));
+      assert.deepEqual(base64ToBytes(text), bytes);
+    }
+  });
+
+  it('encodes Uint8Array anywhere in the arguments and restores it', () => {
+    const args = [{ name: 'q.jpg', bytes: new Uint8Array([1, 2, 250]) }, 3, null];
+    const wire = JSON.parse(JSON.stringify(encodeWire(args)));
+    assert.deepEqual(wire[0].bytes, { $base64: 'AQL6' });
+    assert.deepEqual(decodeWire(wire), args);
+  });
+
+  it('rejects malformed base64', () => {
+    assert.throws(() => base64ToBytes('ab$d'), /invalid character/);
+  });
+});
+
+describe('web host media URLs', () => {
+  it('points every media URL at the host routes by id, whatever the service returned', () => {
+    const out = rewriteMediaUrls({
+      hits: [{ imageId: 7, thumbnailUrl: 'quari-media://thumb/7', imageUrl: 'file:///etc/passwd', path: '/ev/a.jpg' }],
+      query: { queryImageId: 'abc', url: 'quari-media://query/abc' },
+    });
+    assert.deepEqual(out, {
+      hits: [{ imageId: 7, thumbnailUrl: '/media/thumb/7', imageUrl: '/media/image/7', path: '/ev/a.jpg' }],
+      query: { queryImageId: 'abc', url: '/media/query/abc' },
+    });
+  });
+});
