@@ -1,0 +1,362 @@
+// Synthetic small-object retrieval benchmark: real scene photos with real clip-art objects pasted in, each target
+// object in several scenes under different position, scale, rotation, lighting, blur and JPEG quality.
+// A query is a crop around the object in one scene; the relevant images are the other scenes holding it.
+// Everything is drawn from a seeded RNG, so a (catalog, split, seed, options) tuple always yields the same bytes.
+// Output: <out>/images/*.jpg, <out>/queries.json (the `quari eval` input) and <out>/boxes.json (every pasted box,
+// for training crop → region pairs).
+// Usage: npx tsx native-models/training/benchmark/generate.ts --out DIR [--split eval] [--seed 1] [--objects 150]
+//        [--extra 0.5] [--catalog CACHE/catalog.json]
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp, { type OverlayOptions } from 'sharp';
+import type { Catalog, ObjectEntry, SceneEntry } from '../data/catalog.ts';
+import { CATALOG_FILE, cacheDir } from '../data/sources.ts';
+import type { Split } from '../data/split.ts';
+
+export type Box = [number, number, number, number];
+
+export interface BenchmarkOptions {
+  split: Split;
+  seed: number;
+  /** Number of target objects (= number of queries). */
+  objects: number;
+  /** Each target object appears in this many scenes (inclusive range). */
+  scenesPerObject: [number, number];
+  /** Images holding no target, as a fraction of the target images (pure distractor catalogue). */
+  extraFraction: number;
+  width: number;
+  height: number;
+  /** Area of the pasted object's box as a fraction of the image area. */
+  areaRange: [number, number];
+  /** Distractor objects per image (inclusive range); each distractor object is used once. */
+  distractorsPerImage: [number, number];
+  distractorAreaRange: [number, number];
+  maxRotationDeg: number;
+  jpegQuality: [number, number];
+}
+
+export const DEFAULT_OPTIONS: BenchmarkOptions = {
+  split: 'eval',
+  seed: 1,
+  objects: 150,
+  scenesPerObject: [3, 4],
+  extraFraction: 0.5,
+  width: 1024,
+  height: 768,
+  areaRange: [0.03, 0.15],
+  distractorsPerImage: [0, 2],
+  distractorAreaRange: [0.01, 0.06],
+  maxRotationDeg: 15,
+  jpegQuality: [55, 95],
+};
+
+/** Photometric and geometric jitter of one pasted object. */
+export interface Paste {
+  object: string;
+  /** Fraction of the image area for the pasted box. */
+  area: number;
+  rotation: number;
+  brightness: number;
+  saturation: number;
+  hue: number;
+  flip: boolean;
+  /** Position of the box within the free range, in [0, 1]. */
+  u: number;
+  v: number;
+}
+
+export interface PlannedImage {
+  file: string;
+  scene: string;
+  /** 4:3 background crop: size as a fraction of the largest 4:3 region, offsets in [0, 1] of the slack. */
+  cropScale: number;
+  cropU: number;
+  cropV: number;
+  flipScene: boolean;
+  sceneBrightness: number;
+  blurSigma: number;
+  quality: number;
+  target?: Paste;
+  distractors: Paste[];
+}
+
+export interface Plan {
+  options: BenchmarkOptions;
+  images: PlannedImage[];
+  /** Per target object: the files holding it, the first being the query image. */
+  targets: { object: string; files: string[] }[];
+}
+
+export interface QueryRecord {
+  image: string;
+  crop: Box | null;
+  relevant: string[];
+}
+
+export interface RenderedImage {
+  file: string;
+  target?: { object: string; box: Box };
+  distractors: { object: string; box: Box }[];
+}
+
+/** mulberry32: small, fast, and identical on every platform. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const uniform = (r: () => number, lo: number, hi: number): number => lo + (hi - lo) * r();
+const intIn = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+
+function shuffle<T>(r: () => number, items: T[]): T[] {
+  const a = items.slice();
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+function paste(r: () => number, object: string, area: [number, number], opts: BenchmarkOptions): Paste {
+  return {
+    object,
+    // Keep clear of the range ends so pixel rounding of the rendered box cannot leave the range.
+    area: uniform(r, area[0] * 1.03, area[1] * 0.97),
+    rotation: uniform(r, -opts.maxRotationDeg, opts.maxRotationDeg),
+    brightness: uniform(r, 0.7, 1.3),
+    saturation: uniform(r, 0.75, 1.25),
+    hue: uniform(r, -12, 12),
+    flip: r() < 0.5,
+    u: r(),
+    v: r(),
+  };
+}
+
+/** Pure planning step: which objects go in which scenes with which jitter. No image is touched. */
+export function planBenchmark(catalog: Pick<Catalog, 'scenes' | 'objects'>, options: Partial<BenchmarkOptions> = {}): Plan {
+  const opts: BenchmarkOptions = { ...DEFAULT_OPTIONS, ...options };
+  const r = rng(opts.seed);
+  const scenes = catalog.scenes.filter((s) => s.split === opts.split).map((s) => s.path).sort();
+  const objects = shuffle(r, catalog.objects.filter((o) => o.split === opts.split).map((o) => o.path).sort());
+  if (scenes.length < opts.scenesPerObject[1]) throw new Error(`split '${opts.split}': ${scenes.length} scenes, need at least ${opts.scenesPerObject[1]}`);
+  if (objects.length < opts.objects) throw new Error(`split '${opts.split}': ${objects.length} objects, --objects asks for ${opts.objects}`);
+  const targets = objects.slice(0, opts.objects);
+  const distractorPool = objects.slice(opts.objects);
+
+  const drafts: Omit<PlannedImage, 'file'>[] = [];
+  const targetDrafts: number[][] = [];
+  const background = (): Omit<PlannedImage, 'file' | 'scene' | 'target' | 'distractors'> => ({
+    cropScale: uniform(r, 0.6, 1),
+    cropU: r(),
+    cropV: r(),
+    flipScene: r() < 0.5,
+    sceneBrightness: uniform(r, 0.85, 1.15),
+    blurSigma: r() < 0.5 ? 0 : uniform(r, 0.3, 1.2),
+    quality: intIn(r, opts.jpegQuality[0], opts.jpegQuality[1]),
+  });
+  let nextDistractor = 0;
+  const distractors = (): Paste[] => {
+    const n = intIn(r, opts.distractorsPerImage[0], opts.distractorsPerImage[1]);
+    const out: Paste[] = [];
+    for (let i = 0; i < n && nextDistractor < distractorPool.length; i++) {
+      out.push(paste(r, distractorPool[nextDistractor++], opts.distractorAreaRange, opts));
+    }
+    return out;
+  };
+  for (const object of targets) {
+    const k = intIn(r, opts.scenesPerObject[0], opts.scenesPerObject[1]);
+    // Distinct backgrounds for one object: otherwise a query could match on the background instead of the object.
+    const picked = shuffle(r, scenes).slice(0, k);
+    const idx: number[] = [];
+    for (const scene of picked) {
+      idx.push(drafts.length);
+      drafts.push({ scene, ...background(), target: paste(r, object, opts.areaRange, opts), distractors: distractors() });
+    }
+    targetDrafts.push(idx);
+  }
+  const extra = Math.round(drafts.length * opts.extraFraction);
+  for (let i = 0; i < extra; i++) {
+    drafts.push({ scene: scenes[Math.floor(r() * scenes.length)], ...background(), distractors: distractors() });
+  }
+  // File names in shuffled order, so neighbouring names say nothing about shared objects.
+  const order = shuffle(r, drafts.map((_, i) => i));
+  const names = new Array<string>(drafts.length);
+  order.forEach((d, pos) => (names[d] = `images/${String(pos).padStart(5, '0')}.jpg`));
+  const images = drafts.map((d, i) => ({ file: names[i], ...d })).sort((a, b) => a.file.localeCompare(b.file));
+  return {
+    options: opts,
+    images,
+    targets: targets.map((object, t) => ({ object, files: targetDrafts[t].map((i) => names[i]) })),
+  };
+}
+
+function boxesOverlap(a: Box, b: Box): boolean {
+  return a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+}
+
+/** The object's opaque part, jittered and rotated, as an RGBA buffer whose size is the pasted box. */
+async function renderObject(root: string, entry: ObjectEntry, p: Paste, W: number, H: number): Promise<{ data: Buffer; w: number; h: number }> {
+  const [bx, by, bw, bh] = entry.bbox;
+  const t = (p.rotation * Math.PI) / 180;
+  const c = Math.abs(Math.cos(t));
+  const s = Math.abs(Math.sin(t));
+  const scale = Math.sqrt((p.area * W * H) / ((bw * c + bh * s) * (bw * s + bh * c)));
+  const w = Math.max(1, Math.round(bw * scale));
+  const h = Math.max(1, Math.round(bh * scale));
+  let img = sharp(join(root, entry.path))
+    .ensureAlpha()
+    .extract({ left: bx, top: by, width: bw, height: bh })
+    .resize(w, h, { fit: 'fill' });
+  if (p.flip) img = img.flop();
+  const resized = await img.modulate({ brightness: p.brightness, saturation: p.saturation, hue: Math.round(p.hue) }).png().toBuffer();
+  const { data, info } = await sharp(resized)
+    .rotate(p.rotation, { background: { r: 0, g: 0, b: 0, alpha: 0 } })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, w: info.width, h: info.height };
+}
+
+/** Renders one planned image; returns the JPEG bytes and the boxes actually pasted. */
+export async function renderImage(
+  root: string,
+  objects: Map<string, ObjectEntry>,
+  scenes: Map<string, SceneEntry>,
+  img: PlannedImage,
+  opts: BenchmarkOptions,
+): Promise<{ jpeg: Buffer; rendered: RenderedImage }> {
+  const W = opts.width;
+  const H = opts.height;
+  const scene = scenes.get(img.scene);
+  if (!scene) throw new Error(`plan names scene ${img.scene}, which is not in the catalog`);
+  // Largest W:H region of the scene, scaled, then placed by (cropU, cropV).
+  const fit = Math.min(scene.width / W, scene.height / H);
+  const cw = Math.max(1, Math.floor(W * fit * img.cropScale));
+  const ch = Math.max(1, Math.floor(H * fit * img.cropScale));
+  const left = Math.floor((scene.width - cw) * img.cropU);
+  const top = Math.floor((scene.height - ch) * img.cropV);
+  let bg = sharp(join(root, scene.path)).rotate().removeAlpha().extract({ left, top, width: cw, height: ch }).resize(W, H, { fit: 'fill' });
+  if (img.flipScene) bg = bg.flop();
+  const background = await bg.modulate({ brightness: img.sceneBrightness }).png().toBuffer();
+
+  const layers: OverlayOptions[] = [];
+  const rendered: RenderedImage = { file: img.file, distractors: [] };
+  const place = async (p: Paste, avoid: Box[]): Promise<Box | undefined> => {
+    const entry = objects.get(p.object);
+    if (!entry) throw new Error(`plan names object ${p.object}, which is not in the catalog`);
+    const o = await renderObject(root, entry, p, W, H);
+    if (o.w > W || o.h > H) throw new Error(`object ${p.object} rendered at ${o.w}×${o.h}, larger than the ${W}×${H} image`);
+    // Distractors must not cover the target: try positions derived from (u, v) until one is free.
+    for (let k = 0; k < 16; k++) {
+      const u = (p.u + k * 0.618034) % 1;
+      const v = (p.v + k * 0.381966) % 1;
+      const box: Box = [Math.round(u * (W - o.w)), Math.round(v * (H - o.h)), o.w, o.h];
+      if (avoid.some((a) => boxesOverlap(a, box))) continue;
+      layers.push({ input: o.data, raw: { width: o.w, height: o.h, channels: 4 }, left: box[0], top: box[1] });
+      return box;
+    }
+    return undefined;
+  };
+  const taken: Box[] = [];
+  if (img.target) {
+    const box = await place(img.target, []);
+    if (!box) throw new Error(`${img.file}: no position for the target`);
+    rendered.target = { object: img.target.object, box };
+    taken.push(box);
+  }
+  for (const d of img.distractors) {
+    const box = await place(d, taken);
+    if (!box) continue;
+    rendered.distractors.push({ object: d.object, box });
+    taken.push(box);
+  }
+  let out = sharp(background).composite(layers);
+  if (img.blurSigma > 0) out = sharp(await out.png().toBuffer()).blur(img.blurSigma);
+  const jpeg = await out.jpeg({ quality: img.quality, chromaSubsampling: '4:2:0' }).toBuffer();
+  return { jpeg, rendered };
+}
+
+/** The analyst's crop: the pasted box with each edge moved by up to 5 % of the box side, kept inside the image. */
+export function queryCrop(box: Box, seed: number, W: number, H: number): Box {
+  const r = rng(seed);
+  const j = (side: number) => Math.round(uniform(r, -0.05, 0.05) * side);
+  const x0 = Math.max(0, box[0] + j(box[2]));
+  const y0 = Math.max(0, box[1] + j(box[3]));
+  const x1 = Math.min(W, box[0] + box[2] + j(box[2]));
+  const y1 = Math.min(H, box[1] + box[3] + j(box[3]));
+  return [x0, y0, x1 - x0, y1 - y0];
+}
+
+export async function generateBenchmark(
+  root: string,
+  catalog: Pick<Catalog, 'scenes' | 'objects'>,
+  outDir: string,
+  options: Partial<BenchmarkOptions> = {},
+): Promise<{ plan: Plan; rendered: RenderedImage[]; queries: QueryRecord[] }> {
+  const plan = planBenchmark(catalog, options);
+  const objects = new Map(catalog.objects.map((o) => [o.path, o]));
+  const scenes = new Map(catalog.scenes.map((s) => [s.path, s]));
+  mkdirSync(join(outDir, 'images'), { recursive: true });
+  const rendered: RenderedImage[] = [];
+  for (const img of plan.images) {
+    const { jpeg, rendered: r } = await renderImage(root, objects, scenes, img, plan.options);
+    writeFileSync(join(outDir, img.file), jpeg);
+    rendered.push(r);
+  }
+  const byFile = new Map(rendered.map((r) => [r.file, r]));
+  const queries: QueryRecord[] = plan.targets.map((t, i) => {
+    const [q, ...rest] = t.files;
+    const box = byFile.get(q)?.target?.box;
+    if (!box) throw new Error(`${q}: query image lost its target`);
+    return { image: q, crop: queryCrop(box, plan.options.seed * 1_000_003 + i, plan.options.width, plan.options.height), relevant: rest };
+  });
+  writeFileSync(join(outDir, 'queries.json'), JSON.stringify(queries, null, 1));
+  writeFileSync(join(outDir, 'boxes.json'), JSON.stringify({ options: plan.options, images: rendered }, null, 1));
+  return { plan, rendered, queries };
+}
+
+function parseArgs(argv: string[]): { out: string; catalog: string; options: Partial<BenchmarkOptions> } {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    if (v === undefined) throw new Error(`--${name} needs a value`);
+    return v;
+  };
+  const num = (name: string): number | undefined => {
+    const v = get(name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`--${name}: '${v}' is not a number`);
+    return n;
+  };
+  const out = get('out');
+  if (!out) throw new Error('--out DIR is required');
+  const split = get('split');
+  if (split !== undefined && !['train', 'whitening', 'eval'].includes(split)) throw new Error(`--split: '${split}' is not train, whitening or eval`);
+  const options: Partial<BenchmarkOptions> = {};
+  if (split) options.split = split as Split;
+  const seed = num('seed');
+  if (seed !== undefined) options.seed = seed;
+  const objects = num('objects');
+  if (objects !== undefined) options.objects = objects;
+  const extra = num('extra');
+  if (extra !== undefined) options.extraFraction = extra;
+  return { out, catalog: get('catalog') ?? join(cacheDir(), CATALOG_FILE), options };
+}
+
+async function main(): Promise<void> {
+  const { out, catalog: catalogPath, options } = parseArgs(process.argv.slice(2));
+  const catalog = JSON.parse(readFileSync(catalogPath, 'utf8')) as Catalog;
+  sharp.concurrency(1);
+  const t0 = Date.now();
+  const { plan, queries } = await generateBenchmark(join(catalogPath, '..'), catalog, out, options);
+  console.log(`${plan.images.length} images, ${queries.length} queries in ${out} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
