@@ -1,0 +1,64 @@
+// Pixels → encoder input, exactly as a pack manifest's preprocessing says. Images arrive here already decoded,
+// EXIF-oriented and 3-channel sRGB (see electron/engine/images/decode.ts).
+import sharp from 'sharp';
+import type { Preprocessing } from '../../../native-models/packs/manifest.ts';
+
+/** Interleaved 8-bit RGB, row-major (HWC). */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Resizes to `size` ([width, height]) by the manifest's rule: `squash` ignores aspect, `center-crop` fills then crops. */
+export async function resizeRgb(image: RgbImage, size: readonly [number, number], rule: Preprocessing['resize']): Promise<RgbImage> {
+  const [width, height] = size;
+  if (image.width === width && image.height === height) return image;
+  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(width, height, { fit: rule === 'squash' ? 'fill' : 'cover', position: 'centre' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== width || info.height !== height) {
+    throw new Error(`resize to ${width}×${height} produced ${info.width}×${info.height}×${info.channels}`);
+  }
+  return { data, width, height };
+}
+
+/**
+ * Writes images (all the same size) into one float32 batch tensor: value = (byte·scale − mean[c]) / std[c],
+ * channels in the manifest's order, NHWC or NCHW. Returns the data and its dims.
+ */
+export function toInputTensor(images: readonly RgbImage[], pre: Preprocessing): { data: Float32Array; dims: number[] } {
+  const { width, height } = images[0];
+  const plane = width * height;
+  const data = new Float32Array(images.length * plane * 3);
+  // Per-channel lookup tables: 256 entries each, so the inner loop is a load and a store.
+  const order = pre.channelOrder === 'RGB' ? [0, 1, 2] : [2, 1, 0];
+  const luts = order.map((src) => {
+    const lut = new Float32Array(256);
+    for (let v = 0; v < 256; v++) lut[v] = (v * pre.scale - pre.mean[src]) / pre.std[src];
+    return { src, lut };
+  });
+  images.forEach((img, n) => {
+    if (img.width !== width || img.height !== height || img.data.length !== plane * 3) {
+      throw new Error(`batch image ${n} is ${img.width}×${img.height}, expected ${width}×${height} RGB`);
+    }
+    const px = img.data;
+    const base = n * plane * 3;
+    if (pre.layout === 'NHWC') {
+      const [a, b, c] = luts;
+      for (let i = 0, o = base; i < plane * 3; i += 3, o += 3) {
+        data[o] = a.lut[px[i + a.src]];
+        data[o + 1] = b.lut[px[i + b.src]];
+        data[o + 2] = c.lut[px[i + c.src]];
+      }
+    } else {
+      luts.forEach(({ src, lut }, ch) => {
+        const o = base + ch * plane;
+        for (let i = 0; i < plane; i++) data[o + i] = lut[px[i * 3 + src]];
+      });
+    }
+  });
+  const dims = pre.layout === 'NHWC' ? [images.length, height, width, 3] : [images.length, 3, height, width];
+  return { data, dims };
+}

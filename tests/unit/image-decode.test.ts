@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp, { type Sharp } from 'sharp';
+import { decodeRgb, makeThumbnail, readFileBytes, readImageHeader } from '../../electron/engine/images/decode.ts';
+import { exifDate, readExif } from '../../electron/engine/images/exif.ts';
+import { pngBomb } from '../integration/ingest-helpers.ts';
+
+/** 60×40 image: left half red, right half blue. */
+async function redBlue(): Promise<Sharp> {
+  const half = (r: number, b: number) => sharp({ create: { width: 30, height: 40, channels: 3, background: { r, g: 0, b } } }).png().toBuffer();
+  return sharp({ create: { width: 60, height: 40, channels: 3, background: '#000000' } }).composite([
+    { input: await half(255, 0), left: 0, top: 0 },
+    { input: await half(0, 255), left: 30, top: 0 },
+  ]);
+}
+
+test('EXIF orientation is applied: header size and decoded pixels are those of the image as viewed', async () => {
+  // Stored pixels are 60×40 (red left); orientation 6 means "rotate 90° clockwise to view": viewed 40×60, red on top.
+  const stored = await (await redBlue()).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+  const header = await readImageHeader(stored, 'rotated.jpg');
+  assert.deepEqual([header.format, header.width, header.height, header.orientation], ['jpeg', 40, 60, 6]);
+  const rgb = await decodeRgb(stored, 'rotated.jpg', [40, 60]);
+  assert.deepEqual([rgb.width, rgb.height], [40, 60]);
+  const px = (x: number, y: number) => Array.from(rgb.data.subarray((y * rgb.width + x) * 3, (y * rgb.width + x) * 3 + 3));
+  assert.ok(px(20, 5)[0] > 200 && px(20, 5)[2] < 60, `top is red: ${px(20, 5)}`);
+  assert.ok(px(20, 55)[2] > 200 && px(20, 55)[0] < 60, `bottom is blue: ${px(20, 55)}`);
+});
+
+test('decoding reduces to cover the target without enlarging, flattens alpha and greyscale to RGB', async () => {
+  const big = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+  const rgb = await decodeRgb(big, 'big.jpg', [672, 512]);
+  assert.ok(rgb.width >= 672 && rgb.height >= 512 && rgb.width < 1600, `${rgb.width}×${rgb.height}`);
+  assert.equal(rgb.data.length, rgb.width * rgb.height * 3);
+  const small = await sharp({ create: { width: 20, height: 10, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+  const s = await decodeRgb(small, 'small.png', [672, 512]);
+  assert.deepEqual([s.width, s.height, s.data[0]], [20, 10, 255]); // transparent → white, not enlarged
+  const grey = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#646464' } }).toColourspace('b-w').png().toBuffer();
+  assert.equal((await sharp(grey).metadata()).channels, 1);
+  const g = await decodeRgb(grey, 'grey.png', [8, 8]);
+  assert.equal(g.data.length, 8 * 8 * 3);
+});
+
+test('bombs are refused from the header; truncated and non-image bytes fail with the file named', async () => {
+  await assert.rejects(readImageHeader(pngBomb(30000), 'bomb.png', 200_000_000), /bomb\.png: 30000×30000 pixels exceeds the limit/);
+  const jpeg = await sharp({ create: { width: 256, height: 256, channels: 3, background: '#000000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg().toBuffer();
+  const truncated = jpeg.subarray(0, Math.floor(jpeg.length / 2));
+  await readImageHeader(truncated, 'cut.jpg'); // the header is intact…
+  await assert.rejects(decodeRgb(truncated, 'cut.jpg', [224, 224]), /cut\.jpg: cannot decode/); // …the pixels are not
+  await assert.rejects(readImageHeader(Buffer.from('not an image at all'), 'fake.jpg'), /fake\.jpg: not a decodable image/);
+});
+
+test('readFileBytes hashes the bytes and refuses empty files and FIFOs without blocking', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'decode-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'a.jpg'), 'abc');
+  const f = await readFileBytes(join(dir, 'a.jpg'));
+  assert.equal(f.sha256, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  assert.equal(f.size, 3);
+  await writeFile(join(dir, 'empty.jpg'), '');
+  await assert.rejects(readFileBytes(join(dir, 'empty.jpg')), /empty\.jpg is empty/);
+  execFileSync('mkfifo', [join(dir, 'pipe.jpg')]);
+  await assert.rejects(readFileBytes(join(dir, 'pipe.jpg')), /pipe\.jpg is not a regular file but a FIFO/);
+});
+
+test('thumbnails fit the requested size and keep the aspect', async () => {
+  const rgb = await decodeRgb(await (await redBlue()).resize(600, 400).png().toBuffer(), 'x.png', [600, 400]);
+  const meta = await sharp(await makeThumbnail(rgb, 256)).metadata();
+  assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 256, 171]);
+});
+
+test('EXIF facts: capture time as written, make/model, signed GPS; none for a bare PNG', async () => {
+  const withExif = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#123456' } })
+    .jpeg()
+    .withExif({
+      IFD0: { Make: 'Canon', Model: 'EOS 5D' },
+      IFD2: { DateTimeOriginal: '2020:01:02 03:04:05', OffsetTimeOriginal: '-05:00' },
+      IFD3: { GPSLatitudeRef: 'S', GPSLatitude: '12/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '45/1 15/1 36/1' },
+    })
+    .toBuffer();
+  const header = await readImageHeader(withExif, 'e.jpg');
+  const facts = await readExif(withExif, header.exif);
+  assert.equal(facts.capturedAt, '2020-01-02T03:04:05-05:00');
+  assert.equal(facts.cameraMake, 'Canon');
+  assert.equal(facts.cameraModel, 'EOS 5D');
+  assert.ok(Math.abs(facts.gpsLat! + 12.5) < 1e-9 && Math.abs(facts.gpsLon! + 45.26) < 1e-9, `${facts.gpsLat}, ${facts.gpsLon}`);
+  const webp = await sharp(withExif).keepExif().webp().toBuffer();
+  assert.equal((await readExif(webp, (await readImageHeader(webp, 'e.webp')).exif)).cameraModel, 'EOS 5D');
+  const bare = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } }).png().toBuffer();
+  assert.deepEqual(await readExif(bare, null), { capturedAt: null, cameraMake: null, cameraModel: null, gpsLat: null, gpsLon: null });
+  assert.equal(exifDate('0000:00:00 00:00:00'), null);
+  assert.equal(exifDate('2021:12:31 23:59:58'), '2021-12-31T23:59:58');
+});
