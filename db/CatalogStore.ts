@@ -257,6 +257,7 @@ function prepareStatements(db: Database.Database) {
       WHERE status = 'failed' ORDER BY id LIMIT ? OFFSET ?`),
 
     packById: p(`SELECT ${PACK_COLUMNS} FROM model_packs WHERE id = ?`),
+    packDim: p(`SELECT dim FROM model_packs WHERE id = ?`).pluck(),
     listPacks: p(`SELECT ${PACK_COLUMNS} FROM model_packs ORDER BY id`),
     upsertPack: p(`INSERT INTO model_packs (id, version, name, dim, manifest, registered_at)
       VALUES (@id, @version, @name, @dim, @manifest, @registeredAt)
@@ -470,21 +471,22 @@ class SqliteCatalogStore implements CatalogStore {
   }
 
   commitIngestedImages(images: readonly IngestedImage[]): number[] {
-    // Validate everything before writing anything, so a bad item cannot leave half a batch behind.
-    for (const img of images) {
-      checkFileStat('commitIngestedImage', img);
-      checkMeta(`commitIngestedImage(${img.path})`, img.meta);
-      for (const e of img.embeddings) checkEmbedding(`commitIngestedImage(${img.path})`, e, this.requirePack('commitIngestedImage', e.packId).dim);
-    }
-    return this.db.transaction(() =>
-      images.map((img) => {
+    return this.db.transaction(() => {
+      // Validate every item before writing any, so a bad one fails fast without touching the batch.
+      for (const img of images) {
+        const what = `commitIngestedImage(${img.path})`;
+        checkFileStat(what, img);
+        checkMeta(what, img.meta);
+        for (const e of img.embeddings) checkEmbedding(what, e, this.packDim(what, e.packId));
+      }
+      return images.map((img) => {
         const id = this.upsertPending(img);
         this.markOk(id, img.meta);
         const t = now();
         for (const e of img.embeddings) this.writeEmbedding(id, e, t);
         return id;
-      }),
-    )();
+      });
+    })();
   }
 
   // ---- packs
@@ -523,17 +525,18 @@ class SqliteCatalogStore implements CatalogStore {
     return (this.s.listPacks.all() as PackDbRow[]).map(packFromDb);
   }
 
-  private requirePack(what: string, packId: string): PackRow {
-    const pack = this.getPack(packId);
-    if (!pack) throw new Error(`${what}: model pack '${packId}' is not registered in the catalog`);
-    return pack;
+  /** The registered dim of `packId`, without parsing its manifest (this runs once per ingested embedding). */
+  private packDim(what: string, packId: string): number {
+    const dim = this.s.packDim.get(packId) as number | undefined;
+    if (dim === undefined) throw new Error(`${what}: model pack '${packId}' is not registered in the catalog`);
+    return dim;
   }
 
   // ---- embeddings
 
   putEmbedding(imageId: number, embedding: EmbeddingInput): void {
     checkId('putEmbedding', imageId);
-    checkEmbedding(`putEmbedding(${imageId})`, embedding, this.requirePack('putEmbedding', embedding.packId).dim);
+    checkEmbedding(`putEmbedding(${imageId})`, embedding, this.packDim('putEmbedding', embedding.packId));
     this.writeEmbedding(imageId, embedding, now());
   }
 
@@ -580,7 +583,7 @@ class SqliteCatalogStore implements CatalogStore {
   }
 
   loadEmbeddings(packId: string, options?: LoadEmbeddingsOptions): LoadedEmbeddings {
-    const pack = this.requirePack('loadEmbeddings', packId);
+    const dim = this.packDim('loadEmbeddings', packId);
     const after = options?.afterImageId ?? 0;
     const limit = options?.limit ?? -1; // SQLite: a negative LIMIT means none
     if (!Number.isSafeInteger(after) || after < 0) throw new Error(`loadEmbeddings(${packId}): invalid afterImageId ${after}`);
@@ -593,15 +596,15 @@ class SqliteCatalogStore implements CatalogStore {
       if (sum.count > 0 && sum.minDtype !== sum.maxDtype) {
         throw new Error(`loadEmbeddings(${packId}): the pack's embeddings mix float16 and float32; re-embed one of them`);
       }
-      if (sum.count > 0 && (sum.minDim !== pack.dim || sum.maxDim !== pack.dim)) {
-        throw new Error(`loadEmbeddings(${packId}): stored dims ${sum.minDim}..${sum.maxDim} differ from the pack's ${pack.dim}`);
+      if (sum.count > 0 && (sum.minDim !== dim || sum.maxDim !== dim)) {
+        throw new Error(`loadEmbeddings(${packId}): stored dims ${sum.minDim}..${sum.maxDim} differ from the pack's ${dim}`);
       }
       const dtype = (sum.minDtype ?? 'float32') as 'float16' | 'float32';
       const imageIds = new Uint32Array(sum.count);
       const offsets = new Uint32Array(sum.count + 1);
       const boxes = new Float32Array(sum.total * 4);
       const explicitScores = new Float32Array(sum.count);
-      const vectors = dtype === 'float32' ? new Float32Array(sum.total * pack.dim) : new Uint16Array(sum.total * pack.dim);
+      const vectors = dtype === 'float32' ? new Float32Array(sum.total * dim) : new Uint16Array(sum.total * dim);
       const boxBytes = new Uint8Array(boxes.buffer);
       const vecBytes = new Uint8Array(vectors.buffer);
       let i = 0;
@@ -623,7 +626,7 @@ class SqliteCatalogStore implements CatalogStore {
       if (i !== sum.count || row !== sum.total) {
         throw new Error(`loadEmbeddings(${packId}): catalog changed during the load (${i}/${sum.count} images)`);
       }
-      const common = { packId, dim: pack.dim, count: i, totalVectors: row, imageIds, offsets, boxes, explicitScores };
+      const common = { packId, dim, count: i, totalVectors: row, imageIds, offsets, boxes, explicitScores };
       return vectors instanceof Float32Array
         ? { ...common, dtype: 'float32', vectors }
         : { ...common, dtype: 'float16', vectors };
