@@ -1,0 +1,268 @@
+// The image encoder runtime: runs a verified pack's ONNX model the way its manifest says and turns feature maps
+// into stored vectors — one whole-image vector, one per region window, projected and L2-normalised — plus the
+// content classifier's scores.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import type { Box } from '../../shared/api.ts';
+import type { PackManifest, Preprocessing } from '../../../native-models/packs/manifest.ts';
+import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
+import { DEFAULT_MAX_PIXELS, decodeRgb, readFileBytes, readImageHeader } from '../images/decode.ts';
+import { gemPowered, gemWindow, l2NormalizeRows, projectRows, slidingWindows } from './pooling.ts';
+import { resizeRgb, toInputTensor, type RgbImage } from './preprocess.ts';
+
+/** The model inputs of one image: the whole-image pass and, when the pack has regions, the region pass. */
+export interface EncoderInputs {
+  whole: RgbImage;
+  region: RgbImage | null;
+}
+
+/** One image's vectors: row 0 is the whole image, rows 1.. the region windows. */
+export interface ImageEmbedding {
+  dim: number;
+  nVectors: number;
+  /** nVectors × dim, each row L2-normalised. */
+  vectors: Float32Array;
+  /** nVectors × (x, y, w, h) normalised to [0, 1] of the image; row 0 is (0, 0, 1, 1). */
+  boxes: Float32Array;
+  /** In the order of manifest.content.labels; null when the pack has no content classifier. */
+  contentScores: number[] | null;
+  /** Sum of the explicit labels' probabilities, clamped to [0, 1]. */
+  explicitScore: number | null;
+}
+
+/** What ingest needs from an encoder, whether it runs in this thread or in worker threads. */
+export interface PixelEncoder {
+  readonly manifest: PackManifest;
+  encodeInputs(batch: readonly EncoderInputs[]): Promise<ImageEmbedding[]>;
+  close(): Promise<void>;
+}
+
+export interface EncoderOptions {
+  /** ONNX Runtime intra-op threads for this session (default 1). */
+  intraOpThreads?: number;
+}
+
+/** The smallest decoded size ([width, height]) from which every encoder input can be resized without enlarging. */
+export function coverSize(manifest: PackManifest): [number, number] {
+  const [w, h] = manifest.image.preprocessing.inputSize;
+  const [rw, rh] = manifest.regions?.inputSize ?? [0, 0];
+  return [Math.max(w, rw), Math.max(h, rh)];
+}
+
+/** Resizes a decoded, oriented image into the encoder inputs the manifest asks for. */
+export async function prepareInputs(manifest: PackManifest, image: RgbImage): Promise<EncoderInputs> {
+  const pre = manifest.image.preprocessing;
+  const [whole, region] = await Promise.all([
+    resizeRgb(image, pre.inputSize, pre.resize),
+    manifest.regions ? resizeRgb(image, manifest.regions.inputSize, 'squash') : Promise.resolve(null),
+  ]);
+  return { whole, region };
+}
+
+/**
+ * How query crops are resized. The manifest has no query-specific rule, so a crop gets the whole-image
+ * preprocessing: the crop is the query's whole image.
+ */
+export function queryPreprocessing(manifest: PackManifest): Preprocessing {
+  return manifest.image.preprocessing;
+}
+
+export class ImageEncoder implements PixelEncoder {
+  private readonly windowsBySize = new Map<string, ReturnType<typeof slidingWindows>>();
+  private readonly explicitIdx: number[];
+
+  private constructor(
+    readonly manifest: PackManifest,
+    private readonly session: ort.InferenceSession,
+    private readonly projection: { mean: Float32Array; matrix: Float32Array } | null,
+  ) {
+    const content = manifest.content;
+    this.explicitIdx = content ? content.explicitLabels.map((l) => content.labels.indexOf(l)) : [];
+    if (this.explicitIdx.includes(-1)) {
+      throw new Error(`pack ${manifest.id}: content.explicitLabels names a label missing from content.labels`);
+    }
+  }
+
+  static async open(pack: VerifiedPack, options: EncoderOptions = {}): Promise<ImageEncoder> {
+    const { manifest, dir } = pack;
+    const session = await ort.InferenceSession.create(join(dir, manifest.image.model), {
+      intraOpNumThreads: options.intraOpThreads ?? 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+    const spec = manifest.image;
+    for (const name of [spec.featureMapOutput, spec.contentScoresOutput].filter((n): n is string => !!n)) {
+      if (!session.outputNames.includes(name)) {
+        throw new Error(`pack ${manifest.id}: model ${spec.model} has no output "${name}" (has ${session.outputNames.join(', ')})`);
+      }
+    }
+    if (!session.inputNames.includes(spec.inputName)) {
+      throw new Error(`pack ${manifest.id}: model ${spec.model} has no input "${spec.inputName}"`);
+    }
+    let projection: { mean: Float32Array; matrix: Float32Array } | null = null;
+    if (manifest.projection) {
+      const p = manifest.projection;
+      const mean = await readFloat32(join(dir, p.meanFile), p.inputDim, `pack ${manifest.id}: projection.meanFile`);
+      const matrix = await readFloat32(join(dir, p.matrixFile), p.inputDim * p.outputDim, `pack ${manifest.id}: projection.matrixFile`);
+      projection = { mean, matrix };
+    }
+    return new ImageEncoder(manifest, session, projection);
+  }
+
+  get dim(): number {
+    return this.manifest.embeddingDim;
+  }
+
+  /** Encodes a batch; whole-image passes run as one batch, region passes as another (inputs of one size). */
+  async encodeInputs(batch: readonly EncoderInputs[]): Promise<ImageEmbedding[]> {
+    if (batch.length === 0) return [];
+    const spec = this.manifest.image;
+    const wholeOut = await this.run(batch.map((b) => b.whole), spec.preprocessing, true);
+    const regionImages = batch.map((b) => b.region).filter((r): r is RgbImage => r !== null);
+    if (this.manifest.regions && regionImages.length !== batch.length) {
+      throw new Error(`pack ${this.manifest.id} has a region scheme, but an input lacks its region image`);
+    }
+    const regionOut = this.manifest.regions ? await this.run(regionImages, spec.preprocessing, false) : null;
+    return batch.map((_, i) => {
+      const rows: Float32Array[] = [];
+      const boxes: number[] = [0, 0, 1, 1];
+      rows.push(this.poolWhole(wholeOut.features, wholeOut.dims, i));
+      if (regionOut) {
+        const pooled = this.poolRegions(regionOut.features, regionOut.dims, i);
+        rows.push(pooled.vectors);
+        boxes.push(...pooled.boxes);
+      }
+      const nVectors = boxes.length / 4;
+      const raw = concat(rows);
+      const vectors = this.finish(raw, nVectors);
+      let contentScores: number[] | null = null;
+      let explicitScore: number | null = null;
+      if (wholeOut.scores && this.manifest.content) {
+        const k = this.manifest.content.labels.length;
+        contentScores = Array.from(wholeOut.scores.subarray(i * k, (i + 1) * k));
+        explicitScore = Math.min(1, Math.max(0, this.explicitIdx.reduce((s, j) => s + contentScores![j], 0)));
+      }
+      return { dim: this.dim, nVectors, vectors, boxes: Float32Array.from(boxes), contentScores, explicitScore };
+    });
+  }
+
+  /** Decodes a file or buffer and encodes it (whole image + regions). For ingest use the pipelined path instead. */
+  async encodeImage(source: string | Buffer, maxPixels = DEFAULT_MAX_PIXELS): Promise<ImageEmbedding> {
+    const bytes = typeof source === 'string' ? (await readFileBytes(source)).bytes : source;
+    const what = typeof source === 'string' ? source : 'image buffer';
+    await readImageHeader(bytes, what, maxPixels);
+    const image = await decodeRgb(bytes, what, coverSize(this.manifest), maxPixels);
+    const [embedding] = await this.encodeInputs([await prepareInputs(this.manifest, image)]);
+    return embedding;
+  }
+
+  /**
+   * A query vector for a crop: `box` in pixels of the image with EXIF orientation applied. The crop alone is
+   * encoded (no surrounding context), preprocessed by `queryPreprocessing`, GeM-pooled over its whole feature map.
+   */
+  async encodeCrop(source: string | Buffer, box: Box, maxPixels = DEFAULT_MAX_PIXELS): Promise<Float32Array> {
+    const bytes = typeof source === 'string' ? (await readFileBytes(source)).bytes : source;
+    const what = typeof source === 'string' ? source : 'query image';
+    const header = await readImageHeader(bytes, what, maxPixels);
+    const left = Math.max(0, Math.floor(box.x));
+    const top = Math.max(0, Math.floor(box.y));
+    const right = Math.min(header.width, Math.ceil(box.x + box.w));
+    const bottom = Math.min(header.height, Math.ceil(box.y + box.h));
+    if (!(right > left && bottom > top)) {
+      throw new Error(`crop box ${JSON.stringify(box)} lies outside ${what} (${header.width}×${header.height})`);
+    }
+    const pre = queryPreprocessing(this.manifest);
+    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', autoOrient: true })
+      .extract({ left, top, width: right - left, height: bottom - top })
+      .resize(pre.inputSize[0], pre.inputSize[1], { fit: pre.resize === 'squash' ? 'fill' : 'cover', position: 'centre' })
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const out = await this.run([{ data, width: info.width, height: info.height }], pre, false);
+    return this.finish(this.poolWhole(out.features, out.dims, 0), 1);
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+
+  private async run(images: RgbImage[], pre: Preprocessing, withScores: boolean) {
+    const spec = this.manifest.image;
+    const { data, dims } = toInputTensor(images, pre);
+    const fetches = [spec.featureMapOutput];
+    if (withScores && spec.contentScoresOutput) fetches.push(spec.contentScoresOutput);
+    const result = await this.session.run({ [spec.inputName]: new ort.Tensor('float32', data, dims) }, fetches);
+    const fm = result[spec.featureMapOutput];
+    if (fm.dims.length !== 4 || fm.dims[1] !== spec.featureChannels) {
+      throw new Error(`pack ${this.manifest.id}: feature map has shape [${fm.dims.join(', ')}], expected [N, ${spec.featureChannels}, H, W]`);
+    }
+    const scores = withScores && spec.contentScoresOutput ? (result[spec.contentScoresOutput].data as Float32Array) : null;
+    return { features: fm.data as Float32Array, dims: fm.dims as readonly number[], scores };
+  }
+
+  private imageMap(features: Float32Array, dims: readonly number[], i: number): Float32Array {
+    const size = dims[1] * dims[2] * dims[3];
+    return features.subarray(i * size, (i + 1) * size);
+  }
+
+  private poolWhole(features: Float32Array, dims: readonly number[], i: number): Float32Array {
+    const [, c, h, w] = dims;
+    const p = this.manifest.image.gemP;
+    const out = new Float32Array(c);
+    gemWindow(gemPowered(this.imageMap(features, dims, i), p), c, h, w, p, { x: 0, y: 0, w, h }, out, 0);
+    return out;
+  }
+
+  private poolRegions(features: Float32Array, dims: readonly number[], i: number): { vectors: Float32Array; boxes: number[] } {
+    const [, c, h, w] = dims;
+    const r = this.manifest.regions!;
+    const key = `${w}x${h}`;
+    let windows = this.windowsBySize.get(key);
+    if (!windows) {
+      windows = slidingWindows(w, h, r.windowCells, r.strideCells);
+      this.windowsBySize.set(key, windows);
+    }
+    const p = this.manifest.image.gemP;
+    const powered = gemPowered(this.imageMap(features, dims, i), p);
+    const vectors = new Float32Array(windows.length * c);
+    const boxes: number[] = [];
+    windows.forEach((win, k) => {
+      gemWindow(powered, c, h, w, p, win, vectors, k * c);
+      boxes.push(...win.box);
+    });
+    return { vectors, boxes };
+  }
+
+  /** Projection (if any), then L2 normalisation of each row. */
+  private finish(raw: Float32Array, nVectors: number): Float32Array {
+    const spec = this.manifest.image;
+    if (!this.projection) return l2NormalizeRows(raw, spec.featureChannels);
+    const p = this.manifest.projection!;
+    const projected = projectRows(raw, p.inputDim, this.projection.mean, this.projection.matrix, p.outputDim);
+    if (projected.length !== nVectors * p.outputDim) throw new Error('projection produced the wrong number of values');
+    return l2NormalizeRows(projected, p.outputDim);
+  }
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+async function readFloat32(path: string, count: number, what: string): Promise<Float32Array> {
+  const buf = await readFile(path);
+  if (buf.length !== count * 4) throw new Error(`${what} ${path} has ${buf.length} bytes, expected ${count * 4} (${count} float32)`);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = buf.readFloatLE(i * 4);
+  return out;
+}
