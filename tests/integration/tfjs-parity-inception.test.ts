@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
+import { kerasModelConfig } from '../../native-models/converters/tfjs/model-json.ts';
 import { loadNsfwjsModel } from '../../native-models/converters/tfjs/nsfwjs-models.ts';
 import { decodeWeights } from '../../native-models/converters/tfjs/weights.ts';
 import { convertKerasModel } from '../../native-models/converters/tfjs/keras-to-onnx.ts';
@@ -24,7 +25,7 @@ test('InceptionV3 (nsfwjs) ONNX matches tfjs on features, GeM and scores', async
   const out = await session.run({ [conv.inputName]: new ort.Tensor('float32', input, [1, H, W, 3]) });
   await session.release();
   const reference = await loadTfjsReference(files);
-  const outputLayer = files.modelJson.modelTopology.model_config.config.output_layers[0][0];
+  const outputLayer = kerasModelConfig(files.modelJson).config.output_layers[0][0];
   const [refFeatures, refScores] = runTfjs(reference, [conv.featureLayer, outputLayer], input, H, W);
 
   const features = out[conv.outputNames.features];

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { kerasModelConfig } from '../../native-models/converters/tfjs/model-json.ts';
 import { loadNsfwjsModel } from '../../native-models/converters/tfjs/nsfwjs-models.ts';
 import { decodeWeights } from '../../native-models/converters/tfjs/weights.ts';
 import { convertKerasModel } from '../../native-models/converters/tfjs/keras-to-onnx.ts';
@@ -28,7 +29,7 @@ test('the built MobileNetV2 pack verifies, rebuilds byte-identically and matches
 
   const files = loadNsfwjsModel('mobilenet_v2');
   const featureLayer = 'out_relu';
-  const outputLayer = files.modelJson.modelTopology.model_config.config.output_layers[0][0];
+  const outputLayer = kerasModelConfig(files.modelJson).config.output_layers[0][0];
   const session = await ort.InferenceSession.create(join(built.dir, manifest.image.model), { intraOpNumThreads: 1 });
   const reference = await loadTfjsReference(files);
   const [W, H] = manifest.image.preprocessing.inputSize;
@@ -62,12 +63,11 @@ test('MobileNetV2 trunk at 672×512 (W×H) matches tfjs run on the same size (dy
   const weights = decodeWeights(files.modelJson.weightsManifest, (p) => files.shards.get(p) ?? new Uint8Array());
   const conv = convertKerasModel(files.modelJson, weights);
   // tfjs cannot run the full model off its nominal size (Flatten → Dense); run its trunk on a size-free copy.
-  const topo = structuredClone(files.modelJson.modelTopology);
-  const layers = topo.model_config.config.layers;
-  const cut = layers.findIndex((l) => l.name === conv.featureLayer);
-  topo.model_config.config.layers = layers.slice(0, cut + 1);
-  topo.model_config.config.output_layers = [[conv.featureLayer, 0, 0]];
-  (topo.model_config.config.layers[0].config as { batch_input_shape: unknown }).batch_input_shape = [null, null, null, 3];
+  const topo = structuredClone(kerasModelConfig(files.modelJson));
+  const cut = topo.config.layers.findIndex((l) => l.name === conv.featureLayer);
+  topo.config.layers = topo.config.layers.slice(0, cut + 1);
+  topo.config.output_layers = [[conv.featureLayer, 0, 0]];
+  (topo.config.layers[0].config as { batch_input_shape: unknown }).batch_input_shape = [null, null, null, 3];
   // The head's weights stay in the shards; strict=false lets tfjs skip them.
   const reference = await loadTfjsReference({ ...files, modelJson: { ...files.modelJson, modelTopology: topo } }, false);
   const [H, W] = [512, 672];

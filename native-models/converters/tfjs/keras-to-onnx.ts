@@ -9,7 +9,7 @@
 // Outputs: `features` (the feature map entering the global pooling head, NCHW), `gem` (GeM pooling of it,
 // L2-normalised) and `scores` (the model's own output).
 import { GraphBuilder } from '../../onnx/graph-builder.ts';
-import type { KerasLayer, TfjsLayersModelJson } from './nsfwjs-models.ts';
+import { kerasModelConfig, type KerasLayer, type TfjsLayersModelJson } from './model-json.ts';
 import type { WeightTensor } from './weights.ts';
 
 export interface ConvertOptions {
@@ -83,10 +83,7 @@ export function convertKerasModel(
     gemEps: opts.gemEps ?? 1e-6,
     foldBatchNorm: opts.foldBatchNorm ?? true,
   };
-  const cfg = modelJson.modelTopology?.model_config;
-  if (!cfg || cfg.class_name !== 'Model') {
-    throw new Error(`modelTopology.model_config: expected a Keras functional 'Model', got '${cfg?.class_name}'`);
-  }
+  const cfg = kerasModelConfig(modelJson);
   const layers = cfg.config.layers;
   const byName = new Map(layers.map((l) => [l.name, l]));
   const g = new GraphBuilder({ name: cfg.config.name, opset: opts.opset ?? 17 });

@@ -4,31 +4,12 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import type { TfjsWeightGroup } from './weights.ts';
+import { kerasModelConfig, type TfjsLayersModelJson } from './model-json.ts';
 
 export type NsfwjsModelName = 'mobilenet_v2' | 'mobilenet_v2_mid' | 'inception_v3';
 
 /** Class order of the 5-way softmax, from nsfwjs/dist/esm/nsfw_classes.js. */
 export const NSFWJS_CLASSES = ['drawing', 'hentai', 'neutral', 'porn', 'sexy'] as const;
-
-export interface KerasLayer {
-  name: string;
-  class_name: string;
-  config: Record<string, unknown>;
-  /** Keras functional inbound nodes: [[[layerName, nodeIndex, tensorIndex, kwargs], …]]. */
-  inbound_nodes: [string, number, number, unknown][][];
-}
-
-export interface TfjsLayersModelJson {
-  modelTopology: {
-    keras_version?: string;
-    model_config: {
-      class_name: string;
-      config: { name: string; layers: KerasLayer[]; input_layers: [string, number, number][]; output_layers: [string, number, number][] };
-    };
-  };
-  weightsManifest: TfjsWeightGroup[];
-}
 
 export interface NsfwjsModelFiles {
   name: NsfwjsModelName;
@@ -58,9 +39,10 @@ export function loadNsfwjsModel(name: NsfwjsModelName): NsfwjsModelFiles {
   const modelPath = join(dir, 'model.min.js');
   if (!existsSync(modelPath)) throw new Error(`nsfwjs model '${name}': ${modelPath} does not exist`);
   const modelJson = require(modelPath) as TfjsLayersModelJson;
-  if (!modelJson?.modelTopology?.model_config || !Array.isArray(modelJson.weightsManifest)) {
+  if (!modelJson?.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
     throw new Error(`nsfwjs model '${name}': ${modelPath} does not export a tfjs layers model.json`);
   }
+  kerasModelConfig(modelJson);
   const shards = new Map<string, Uint8Array>();
   for (const group of modelJson.weightsManifest) {
     for (const p of group.paths) {

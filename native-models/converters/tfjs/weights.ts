@@ -55,38 +55,33 @@ export function decodeWeights(manifest: TfjsWeightGroup[], shards: (path: string
       const n = spec.shape.reduce((a, b) => a * b, 1);
       const data = new Float32Array(n);
       const q = spec.quantization;
-      let bytes: number;
+      const width = q ? (q.dtype === 'uint8' ? 1 : 2) : spec.dtype === 'bool' ? 1 : 4;
+      const bytes = n * width;
+      if (offset + bytes > total) {
+        throw new Error(`weight '${spec.name}': needs bytes ${offset}..${offset + bytes} but shards of [${group.paths.join(', ')}] hold ${total}`);
+      }
       if (q) {
         if (q.dtype === 'uint8' || q.dtype === 'uint16') {
           if (q.min === undefined || q.scale === undefined) {
             throw new Error(`weight '${spec.name}': ${q.dtype} quantization lacks min/scale`);
           }
-          const wide = q.dtype === 'uint16';
-          bytes = n * (wide ? 2 : 1);
           for (let i = 0; i < n; i++) {
-            const v = wide ? view.getUint16(offset + 2 * i, true) : buf[offset + i];
+            const v = width === 2 ? view.getUint16(offset + 2 * i, true) : buf[offset + i];
             data[i] = v * q.scale + q.min;
           }
         } else if (q.dtype === 'float16') {
-          bytes = n * 2;
           for (let i = 0; i < n; i++) data[i] = float16ToFloat32(view.getUint16(offset + 2 * i, true));
         } else {
           throw new Error(`weight '${spec.name}': unsupported quantization dtype '${String((q as { dtype: unknown }).dtype)}'`);
         }
       } else if (spec.dtype === 'float32') {
-        bytes = n * 4;
         for (let i = 0; i < n; i++) data[i] = view.getFloat32(offset + 4 * i, true);
       } else if (spec.dtype === 'int32') {
-        bytes = n * 4;
         for (let i = 0; i < n; i++) data[i] = view.getInt32(offset + 4 * i, true);
       } else if (spec.dtype === 'bool') {
-        bytes = n;
         for (let i = 0; i < n; i++) data[i] = buf[offset + i] ? 1 : 0;
       } else {
         throw new Error(`weight '${spec.name}': unsupported dtype '${spec.dtype}'`);
-      }
-      if (offset + bytes > total) {
-        throw new Error(`weight '${spec.name}': needs bytes ${offset}..${offset + bytes} but shards of [${group.paths.join(', ')}] hold ${total}`);
       }
       out.set(spec.name, { shape: spec.shape, data });
       offset += bytes;
