@@ -341,6 +341,19 @@ class SqliteCatalogStore implements CatalogStore {
     this.s = prepareStatements(db);
   }
 
+  /**
+   * Write transactions take the write lock up front (BEGIN IMMEDIATE). A deferred one that reads first fails
+   * with SQLITE_BUSY_SNAPSHOT, without waiting, when another connection commits in between.
+   */
+  private write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** Several reads from one snapshot. */
+  private read<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   // ---- images
 
   getImage(id: number): ImageRow | undefined {
@@ -363,7 +376,7 @@ class SqliteCatalogStore implements CatalogStore {
 
   upsertPendingImage(file: FileStat): number {
     checkFileStat('upsertPendingImage', file);
-    return this.db.transaction(() => this.upsertPending(file))();
+    return this.write(() => this.upsertPending(file));
   }
 
   /** Must run inside a transaction. */
@@ -409,17 +422,17 @@ class SqliteCatalogStore implements CatalogStore {
   markImageFailed(id: number, error: string): void {
     checkId('markImageFailed', id);
     if (typeof error !== 'string' || error === '') throw new Error(`markImageFailed(${id}): error text must be non-empty`);
-    this.db.transaction(() => {
+    this.write(() => {
       if (this.s.markFailed.run(error, now(), id).changes !== 1) throw new Error(`markImageFailed: no image with id ${id}`);
       // A file that no longer decodes must not be searchable through vectors of its former bytes.
       this.s.deleteImageEmbeddings.run(id);
-    })();
+    });
   }
 
   moveImage(id: number, newPath: string, size: number, mtimeMs: number): void {
     checkId('moveImage', id);
     checkFileStat('moveImage', { path: newPath, size, mtimeMs });
-    this.db.transaction(() => {
+    this.write(() => {
       if (!this.getImage(id)) throw new Error(`moveImage: no image with id ${id}`);
       const occupant = this.getImageByPath(newPath);
       if (occupant && occupant.id !== id) {
@@ -432,7 +445,7 @@ class SqliteCatalogStore implements CatalogStore {
         );
       }
       this.s.moveImage.run(newPath, size, mtimeMs, now(), id);
-    })();
+    });
   }
 
   deleteImage(id: number): void {
@@ -471,7 +484,7 @@ class SqliteCatalogStore implements CatalogStore {
   }
 
   commitIngestedImages(images: readonly IngestedImage[]): number[] {
-    return this.db.transaction(() => {
+    return this.write(() => {
       // Validate every item before writing any, so a bad one fails fast without touching the batch.
       for (const img of images) {
         const what = `commitIngestedImage(${img.path})`;
@@ -486,7 +499,7 @@ class SqliteCatalogStore implements CatalogStore {
         for (const e of img.embeddings) this.writeEmbedding(id, e, t);
         return id;
       });
-    })();
+    });
   }
 
   // ---- packs
@@ -496,7 +509,7 @@ class SqliteCatalogStore implements CatalogStore {
     if (!Number.isSafeInteger(pack.dim) || pack.dim < 1) throw new Error(`registerPack(${pack.id}): invalid dim ${pack.dim}`);
     const manifest = JSON.stringify(pack.manifest);
     if (manifest === undefined) throw new Error(`registerPack(${pack.id}): manifest is not JSON-serialisable`);
-    return this.db.transaction(() => {
+    return this.write(() => {
       const existing = this.getPack(pack.id);
       if (existing && existing.dim !== pack.dim && this.countEmbeddings(pack.id) > 0) {
         throw new Error(
@@ -513,7 +526,7 @@ class SqliteCatalogStore implements CatalogStore {
         registeredAt: now(),
       });
       return this.getPack(pack.id)!;
-    })();
+    });
   }
 
   getPack(id: string): PackRow | undefined {
@@ -591,7 +604,7 @@ class SqliteCatalogStore implements CatalogStore {
       throw new Error(`loadEmbeddings(${packId}): invalid limit ${options?.limit}`);
     }
     // One read transaction: the sizing pass and the copying pass see the same snapshot even while ingest writes.
-    return this.db.transaction((): LoadedEmbeddings => {
+    return this.read((): LoadedEmbeddings => {
       const sum = this.s.loadSummary.get(packId, after, limit) as LoadSummary;
       if (sum.count > 0 && sum.minDtype !== sum.maxDtype) {
         throw new Error(`loadEmbeddings(${packId}): the pack's embeddings mix float16 and float32; re-embed one of them`);
@@ -630,7 +643,7 @@ class SqliteCatalogStore implements CatalogStore {
       return vectors instanceof Float32Array
         ? { ...common, dtype: 'float32', vectors }
         : { ...common, dtype: 'float16', vectors };
-    })();
+    });
   }
 
   // ---- cases, categories, tags, notes
@@ -638,7 +651,7 @@ class SqliteCatalogStore implements CatalogStore {
   createCase(input: { name: string; description?: string; categories?: readonly (string | CategoryInput)[] }): CaseRow {
     const name = input.name?.trim();
     if (!name) throw new Error('createCase: name must be non-empty');
-    return this.db.transaction(() => {
+    return this.write(() => {
       const row = onConstraint(
         'UNIQUE',
         () => `createCase: a case named '${name}' already exists`,
@@ -646,7 +659,7 @@ class SqliteCatalogStore implements CatalogStore {
       );
       for (const c of input.categories ?? []) this.insertCategory(row.id, typeof c === 'string' ? { name: c } : c);
       return row;
-    })();
+    });
   }
 
   getCase(id: number): CaseSummary | undefined {
@@ -677,7 +690,7 @@ class SqliteCatalogStore implements CatalogStore {
 
   createCategory(caseId: number, input: CategoryInput): CategoryRow {
     checkId('createCategory', caseId);
-    return this.db.transaction(() => this.insertCategory(caseId, input))();
+    return this.write(() => this.insertCategory(caseId, input));
   }
 
   /** Must run inside a transaction (the free-hotkey choice and the insert must see the same state). */
@@ -759,14 +772,14 @@ class SqliteCatalogStore implements CatalogStore {
       }
       return item;
     };
-    return this.db.transaction(() => {
+    return this.read(() => {
       for (const r of this.s.caseTags.all(caseId) as (ItemHead & ImageTag)[]) {
         const { categoryId, name, hotkey, colour, taggedAt, searchId } = r;
         itemFor(r).tags.push({ categoryId, name, hotkey, colour, taggedAt, searchId });
       }
       for (const r of this.s.caseNotes.all(caseId) as (ItemHead & { text: string })[]) itemFor(r).note = r.text;
       return [...items.values()];
-    })();
+    });
   }
 
   setNote(caseId: number, imageId: number, text: string): NoteRow {
@@ -879,7 +892,7 @@ class SqliteCatalogStore implements CatalogStore {
   // ---- whole catalog
 
   stats(): CatalogStats {
-    return this.db.transaction((): CatalogStats => {
+    return this.read((): CatalogStats => {
       const c = this.countImages();
       return {
         images: c.total,
@@ -889,7 +902,7 @@ class SqliteCatalogStore implements CatalogStore {
         embeddings: this.countEmbeddings(),
         packs: this.listPacks().map((p) => ({ ...p, embeddings: this.countEmbeddings(p.id) })),
       };
-    })();
+    });
   }
 
   close(): void {
