@@ -1,0 +1,67 @@
+// Containment checks for every file the main process serves to the renderer. The decision is made on real paths
+// (symlinks resolved on both the file and the roots), so neither `..` segments nor a symlink planted inside an
+// evidence folder can reach a file outside the catalog's data folder or a registered evidence root.
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+type PathApi = Pick<typeof path, 'isAbsolute' | 'relative' | 'resolve' | 'sep'>;
+
+/**
+ * True when `child` lies strictly inside `parent`. Both must be absolute and already normalised the way the
+ * caller wants them compared (real paths for files on disk). `pathApi` is path.win32 or path.posix (default:
+ * the host's); Windows comparisons are case-insensitive and never cross drives.
+ */
+export function isPathInside(child: string, parent: string, pathApi: PathApi = path): boolean {
+  if (!child || !parent || child.includes('\0') || parent.includes('\0')) return false;
+  if (!pathApi.isAbsolute(child) || !pathApi.isAbsolute(parent)) return false;
+  const rel = pathApi.relative(pathApi.resolve(parent), pathApi.resolve(child));
+  if (rel === '' || pathApi.isAbsolute(rel)) return false;
+  const first = rel.split(pathApi.sep, 1)[0];
+  return first !== '..';
+}
+
+/** True when `child` lies strictly inside at least one of `roots`. */
+export function isInsideAnyRoot(child: string, roots: readonly string[], pathApi: PathApi = path): boolean {
+  return roots.some((root) => isPathInside(child, root, pathApi));
+}
+
+export interface FsLike {
+  realpath(p: string): Promise<string>;
+  stat(p: string): Promise<{ isFile(): boolean }>;
+}
+
+const nodeFs: FsLike = { realpath: (p) => fsp.realpath(p), stat: (p) => fsp.stat(p) };
+
+export type ServableFile = { ok: true; realPath: string } | { ok: false; reason: 'invalid' | 'missing' | 'outside' | 'not-a-file' };
+
+/**
+ * Resolves `candidate` to its real path and accepts it only if that is a regular file strictly inside the real
+ * path of one of `roots`. Roots that do not exist are ignored. Never throws for a bad candidate.
+ */
+export async function resolveServableFile(candidate: string, roots: readonly string[], fs: FsLike = nodeFs): Promise<ServableFile> {
+  if (typeof candidate !== 'string' || candidate === '' || candidate.includes('\0') || !path.isAbsolute(candidate)) {
+    return { ok: false, reason: 'invalid' };
+  }
+  let realPath: string;
+  try {
+    realPath = await fs.realpath(candidate);
+  } catch {
+    return { ok: false, reason: 'missing' };
+  }
+  const realRoots: string[] = [];
+  for (const root of roots) {
+    if (typeof root !== 'string' || !path.isAbsolute(root)) continue;
+    try {
+      realRoots.push(await fs.realpath(root));
+    } catch {
+      // An evidence drive that is not mounted right now serves nothing.
+    }
+  }
+  if (!isInsideAnyRoot(realPath, realRoots)) return { ok: false, reason: 'outside' };
+  try {
+    if (!(await fs.stat(realPath)).isFile()) return { ok: false, reason: 'not-a-file' };
+  } catch {
+    return { ok: false, reason: 'missing' };
+  }
+  return { ok: true, realPath };
+}

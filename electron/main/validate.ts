@@ -1,0 +1,256 @@
+// Argument validation for every IPC method. The renderer is treated as untrusted: each method gets an explicit
+// validator that checks arity, types, bounds and enums, and returns a fresh copy holding only the known fields,
+// so nothing the renderer adds (extra keys, prototypes, getters) reaches the engine.
+import { isAbsolute } from 'node:path';
+import type { ApiMethod, Box, ExportFormat, SearchRequest, Settings } from '../shared/api.ts';
+
+/** A request the main process refuses before it reaches the engine; maps to ApiError code 'bad-request'. */
+export class ValidationError extends Error {
+  readonly code = 'bad-request' as const;
+}
+
+export const LIMITS = {
+  /** Query images are single photos; 64 MiB covers very large camera RAW-derived JPEG/TIFFs. */
+  queryImageBytes: 64 * 1024 * 1024,
+  fileName: 255,
+  path: 4096,
+  id: 128,
+  text: 2000,
+  caseName: 200,
+  description: 10_000,
+  note: 20_000,
+  categoryName: 100,
+  /** Hotkeys 1..9 apply categories, so a case has at most nine. */
+  categories: 9,
+  crops: 32,
+  /** No stored image is wider or taller than this many pixels. */
+  pixels: 1_000_000,
+  k: 10_000_000,
+  top: 10_000,
+} as const;
+
+const PACK_ID = /^[a-z0-9][a-z0-9._-]*$/;
+const TOKEN = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+// C0 controls and DEL; tabs and newlines are allowed only where free text is expected.
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const CONTROL_OR_NEWLINE = /[\u0000-\u001f\u007f]/;
+
+function fail(where: string, what: string): never {
+  throw new ValidationError(`${where}: ${what}`);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return 'bytes';
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : typeof value;
+}
+
+interface StringRule {
+  min?: number;
+  max: number;
+  multiline?: boolean;
+  pattern?: RegExp;
+  patternHint?: string;
+}
+
+function str(where: string, value: unknown, rule: StringRule): string {
+  if (typeof value !== 'string') fail(where, `expected a string, got ${describe(value)}`);
+  const min = rule.min ?? 0;
+  if (value.length < min) fail(where, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
+  if (value.length > rule.max) fail(where, `must be at most ${rule.max} characters (got ${value.length})`);
+  if ((rule.multiline ? CONTROL : CONTROL_OR_NEWLINE).test(value)) fail(where, 'contains control characters');
+  if (rule.pattern && !rule.pattern.test(value)) fail(where, rule.patternHint ?? 'has an invalid format');
+  return value;
+}
+
+function id(where: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    fail(where, `expected a positive integer id, got ${describe(value) === 'number' ? value : describe(value)}`);
+  }
+  return value;
+}
+
+function int(where: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) fail(where, `expected an integer, got ${describe(value)}`);
+  if (value < min || value > max) fail(where, `must be between ${min} and ${max} (got ${value})`);
+  return value;
+}
+
+function finite(where: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(where, `expected a finite number, got ${describe(value)}`);
+  if (value < min || value > max) fail(where, `must be between ${min} and ${max} (got ${value})`);
+  return value;
+}
+
+function bool(where: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') fail(where, `expected true or false, got ${describe(value)}`);
+  return value;
+}
+
+function oneOf<T extends string>(where: string, value: unknown, options: readonly T[]): T {
+  if (typeof value !== 'string' || !(options as readonly string[]).includes(value)) {
+    fail(where, `must be one of ${options.map((o) => `"${o}"`).join(', ')}`);
+  }
+  return value as T;
+}
+
+/** A plain object with only `allowed` keys; `required` keys must be present (their values may be null). */
+function record(where: string, value: unknown, allowed: readonly string[], required: readonly string[]): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+    fail(where, `expected an object, got ${describe(value)}`);
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) fail(where, 'expected a plain object');
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj)) if (!allowed.includes(key)) fail(where, `unknown field "${key}"`);
+  for (const key of required) if (!(key in obj) || obj[key] === undefined) fail(`${where}.${key}`, 'is required');
+  return obj;
+}
+
+function list(where: string, value: unknown, max: number): unknown[] {
+  if (!Array.isArray(value)) fail(where, `expected an array, got ${describe(value)}`);
+  if (value.length > max) fail(where, `must have at most ${max} entries (got ${value.length})`);
+  return value;
+}
+
+export function validateBox(where: string, value: unknown): Box {
+  const o = record(where, value, ['x', 'y', 'w', 'h'], ['x', 'y', 'w', 'h']);
+  const box = {
+    x: finite(`${where}.x`, o.x, 0, LIMITS.pixels),
+    y: finite(`${where}.y`, o.y, 0, LIMITS.pixels),
+    w: finite(`${where}.w`, o.w, 0, LIMITS.pixels),
+    h: finite(`${where}.h`, o.h, 0, LIMITS.pixels),
+  };
+  if (box.w === 0 || box.h === 0) fail(where, 'a crop must have a non-zero width and height');
+  return box;
+}
+
+function folderPath(where: string, value: unknown): string {
+  const path = str(where, value, { min: 1, max: LIMITS.path });
+  if (!isAbsolute(path)) fail(where, 'must be an absolute folder path');
+  return path;
+}
+
+function token(where: string, value: unknown): string {
+  return str(where, value, { min: 1, max: LIMITS.id, pattern: TOKEN, patternHint: 'has an invalid format' });
+}
+
+function bytes(where: string, value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) fail(where, `expected bytes (Uint8Array), got ${describe(value)}`);
+  if (value.byteLength === 0) fail(where, 'is empty');
+  if (value.byteLength > LIMITS.queryImageBytes) {
+    fail(where, `is ${value.byteLength} bytes; the limit is ${LIMITS.queryImageBytes} bytes`);
+  }
+  return value;
+}
+
+function searchRequest(where: string, value: unknown): SearchRequest {
+  const o = record(where, value, ['queryImageId', 'crops', 'text', 'mode', 'k', 'top'], ['queryImageId', 'crops', 'mode']);
+  const request: SearchRequest = {
+    queryImageId: token(`${where}.queryImageId`, o.queryImageId),
+    crops: list(`${where}.crops`, o.crops, LIMITS.crops).map((c, i) => validateBox(`${where}.crops[${i}]`, c)),
+    mode: oneOf(`${where}.mode`, o.mode, ['baseline', 'adaptive'] as const),
+  };
+  if (o.text !== undefined) request.text = str(`${where}.text`, o.text, { max: LIMITS.text, multiline: true });
+  if (o.k !== undefined) request.k = int(`${where}.k`, o.k, 0, LIMITS.k);
+  if (o.top !== undefined) request.top = int(`${where}.top`, o.top, 1, LIMITS.top);
+  return request;
+}
+
+function settingsPatch(where: string, value: unknown): Partial<Settings> {
+  const o = record(where, value, ['blurAll', 'explicitThreshold'], []);
+  const patch: Partial<Settings> = {};
+  if (o.blurAll !== undefined) patch.blurAll = bool(`${where}.blurAll`, o.blurAll);
+  if (o.explicitThreshold !== undefined) patch.explicitThreshold = finite(`${where}.explicitThreshold`, o.explicitThreshold, 0, 1);
+  return patch;
+}
+
+const EXPORT_FORMATS: readonly ExportFormat[] = ['html', 'csv', 'json'];
+
+type ArgValidator = (args: readonly unknown[]) => unknown[];
+
+/** Checks the argument count, then runs one validator per positional argument. */
+function args(...validators: ((where: string, value: unknown) => unknown)[]): ArgValidator {
+  return (given) => {
+    // Trailing undefined arguments are what a caller's optional parameters look like after the structured clone.
+    let count = given.length;
+    while (count > validators.length && given[count - 1] === undefined) count--;
+    if (count !== validators.length) {
+      throw new ValidationError(`expected ${validators.length} argument${validators.length === 1 ? '' : 's'}, got ${count}`);
+    }
+    return validators.map((v, i) => v(`argument ${i + 1}`, given[i]));
+  };
+}
+
+const VALIDATORS: Record<ApiMethod, ArgValidator> = {
+  getCatalogInfo: args(),
+  setActivePack: args((w, v) =>
+    str(`${w} (packId)`, v, { min: 1, max: LIMITS.id, pattern: PACK_ID, patternHint: 'is not a pack id (lowercase letters, digits, ".", "_" or "-")' }),
+  ),
+  chooseFolder: args(),
+  startIngest: args((w, v) => folderPath(`${w} (folder)`, v)),
+  cancelIngest: args((w, v) => token(`${w} (runId)`, v)),
+  getIngestProgress: args(),
+  listFailures: args(),
+  addQueryImage: args((w, v) => {
+    const o = record(w, v, ['name', 'bytes'], ['name', 'bytes']);
+    return { name: str(`${w}.name`, o.name, { min: 1, max: LIMITS.fileName }), bytes: bytes(`${w}.bytes`, o.bytes) };
+  }),
+  search: args((w, v) => searchRequest(w, v)),
+  listSearches: args(),
+  listCases: args(),
+  createCase: args((w, v) => {
+    const o = record(w, v, ['name', 'description', 'categories'], ['name', 'categories']);
+    const name = str(`${w}.name`, o.name, { min: 1, max: LIMITS.caseName });
+    if (name.trim() === '') fail(`${w}.name`, 'must not be blank');
+    const input: { name: string; description?: string; categories: string[] } = {
+      name,
+      categories: list(`${w}.categories`, o.categories, LIMITS.categories).map((c, i) =>
+        str(`${w}.categories[${i}]`, c, { min: 1, max: LIMITS.categoryName }),
+      ),
+    };
+    if (o.description !== undefined) input.description = str(`${w}.description`, o.description, { max: LIMITS.description, multiline: true });
+    return input;
+  }),
+  getCase: args((w, v) => id(`${w} (caseId)`, v)),
+  tagImage: args((w, v) => {
+    const o = record(w, v, ['caseId', 'imageId', 'categoryId', 'searchId'], ['caseId', 'imageId', 'categoryId']);
+    if (!('searchId' in o)) fail(`${w}.searchId`, 'is required (a search id or null)');
+    return {
+      caseId: id(`${w}.caseId`, o.caseId),
+      imageId: id(`${w}.imageId`, o.imageId),
+      categoryId: id(`${w}.categoryId`, o.categoryId),
+      searchId: o.searchId === null ? null : id(`${w}.searchId`, o.searchId),
+    };
+  }),
+  untagImage: args((w, v) => {
+    const o = record(w, v, ['caseId', 'imageId', 'categoryId'], ['caseId', 'imageId', 'categoryId']);
+    return { caseId: id(`${w}.caseId`, o.caseId), imageId: id(`${w}.imageId`, o.imageId), categoryId: id(`${w}.categoryId`, o.categoryId) };
+  }),
+  setNote: args((w, v) => {
+    const o = record(w, v, ['caseId', 'imageId', 'text'], ['caseId', 'imageId', 'text']);
+    return {
+      caseId: id(`${w}.caseId`, o.caseId),
+      imageId: id(`${w}.imageId`, o.imageId),
+      text: str(`${w}.text`, o.text, { max: LIMITS.note, multiline: true }),
+    };
+  }),
+  exportCase: args((w, v) => {
+    const o = record(w, v, ['caseId', 'format'], ['caseId', 'format']);
+    return { caseId: id(`${w}.caseId`, o.caseId), format: oneOf(`${w}.format`, o.format, EXPORT_FORMATS) };
+  }),
+  getSettings: args(),
+  setSettings: args((w, v) => settingsPatch(w, v)),
+};
+
+/** Validated copies of `given` for `method`; throws ValidationError naming the method and the argument at fault. */
+export function validateArgs(method: ApiMethod, given: readonly unknown[]): unknown[] {
+  const validator = VALIDATORS[method];
+  try {
+    return validator(given);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ValidationError(`${method}: ${err.message}`);
+    throw err;
+  }
+}

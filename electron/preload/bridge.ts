@@ -1,0 +1,63 @@
+// QuariApi on top of two primitives (invoke a channel, subscribe to events), kept free of Electron so the
+// unwrapping is tested in plain Node. The preload passes ipcRenderer-backed primitives.
+import type { ApiError, ApiMethod, QuariApi, QuariEvent } from '../shared/api.ts';
+import type { IpcResult } from '../main/channels.ts';
+
+const CODES: ReadonlySet<string> = new Set(['bad-request', 'not-found', 'conflict', 'unavailable', 'internal']);
+
+/**
+ * A failed call: `code` for the UI to act on, `message` for the analyst. contextBridge re-creates errors in the
+ * page's world with their message only, so the page may see a plain Error with this message and no code.
+ */
+export class QuariApiError extends Error implements ApiError {
+  readonly code: ApiError['code'];
+  constructor(code: ApiError['code'], message: string) {
+    super(message);
+    this.name = 'QuariApiError';
+    this.code = code;
+  }
+}
+
+export interface BridgePrimitives {
+  invoke(channel: string, args: unknown[]): Promise<IpcResult>;
+  subscribe(listener: (event: QuariEvent) => void): () => void;
+  methods: readonly ApiMethod[];
+  channelFor(method: ApiMethod): string;
+}
+
+/** The value of an envelope, or a QuariApiError for a failed one or anything that is not an envelope. */
+export function unwrapResult(method: string, result: unknown): unknown {
+  if (result === null || typeof result !== 'object' || typeof (result as { ok?: unknown }).ok !== 'boolean') {
+    throw new QuariApiError('internal', `${method}: the main process sent a malformed reply`);
+  }
+  const envelope = result as IpcResult;
+  if (envelope.ok) return envelope.value;
+  const { code, message } = envelope.error ?? {};
+  throw new QuariApiError(
+    typeof code === 'string' && CODES.has(code) ? code : 'internal',
+    typeof message === 'string' && message ? message : `${method} failed`,
+  );
+}
+
+export function buildBridgeApi(p: BridgePrimitives): QuariApi {
+  const api: Record<string, unknown> = {};
+  for (const method of p.methods) {
+    const channel = p.channelFor(method);
+    api[method] = async (...args: unknown[]) => {
+      let result: IpcResult;
+      try {
+        result = await p.invoke(channel, args);
+      } catch (err) {
+        // invoke itself fails when no handler is registered (the engine did not start) or an argument cannot be cloned.
+        const message = (err as Error).message;
+        throw new QuariApiError(/no handler registered/i.test(message) ? 'unavailable' : 'bad-request', `${method}: ${message}`);
+      }
+      return unwrapResult(method, result);
+    };
+  }
+  api.onEvent = (listener: (event: QuariEvent) => void) => {
+    if (typeof listener !== 'function') throw new QuariApiError('bad-request', 'onEvent: expected a listener function');
+    return p.subscribe((event) => listener(event));
+  };
+  return Object.freeze(api) as unknown as QuariApi;
+}

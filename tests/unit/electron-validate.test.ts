@@ -1,0 +1,133 @@
+// Per-method IPC argument validation: a valid call for every method passes (as a clean copy), and each kind of
+// bad argument is refused with a message that names the method and the argument.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { API_METHODS, type ApiMethod } from '../../electron/shared/api.ts';
+import { LIMITS, ValidationError, validateArgs } from '../../electron/main/validate.ts';
+
+const VALID: Record<ApiMethod, unknown[]> = {
+  getCatalogInfo: [],
+  setActivePack: ['mobilenetv2-nsfwjs'],
+  chooseFolder: [],
+  startIngest: [process.platform === 'win32' ? 'C:\\evidence' : '/mnt/evidence/case 7'],
+  cancelIngest: ['run-12'],
+  getIngestProgress: [],
+  listFailures: [],
+  addQueryImage: [{ name: 'suspect shirt.jpg', bytes: new Uint8Array([0xff, 0xd8, 0xff]) }],
+  search: [{ queryImageId: 'q_1', crops: [{ x: 0, y: 10.5, w: 100, h: 20 }], text: 'red logo', mode: 'adaptive', k: 0, top: 100 }],
+  listSearches: [],
+  listCases: [],
+  createCase: [{ name: 'Case 7', description: 'line 1\nline 2', categories: ['weapon', 'vehicle'] }],
+  getCase: [3],
+  tagImage: [{ caseId: 1, imageId: 2, categoryId: 3, searchId: null }],
+  untagImage: [{ caseId: 1, imageId: 2, categoryId: 3 }],
+  setNote: [{ caseId: 1, imageId: 2, text: 'seen at\tdoor' }],
+  exportCase: [{ caseId: 1, format: 'csv' }],
+  getSettings: [],
+  setSettings: [{ explicitThreshold: 0.7 }],
+};
+
+function rejects(method: ApiMethod, args: unknown[], pattern: RegExp) {
+  assert.throws(
+    () => validateArgs(method, args),
+    (err: unknown) => {
+      assert.ok(err instanceof ValidationError, `expected a ValidationError, got ${String(err)}`);
+      assert.equal(err.code, 'bad-request');
+      assert.match(err.message, new RegExp(`^${method}: `));
+      assert.match(err.message, pattern);
+      return true;
+    },
+  );
+}
+
+describe('every API method', () => {
+  for (const method of API_METHODS) {
+    test(`${method}: accepts a valid call and an extra trailing undefined, refuses an extra argument`, () => {
+      assert.deepEqual(validateArgs(method, VALID[method]), VALID[method]);
+      assert.deepEqual(validateArgs(method, [...VALID[method], undefined]), VALID[method]);
+      rejects(method, [...VALID[method], 'extra'], /expected \d+ arguments?, got/);
+    });
+  }
+});
+
+test('results are fresh copies holding only the known fields', () => {
+  const request = { queryImageId: 'q', crops: [], mode: 'baseline' };
+  const [copy] = validateArgs('search', [request]);
+  assert.notEqual(copy, request);
+  assert.deepEqual(copy, { queryImageId: 'q', crops: [], mode: 'baseline' });
+});
+
+test('unknown fields, non-plain objects and arrays are refused', () => {
+  rejects('search', [{ queryImageId: 'q', crops: [], mode: 'baseline', sql: 'DROP' }], /unknown field "sql"/);
+  rejects('getCase', [{ caseId: 1 }], /positive integer id/);
+  rejects('setSettings', [new Date()], /plain object/);
+  rejects('setSettings', [[]], /expected an object, got an array/);
+  rejects('setSettings', [null], /expected an object, got null/);
+  rejects('setSettings', [{ blurAll: 'yes' }], /blurAll: expected true or false/);
+  rejects('setSettings', [{ explicitThreshold: 1.5 }], /explicitThreshold: must be between 0 and 1/);
+  rejects('setSettings', [{ explicitThreshold: Number.NaN }], /explicitThreshold: expected a finite number, got NaN/);
+});
+
+test('ids are positive safe integers', () => {
+  for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '3', null, undefined]) {
+    rejects('getCase', [bad], /\(caseId\): expected a positive integer id/);
+  }
+  rejects('tagImage', [{ caseId: 1, imageId: 1.2, categoryId: 3, searchId: null }], /imageId: expected a positive integer id/);
+  rejects('getCase', [], /expected 1 argument, got 0/);
+  rejects('tagImage', [{ caseId: 1, imageId: 2, categoryId: 3 }], /searchId: is required/);
+  rejects('tagImage', [{ caseId: 1, imageId: 2, categoryId: 3, searchId: -4 }], /searchId/);
+  assert.deepEqual(validateArgs('tagImage', [{ caseId: 1, imageId: 2, categoryId: 3, searchId: 9 }]), [
+    { caseId: 1, imageId: 2, categoryId: 3, searchId: 9 },
+  ]);
+  rejects('untagImage', [{ caseId: 1, imageId: 2 }], /categoryId: is required/);
+});
+
+test('crop boxes are finite, non-negative and non-empty; crops and k/top are bounded', () => {
+  const search = (crop: unknown, extra: Record<string, unknown> = {}) => [{ queryImageId: 'q', crops: [crop], mode: 'adaptive', ...extra }];
+  rejects('search', search({ x: -1, y: 0, w: 5, h: 5 }), /crops\[0\]\.x: must be between 0/);
+  rejects('search', search({ x: 0, y: Number.NaN, w: 5, h: 5 }), /crops\[0\]\.y: expected a finite number/);
+  rejects('search', search({ x: 0, y: 0, w: Number.POSITIVE_INFINITY, h: 5 }), /crops\[0\]\.w: expected a finite number/);
+  rejects('search', search({ x: 0, y: 0, w: 0, h: 5 }), /non-zero width and height/);
+  rejects('search', search({ x: 0, y: 0, w: 5 }), /crops\[0\]\.h: is required/);
+  rejects('search', search({ x: 0, y: 0, w: 5, h: 5, z: 1 }), /unknown field "z"/);
+  rejects('search', search({ x: 0, y: 0, w: 5, h: LIMITS.pixels + 1 }), /must be between/);
+  const many = Array.from({ length: LIMITS.crops + 1 }, () => ({ x: 0, y: 0, w: 1, h: 1 }));
+  rejects('search', [{ queryImageId: 'q', crops: many, mode: 'adaptive' }], /at most 32 entries/);
+  rejects('search', search({ x: 0, y: 0, w: 1, h: 1 }, { k: -1 }), /k: must be between 0/);
+  rejects('search', search({ x: 0, y: 0, w: 1, h: 1 }, { top: 0 }), /top: must be between 1/);
+  rejects('search', search({ x: 0, y: 0, w: 1, h: 1 }, { top: 2.5 }), /top: expected an integer/);
+  rejects('search', search({ x: 0, y: 0, w: 1, h: 1 }, { mode: 'turbo' }), /mode: must be one of "baseline", "adaptive"/);
+  rejects('search', [{ queryImageId: '../etc', crops: [], mode: 'adaptive' }], /queryImageId: has an invalid format/);
+  rejects('search', [{ queryImageId: 'q', crops: {}, mode: 'adaptive' }], /crops: expected an array/);
+});
+
+test('strings are typed, bounded and free of control characters', () => {
+  rejects('setActivePack', [''], /must not be empty/);
+  rejects('setActivePack', ['../../etc'], /not a pack id/);
+  rejects('setActivePack', ['/abs/pack/dir'], /not a pack id/); // a folder path would reach the registry's path branch
+  rejects('setActivePack', ['Mixed'], /not a pack id/);
+  rejects('setActivePack', [7], /expected a string, got number/);
+  rejects('startIngest', ['relative/folder'], /absolute folder path/);
+  rejects('startIngest', [`/a${'b'.repeat(LIMITS.path)}`], /at most 4096 characters/);
+  rejects('startIngest', ['/mnt/ev\0il'], /control characters/);
+  rejects('cancelIngest', ['run\n1'], /control characters|invalid format/);
+  rejects('createCase', [{ name: '   ', categories: [] }], /name: must not be blank/);
+  rejects('createCase', [{ name: 'x\ny', categories: [] }], /name: contains control characters/);
+  rejects('createCase', [{ name: 'x', categories: ['a', ''] }], /categories\[1\]: must not be empty/);
+  rejects('createCase', [{ name: 'x', categories: Array(10).fill('c') }], /at most 9 entries/);
+  rejects('createCase', [{ name: 'x' }], /categories: is required/);
+  rejects('setNote', [{ caseId: 1, imageId: 1, text: 'x'.repeat(LIMITS.note + 1) }], /at most 20000 characters/);
+  rejects('search', [{ queryImageId: 'q', crops: [], mode: 'adaptive', text: 5 }], /text: expected a string/);
+  rejects('exportCase', [{ caseId: 1, format: 'pdf' }], /format: must be one of "html", "csv", "json"/);
+});
+
+test('query image bytes are a non-empty Uint8Array under the size limit', () => {
+  rejects('addQueryImage', [{ name: 'a.jpg', bytes: [1, 2, 3] }], /bytes: expected bytes \(Uint8Array\), got an array/);
+  rejects('addQueryImage', [{ name: 'a.jpg', bytes: 'AAAA' }], /bytes: expected bytes/);
+  rejects('addQueryImage', [{ name: 'a.jpg', bytes: new Uint8Array(0) }], /bytes: is empty/);
+  rejects('addQueryImage', [{ name: 'a.jpg', bytes: new Uint8Array(LIMITS.queryImageBytes + 1) }], /the limit is 67108864 bytes/);
+  rejects('addQueryImage', [{ name: '', bytes: new Uint8Array(1) }], /name: must not be empty/);
+  rejects('addQueryImage', [{ bytes: new Uint8Array(1) }], /name: is required/);
+  // Node's Buffer (what some IPC paths deliver) is a Uint8Array and passes.
+  assert.equal((validateArgs('addQueryImage', [{ name: 'a.jpg', bytes: Buffer.from([1]) }])[0] as { bytes: Uint8Array }).bytes.length, 1);
+});
