@@ -1,5 +1,5 @@
-// Child process for db-crash.test.ts: ingests N synthetic files the way the ingest writer does (pending row first,
-// then image + embedding in one transaction), skipping files already done, until it finishes or is killed.
+// Child process for db-crash.test.ts and db-concurrency.test.ts: ingests N synthetic files the way the ingest writer
+// does (pending row first, then image + embedding in one transaction), skipping files already done, until it finishes or is killed.
 import { openCatalog } from '../../db/CatalogStore.ts';
 import { embedding, ingested, rng } from '../unit/db-fixtures.ts';
 
