@@ -1,0 +1,368 @@
+// Ingest: walks an evidence folder and catalogues every image — hash, header, EXIF, thumbnail, whole-image and
+// region embeddings, content scores — each file committed in one transaction (several finished files may share
+// one). The evidence folder is only ever read. A run can be killed at any moment: every commit is atomic and
+// keyed by path, and a rerun skips what is committed (same path, size and mtime) and redoes the rest.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
+import { catalogDataDir } from '../../../db/CatalogStore.ts';
+import type { CatalogStore, EmbeddingInput, ImageMetadata, ImageRow, IngestCounts, IngestedImage } from '../../../db/Interface.ts';
+import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
+import type { IngestProgress } from '../../shared/api.ts';
+import { DEFAULT_MAX_PIXELS, decodeRgb, makeThumbnail, readFileBytes, readImageHeader } from '../images/decode.ts';
+import { readExif } from '../images/exif.ts';
+import { openEncoder, type EncoderThreading } from '../models/EncoderPool.ts';
+import { toFloat16Array } from '../models/float16.ts';
+import { coverSize, prepareInputs, type ImageEmbedding, type PixelEncoder } from '../models/ImageEncoder.ts';
+import { ProgressTracker } from './progress.ts';
+import { statEntry, walkImages, type WalkEntry } from './walk.ts';
+
+/** Wall-clock milliseconds spent in each stage, summed over files (stages overlap, so they add up to more than the run). */
+export interface StageTimings {
+  readHash: number;
+  header: number;
+  exif: number;
+  decode: number;
+  resize: number;
+  thumbnail: number;
+  encode: number;
+  database: number;
+  /** Files that went through decode and encode. */
+  encoded: number;
+}
+
+export function emptyTimings(): StageTimings {
+  return { readHash: 0, header: 0, exif: 0, decode: 0, resize: 0, thumbnail: 0, encode: 0, database: 0, encoded: 0 };
+}
+
+export interface IngestOptions {
+  /** The evidence folder. */
+  root: string;
+  catalog: CatalogStore;
+  pack: VerifiedPack;
+  /** An encoder already open for `pack` (kept open after the run); else one is opened with `threading` and closed. */
+  encoder?: PixelEncoder;
+  threading?: EncoderThreading;
+  onProgress?: (progress: IngestProgress) => void;
+  signal?: AbortSignal;
+  /** Images above this many pixels are refused before decoding (decompression bombs). */
+  maxPixels?: number;
+  /** Files in flight at once: read, hashed and decoded while others are encoded (default 4). */
+  lanes?: number;
+  /** Longest side of thumbnails (default 256). */
+  thumbnailSize?: number;
+  /** Filled with per-stage times when given (bench). */
+  timings?: StageTimings;
+}
+
+export interface IngestResult {
+  runId: number;
+  /** New files catalogued (embedded, or copies of catalogued bytes). */
+  added: number;
+  /** Catalogued files whose bytes changed, re-embedded. */
+  updated: number;
+  /** Catalogued files found at a new path, re-pointed without re-embedding. */
+  moved: number;
+  /** Unchanged since the last run (including unchanged failures). */
+  skipped: number;
+  failed: number;
+  /** This run's failures, including folders that could not be listed. */
+  failures: { path: string; error: string }[];
+  seconds: number;
+  cancelled: boolean;
+}
+
+const PROGRESS_INTERVAL_MS = 200;
+const RUN_UPDATE_INTERVAL_MS = 1000;
+
+export async function ingestFolder(options: IngestOptions): Promise<IngestResult> {
+  const started = performance.now();
+  const { catalog, pack, signal } = options;
+  const manifest = pack.manifest;
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const thumbSize = options.thumbnailSize ?? 256;
+  const timings = options.timings;
+  let root: string;
+  try {
+    root = await realpath(resolve(options.root));
+  } catch (err) {
+    throw new Error(`evidence folder ${options.root} cannot be opened: ${(err as Error).message}`);
+  }
+  if (!(await lstat(root)).isDirectory()) throw new Error(`evidence folder ${root} is not a folder`);
+  const dataDir = catalogDataDir(catalog.file);
+  for (const p of [catalog.file, dataDir]) {
+    if (isInside(root, p) || isInside(options.root, p)) {
+      throw new Error(`catalog ${catalog.file} (or its data folder) lies inside the evidence folder ${root}; evidence folders are read-only, put the catalog elsewhere`);
+    }
+  }
+
+  catalog.registerPack({ id: manifest.id, version: manifest.version, name: manifest.name, dim: manifest.embeddingDim, manifest });
+  const run = catalog.startIngestRun(root);
+  const counts: IngestCounts = { seen: 0, added: 0, updated: 0, moved: 0, unchanged: 0, failed: 0 };
+  const failures: IngestResult['failures'] = [];
+  const progress = new ProgressTracker(String(run.id), root);
+  let lastEmit = 0;
+  let lastRunUpdate = performance.now();
+  const emit = (force = false) => {
+    const t = performance.now();
+    if (!force && t - lastEmit < PROGRESS_INTERVAL_MS) return;
+    lastEmit = t;
+    progress.added = counts.added + counts.updated + counts.moved;
+    progress.skipped = counts.unchanged;
+    progress.failed = counts.failed;
+    options.onProgress?.(progress.snapshot());
+    if (t - lastRunUpdate >= RUN_UPDATE_INTERVAL_MS) {
+      lastRunUpdate = t;
+      catalog.updateIngestRun(run.id, counts);
+    }
+  };
+  emit(true);
+
+  // Opened on first use: a rerun over an unchanged folder never loads the model.
+  let encoderOpening: Promise<PixelEncoder> | null = options.encoder ? Promise.resolve(options.encoder) : null;
+  const getEncoder = () => (encoderOpening ??= openEncoder(pack, options.threading));
+  try {
+    const walk = await walkImages(root, {
+      signal,
+      onEntry: (n) => {
+        progress.total = n;
+        emit();
+      },
+    });
+    for (const e of walk.errors) {
+      failures.push(e);
+      counts.failed++;
+    }
+    progress.total = walk.entries.length;
+    progress.state = 'running';
+    emit(true);
+
+    const thumbDirs = new Set<string>();
+    const commitQueue: { image: IngestedImage; resolve: () => void; reject: (e: Error) => void }[] = [];
+    let flushScheduled = false;
+    // Files that finish close together share one transaction: fewer WAL syncs, same atomicity per file.
+    const flush = () => {
+      flushScheduled = false;
+      const batch = commitQueue.splice(0);
+      const t0 = performance.now();
+      try {
+        catalog.commitIngestedImages(batch.map((b) => b.image));
+        batch.forEach((b) => b.resolve());
+      } catch (err) {
+        batch.forEach((b) => b.reject(err as Error));
+      }
+      if (timings) timings.database += performance.now() - t0;
+    };
+    const commit = (image: IngestedImage) =>
+      new Promise<void>((resolve, reject) => {
+        commitQueue.push({ image, resolve, reject });
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flush);
+        }
+      });
+
+    const recordFailure = (path: string, size: number, mtimeMs: number, error: string) => {
+      const id = catalog.upsertPendingImage({ path, size, mtimeMs });
+      catalog.markImageFailed(id, error);
+      failures.push({ path, error });
+      counts.failed++;
+    };
+
+    const timed = async <T>(stage: Exclude<keyof StageTimings, 'encoded'>, fn: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await fn();
+      } finally {
+        if (timings) timings[stage] += performance.now() - t0;
+      }
+    };
+
+    const writeThumbnail = async (sha256: string, jpeg: Buffer): Promise<string> => {
+      const rel = `thumbs/${sha256.slice(0, 2)}/${sha256}.jpg`;
+      const file = join(dataDir, rel);
+      if (existsSync(file)) return rel;
+      const dir = dirname(file);
+      if (!thumbDirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        thumbDirs.add(dir);
+      }
+      // Write then rename, so a crash never leaves a truncated thumbnail under the final name.
+      const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      await writeFile(tmp, jpeg);
+      await rename(tmp, file).catch(async (err) => {
+        await rm(tmp, { force: true });
+        throw err;
+      });
+      return rel;
+    };
+
+    const processEntry = async (entry: WalkEntry) => {
+      const { path } = entry;
+      progress.currentPath = path;
+      const row = catalog.getImageByPath(path);
+      const st = await statEntry(path);
+      if (row && row.size === st.size && row.mtimeMs === st.mtimeMs) {
+        if (row.status === 'failed' || (row.status === 'ok' && catalog.getEmbedding(row.id, manifest.id))) {
+          counts.unchanged++;
+          return;
+        }
+      }
+      if (st.error) {
+        const code = (st.error as NodeJS.ErrnoException).code;
+        const what = entry.kind === 'symlink' && (code === 'ENOENT' || code === 'ELOOP') ? 'broken symbolic link' : 'cannot be read';
+        recordFailure(path, st.size, st.mtimeMs, `${path}: ${what} (${st.error.message})`);
+        return;
+      }
+      if (!st.isFile) {
+        recordFailure(path, st.size, st.mtimeMs, `${path} is not a regular file but ${st.describe}`);
+        return;
+      }
+
+      // Everything that depends on the file's bytes: a throw here is this file's failure, not the run's.
+      let prepared: { image: Omit<IngestedImage, 'embeddings'>; inputs: Awaited<ReturnType<typeof prepareInputs>> } | null = null;
+      let ident = { size: st.size, mtimeMs: st.mtimeMs };
+      try {
+        const file = await timed('readHash', () => readFileBytes(path));
+        ident = { size: file.size, mtimeMs: file.mtimeMs };
+        if (!row && (await reuseCatalogued(path, file.sha256, ident))) return;
+        const header = await timed('header', () => readImageHeader(file.bytes, path, maxPixels));
+        const exif = await timed('exif', () => readExif(file.bytes, header.exif));
+        const rgb = await timed('decode', () => decodeRgb(file.bytes, path, coverSize(manifest), maxPixels));
+        const [inputs, thumbJpeg] = await Promise.all([
+          timed('resize', () => prepareInputs(manifest, rgb)),
+          timed('thumbnail', () => makeThumbnail(rgb, thumbSize)),
+        ]);
+        const thumbnail = await writeThumbnail(file.sha256, thumbJpeg);
+        const meta: ImageMetadata = {
+          sha256: file.sha256,
+          width: header.width,
+          height: header.height,
+          format: header.format,
+          orientation: header.orientation,
+          thumbnail,
+          ...exif,
+        };
+        prepared = { image: { path, ...ident, meta }, inputs };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw err;
+        recordFailure(path, ident.size, ident.mtimeMs, (err as Error).message);
+        return;
+      }
+      if (!prepared) return;
+      const encoder = await getEncoder();
+      const [embedding] = await timed('encode', () => encoder.encodeInputs([prepared!.inputs]));
+      if (timings) timings.encoded++;
+      await commit({ ...prepared.image, embeddings: [toEmbeddingInput(manifest.id, embedding)] });
+      if (row?.status === 'ok') counts.updated++;
+      else counts.added++;
+    };
+
+    /**
+     * A new path whose bytes are already catalogued: if the catalogued path is gone the file was moved, so the
+     * row is re-pointed; if it still exists this is a copy, catalogued with the same vectors. Neither re-embeds.
+     */
+    const reuseCatalogued = async (path: string, sha256: string, ident: { size: number; mtimeMs: number }): Promise<boolean> => {
+      const known = catalog.findImagesBySha256(sha256).filter((r) => r.status === 'ok');
+      for (const r of known) {
+        if (existsSync(r.path)) continue;
+        catalog.moveImage(r.id, path, ident.size, ident.mtimeMs);
+        if (!catalog.getEmbedding(r.id, manifest.id)) return false; // moved, but this pack still has to embed it
+        counts.moved++;
+        return true;
+      }
+      for (const r of known) {
+        const e = catalog.getEmbedding(r.id, manifest.id);
+        if (!e) continue;
+        const { imageId: _i, createdAt: _c, ...embedding } = e;
+        await commit({ path, ...ident, meta: metaOf(r), embeddings: [embedding] });
+        counts.added++;
+        return true;
+      }
+      return false;
+    };
+
+    const entries = walk.entries;
+    let next = 0;
+    let fatal: Error | null = null;
+    const lane = async () => {
+      while (!fatal && !signal?.aborted && next < entries.length) {
+        const entry = entries[next++];
+        counts.seen++;
+        try {
+          await processEntry(entry);
+        } catch (err) {
+          fatal ??= err as Error;
+        }
+        progress.done++;
+        emit();
+      }
+    };
+    await Promise.all(Array.from({ length: options.lanes ?? 4 }, lane));
+    if (fatal) throw fatal;
+
+    const cancelled = signal?.aborted ?? false;
+    progress.state = cancelled ? 'cancelled' : 'done';
+    progress.currentPath = undefined;
+    catalog.finishIngestRun(run.id, progress.state as 'done' | 'cancelled', counts);
+    emit(true);
+    return {
+      runId: run.id,
+      added: counts.added,
+      updated: counts.updated,
+      moved: counts.moved,
+      skipped: counts.unchanged,
+      failed: counts.failed,
+      failures,
+      seconds: (performance.now() - started) / 1000,
+      cancelled,
+    };
+  } catch (err) {
+    const message = (err as Error).message;
+    progress.state = 'failed';
+    progress.error = message;
+    try {
+      catalog.finishIngestRun(run.id, 'failed', counts, message);
+    } finally {
+      emit(true);
+    }
+    throw err;
+  } finally {
+    if (!options.encoder && encoderOpening) await encoderOpening.then((e) => e.close(), () => undefined);
+  }
+}
+
+export function toEmbeddingInput(packId: string, e: ImageEmbedding): EmbeddingInput {
+  return {
+    packId,
+    dtype: 'float16',
+    vectors: toFloat16Array(e.vectors),
+    nVectors: e.nVectors,
+    dim: e.dim,
+    boxes: e.boxes,
+    contentScores: e.contentScores,
+    explicitScore: e.explicitScore,
+  };
+}
+
+function metaOf(r: ImageRow): ImageMetadata {
+  return {
+    sha256: r.sha256!,
+    width: r.width!,
+    height: r.height!,
+    format: r.format!,
+    capturedAt: r.capturedAt,
+    cameraMake: r.cameraMake,
+    cameraModel: r.cameraModel,
+    gpsLat: r.gpsLat,
+    gpsLon: r.gpsLon,
+    orientation: r.orientation,
+    thumbnail: r.thumbnail,
+  };
+}
+
+function isInside(root: string, path: string): boolean {
+  const rel = relative(resolve(root), resolve(path));
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}

@@ -1,0 +1,162 @@
+// Ingest end to end: real SQLite catalog, real ONNX session from the default pack, real images made with sharp.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { catalogDataDir, openCatalog } from '../../db/CatalogStore.ts';
+import type { IngestProgress } from '../../electron/shared/api.ts';
+import { ingestFolder } from '../../electron/engine/ingest/ingestFolder.ts';
+import { photoLike } from '../../bench/ingest-photos.ts';
+import { defaultPack, pngBomb, snapshotTree } from './ingest-helpers.ts';
+
+async function photo(seed: number, format: 'jpeg' | 'png' | 'webp' | 'tiff' | 'gif' | 'avif' = 'jpeg'): Promise<Buffer> {
+  const p = await photoLike(seed, 320, 240);
+  return format === 'avif' ? p.avif({ quality: 50, effort: 0 }).toBuffer() : p[format]().toBuffer();
+}
+
+test('ingest catalogues every good image, records every bad file, never touches the evidence, and is incremental', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ingest-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = join(dir, 'evidence');
+  const outside = join(dir, 'outside');
+  mkdirSync(join(root, 'sub', 'deeper'), { recursive: true });
+  mkdirSync(join(root, 'folder.jpg')); // a folder with an image name: walked, not read
+  mkdirSync(outside);
+
+  const good: string[] = [];
+  const put = (rel: string, bytes: Buffer | string) => {
+    writeFileSync(join(root, rel), bytes);
+    return join(root, rel);
+  };
+  for (let i = 0; i < 4; i++) good.push(put(`img${i}.jpg`, await photo(i + 1)));
+  good.push(put('sub/scan.png', await photo(10, 'png')));
+  good.push(put('sub/web.WEBP', await photo(11, 'webp')));
+  good.push(put('sub/deeper/page.tiff', await photo(12, 'tiff')));
+  good.push(put('sub/deeper/anim.gif', await photo(13, 'gif')));
+  good.push(put('sub/deeper/phone.avif', await photo(14, 'avif')));
+  good.push(put('folder.jpg/inside.jpg', await photo(15)));
+  const rotated = put(
+    'sub/rotated.jpg',
+    await (await photoLike(16, 320, 240))
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .withExifMerge({
+        IFD0: { Make: 'Canon', Model: 'EOS 5D' },
+        IFD2: { DateTimeOriginal: '2021:06:07 08:09:10' },
+        IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 30/1' },
+      })
+      .toBuffer(),
+  );
+  good.push(rotated);
+  const copy = put('sub/copy-of-img0.jpg', readFileSync(good[0]));
+  good.push(copy);
+  writeFileSync(join(outside, 'secret.jpg'), await photo(20));
+  symlinkSync(outside, join(root, 'link-to-outside')); // a symlinked folder leaving the root: not followed
+  symlinkSync(join(root, 'sub'), join(root, 'link-to-sub')); // inside the root: not followed either (no duplicates)
+  put('notes.txt', 'not an image extension: ignored');
+
+  const jpeg = readFileSync(good[1]);
+  const bad: Record<string, RegExp> = {
+    [put('empty.jpg', '')]: /is empty \(0 bytes\)/,
+    [put('text.png', 'just some text with an image extension')]: /not a decodable image/,
+    [put('truncated.jpg', jpeg.subarray(0, Math.floor(jpeg.length * 0.6)))]: /cannot decode/,
+    [put('corrupt.jpg', Buffer.concat([jpeg.subarray(0, 200), Buffer.alloc(4000, 0x5a)]))]: /cannot decode|not a decodable image/,
+    [put('bomb.png', pngBomb(30000))]: /30000×30000 pixels exceeds the limit/,
+  };
+  execFileSync('mkfifo', [join(root, 'pipe.jpg')]);
+  bad[join(root, 'pipe.jpg')] = /not a regular file but a FIFO/;
+  symlinkSync(join(dir, 'gone.jpg'), join(root, 'broken.jpg'));
+  bad[join(root, 'broken.jpg')] = /broken symbolic link/;
+  symlinkSync('loop.jpg', join(root, 'loop.jpg'));
+  bad[join(root, 'loop.jpg')] = /broken symbolic link.*ELOOP/;
+
+  const pack = await defaultPack();
+  const catalogFile = join(dir, 'catalog', 'catalog.sqlite');
+  mkdirSync(join(dir, 'catalog'));
+  const catalog = openCatalog(catalogFile);
+  t.after(() => catalog.close());
+  const before = snapshotTree(root);
+  const events: IngestProgress[] = [];
+  const first = await ingestFolder({ root, catalog, pack, onProgress: (p) => events.push(p) });
+  assert.deepEqual(snapshotTree(root), before, 'evidence folder unchanged (bytes, listing, mtimes)');
+
+  const badPaths = Object.keys(bad);
+  assert.equal(first.added, good.length, JSON.stringify(first.failures, null, 1));
+  assert.equal(first.failed, badPaths.length);
+  assert.deepEqual(first.failures.map((f) => f.path).sort(), [...badPaths].sort());
+  for (const [path, pattern] of Object.entries(bad)) {
+    const row = catalog.getImageByPath(path);
+    assert.equal(row?.status, 'failed', path);
+    assert.match(row!.error!, pattern, path);
+  }
+  const dataDir = catalogDataDir(catalogFile);
+  const m = pack.manifest;
+  for (const path of good) {
+    const row = catalog.getImageByPath(path);
+    assert.equal(row?.status, 'ok', path);
+    const e = catalog.getEmbedding(row!.id, m.id);
+    assert.ok(e, `embedding of ${path}`);
+    assert.equal(e!.dim, m.embeddingDim);
+    assert.equal(e!.dtype, 'float16');
+    assert.deepEqual(Array.from(e!.boxes.subarray(0, 4)), [0, 0, 1, 1]);
+    assert.equal(e!.contentScores?.length, m.content?.labels.length);
+    assert.ok(row!.thumbnail && existsSync(join(dataDir, row!.thumbnail)), `thumbnail of ${path}`);
+    assert.equal(row!.sha256, execFileSync('sha256sum', [path], { encoding: 'utf8' }).slice(0, 64));
+  }
+  assert.equal(catalog.countImages().total, good.length + badPaths.length, 'nothing else catalogued (no symlinked folders, no .txt)');
+  assert.equal(catalog.getImageByPath(join(outside, 'secret.jpg')), undefined);
+  const rot = catalog.getImageByPath(rotated)!;
+  assert.deepEqual([rot.width, rot.height, rot.orientation, rot.format], [240, 320, 6, 'jpeg']);
+  assert.deepEqual([rot.cameraMake, rot.cameraModel, rot.capturedAt], ['Canon', 'EOS 5D', '2021-06-07T08:09:10']);
+  assert.ok(Math.abs(rot.gpsLat! - 51.5) < 1e-9 && Math.abs(rot.gpsLon! + 0.125) < 1e-9);
+  const thumb = await sharp(join(dataDir, rot.thumbnail!)).metadata();
+  assert.ok(thumb.height! > thumb.width!, 'thumbnail is upright (orientation applied)');
+  assert.equal(catalog.getImageByPath(join(root, 'sub/deeper/phone.avif'))!.format, 'avif');
+  // The copy shares the original's bytes, so it got the original's vectors without another forward pass.
+  const e0 = catalog.getEmbedding(catalog.getImageByPath(good[0])!.id, m.id)!;
+  const eCopy = catalog.getEmbedding(catalog.getImageByPath(copy)!.id, m.id)!;
+  assert.deepEqual(eCopy.vectors, e0.vectors);
+
+  assert.equal(events[0].state, 'scanning');
+  const last = events[events.length - 1];
+  assert.deepEqual([last.state, last.total, last.done, last.added, last.failed], ['done', good.length + badPaths.length, good.length + badPaths.length, good.length, badPaths.length]);
+  assert.ok(events.some((e) => e.state === 'running'));
+
+  // Unchanged folder: nothing is re-read, decoded or embedded.
+  const again = await ingestFolder({ root, catalog, pack });
+  assert.deepEqual([again.added, again.updated, again.moved, again.failed, again.skipped], [0, 0, 0, 0, good.length + badPaths.length]);
+  assert.deepEqual(snapshotTree(root), before);
+
+  // Moved: same bytes at a new path, old path gone → the same row, re-pointed, the same embedding row.
+  const movedFrom = good[2];
+  const movedTo = join(root, 'sub', 'renamed.jpg');
+  const idBefore = catalog.getImageByPath(movedFrom)!.id;
+  const embBefore = catalog.getEmbedding(idBefore, m.id)!;
+  renameSync(movedFrom, movedTo);
+  // Changed: new bytes under an old name.
+  const changed = good[3];
+  const oldVectors = catalog.getEmbedding(catalog.getImageByPath(changed)!.id, m.id)!.vectors;
+  writeFileSync(changed, await photo(99));
+  utimesSync(changed, new Date(), new Date(Date.now() + 5000));
+  const third = await ingestFolder({ root, catalog, pack });
+  assert.deepEqual([third.added, third.updated, third.moved, third.failed], [0, 1, 1, 0]);
+  const movedRow = catalog.getImageByPath(movedTo)!;
+  assert.equal(movedRow.id, idBefore);
+  assert.equal(catalog.getImageByPath(movedFrom), undefined);
+  assert.equal(catalog.getEmbedding(idBefore, m.id)!.createdAt, embBefore.createdAt, 'not re-embedded');
+  assert.notDeepEqual(catalog.getEmbedding(catalog.getImageByPath(changed)!.id, m.id)!.vectors, oldVectors, 'changed file re-embedded');
+  assert.equal(catalog.countImages().total, good.length + badPaths.length);
+});
+
+test('ingest refuses a catalog inside the evidence folder', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ingest-inside-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'a.jpg'), await photo(1));
+  const catalog = openCatalog(join(dir, 'catalog.sqlite'));
+  t.after(() => catalog.close());
+  await assert.rejects(ingestFolder({ root: dir, catalog, pack: await defaultPack() }), /lies inside the evidence folder/);
+});
