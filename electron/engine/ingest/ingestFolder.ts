@@ -104,6 +104,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
   const progress = new ProgressTracker(String(run.id), root);
   let lastEmit = 0;
   let lastRunUpdate = performance.now();
+  let finished = false;
   const emit = (force = false) => {
     const t = performance.now();
     if (!force && t - lastEmit < PROGRESS_INTERVAL_MS) return;
@@ -112,7 +113,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
     progress.skipped = counts.unchanged;
     progress.failed = counts.failed;
     options.onProgress?.(progress.snapshot());
-    if (t - lastRunUpdate >= RUN_UPDATE_INTERVAL_MS) {
+    if (progress.state === 'running' && t - lastRunUpdate >= RUN_UPDATE_INTERVAL_MS) {
       lastRunUpdate = t;
       catalog.updateIngestRun(run.id, counts);
     }
@@ -306,6 +307,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
     progress.state = cancelled ? 'cancelled' : 'done';
     progress.currentPath = undefined;
     catalog.finishIngestRun(run.id, progress.state as 'done' | 'cancelled', counts);
+    finished = true;
     emit(true);
     return {
       runId: run.id,
@@ -323,7 +325,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
     progress.state = 'failed';
     progress.error = message;
     try {
-      catalog.finishIngestRun(run.id, 'failed', counts, message);
+      if (!finished) catalog.finishIngestRun(run.id, 'failed', counts, message);
     } finally {
       emit(true);
     }
