@@ -157,7 +157,8 @@ class AppState {
 
   async startIngest(folder: string) {
     const progress = await this.task(`Starting ingest of ${folder}…`, () => api().startIngest(folder));
-    if (progress) this.onIngestProgress(progress);
+    // Events for this run may have overtaken the reply (a small folder can finish first); never step back.
+    if (progress && this.ingest?.runId !== progress.runId) this.onIngestProgress(progress);
   }
 
   async cancelIngest() {
