@@ -11,5 +11,7 @@ export type WebBackend = Omit<QuariApi, 'onEvent' | 'chooseFolder'> & {
   events: EventEmitter;
   /** The file behind a catalog image, its thumbnail or a query image; null for an unknown id. */
   mediaPath(kind: MediaKind, id: string): string | null;
+  /** Folders media may be served from (catalog data folder, evidence roots); when present, files outside are refused. */
+  mediaRoots?(): readonly string[];
   close(): void | Promise<void>;
 };

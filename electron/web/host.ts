@@ -15,6 +15,7 @@ import { API_METHODS, type ApiError, type ApiMethod, type QuariEvent } from '../
 import { API_PREFIX, EVENTS_PATH, MEDIA_PREFIX, TOKEN_HEADER, decodeWire, encodeWire } from '../../renderer/src/api/wire.ts';
 import { MEDIA_KINDS, type MediaKind, type WebBackend } from './backend.ts';
 import { rewriteMediaUrls } from './mediaUrls.ts';
+import { resolveServableFile } from '../main/paths.ts';
 
 export interface WebHostOptions {
   backend: WebBackend;
@@ -79,7 +80,7 @@ const STATUS: Record<ApiError['code'], number> = {
   internal: 500,
 };
 
-const MEDIA_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const MEDIA_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 class HttpError extends Error {
   constructor(
@@ -261,8 +262,14 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     if (extra !== undefined || !MEDIA_KINDS.includes(kind as MediaKind) || !id || !MEDIA_ID.test(decodeURIComponent(id))) {
       throw new HttpError(404, 'not-found', 'No such media');
     }
-    const file = backend.mediaPath(kind as MediaKind, decodeURIComponent(id));
+    let file = backend.mediaPath(kind as MediaKind, decodeURIComponent(id));
     if (!file) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
+    if (backend.mediaRoots) {
+      // Defence in depth, as in the Electron shell: the resolved real path must lie inside a media root.
+      const servable = await resolveServableFile(file, backend.mediaRoots());
+      if (!servable.ok) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
+      file = servable.realPath;
+    }
     const type = MEDIA_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
     await sendFile(req, res, file, type, 'private, no-cache');
   }
