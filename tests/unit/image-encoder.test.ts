@@ -1,13 +1,15 @@
 // The encoder runtime on the real default pack (and variants of it with a region scheme and a projection).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { EncoderPool } from '../../electron/engine/models/EncoderPool.ts';
 import { ImageEncoder } from '../../electron/engine/models/ImageEncoder.ts';
-import { slidingWindows } from '../../electron/engine/models/pooling.ts';
+import { projectRows, slidingWindows } from '../../electron/engine/models/pooling.ts';
+import { Projection } from '../../electron/engine/models/projection.ts';
 import { photoLike } from '../../bench/ingest-photos.ts';
 import { defaultPack, packVariant } from '../integration/ingest-helpers.ts';
 
@@ -73,4 +75,20 @@ test('a crop query encodes the crop alone: same vector as that content as its ow
   const cropRot = await enc.encodeCrop(rotated, { x: 300, y: 200, w: W, h: H });
   assert.ok(dot(cropRot, whole) > 0.9999, `cosine after orientation ${dot(cropRot, whole)}`);
   await assert.rejects(enc.encodeCrop(canvas, { x: 5000, y: 0, w: 10, h: 10 }), /crop box .* lies outside/);
+});
+
+test('the ONNX projection computes (x − mean) · matrix from the pack files', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'proj-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const pack = await packVariant(await defaultPack(), join(dir, 'pack'), { id: 'test-proj', projectionDim: 48, seed: 3 });
+  const p = pack.manifest.projection!;
+  const projection = (await Projection.open(pack.manifest, pack.dir, 1))!;
+  t.after(() => projection.close());
+  const mean = new Float32Array(readFileSync(join(pack.dir, p.meanFile)).buffer.slice(0));
+  const matrix = new Float32Array(readFileSync(join(pack.dir, p.matrixFile)).buffer.slice(0));
+  const rows = Float32Array.from({ length: 3 * p.inputDim }, (_, i) => Math.abs(Math.sin(i * 0.37)));
+  const got = await projection.apply(rows);
+  const want = projectRows(rows, p.inputDim, mean, matrix, p.outputDim);
+  assert.equal(got.length, 3 * 48);
+  for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-3 * (1 + Math.abs(want[i])), `element ${i}: ${got[i]} vs ${want[i]}`);
 });

@@ -1,7 +1,6 @@
 // The image encoder runtime: runs a verified pack's ONNX model the way its manifest says and turns feature maps
 // into stored vectors — one whole-image vector, one per region window, projected and L2-normalised — plus the
 // content classifier's scores.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -9,7 +8,8 @@ import type { Box } from '../../shared/api.ts';
 import type { PackManifest, Preprocessing } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import { DEFAULT_MAX_PIXELS, decodeRgb, readFileBytes, readImageHeader } from '../images/decode.ts';
-import { gemPowered, gemWindow, l2NormalizeRows, projectRows, slidingWindows } from './pooling.ts';
+import { gemPowered, gemWindow, l2NormalizeRows, slidingWindows } from './pooling.ts';
+import { Projection } from './projection.ts';
 import { resizeRgb, toInputTensor, type RgbImage } from './preprocess.ts';
 
 /** The model inputs of one image: the whole-image pass and, when the pack has regions, the region pass. */
@@ -76,7 +76,7 @@ export class ImageEncoder implements PixelEncoder {
   private constructor(
     readonly manifest: PackManifest,
     private readonly session: ort.InferenceSession,
-    private readonly projection: { mean: Float32Array; matrix: Float32Array } | null,
+    private readonly projection: Projection | null,
   ) {
     const content = manifest.content;
     this.explicitIdx = content ? content.explicitLabels.map((l) => content.labels.indexOf(l)) : [];
@@ -102,13 +102,7 @@ export class ImageEncoder implements PixelEncoder {
     if (!session.inputNames.includes(spec.inputName)) {
       throw new Error(`pack ${manifest.id}: model ${spec.model} has no input "${spec.inputName}"`);
     }
-    let projection: { mean: Float32Array; matrix: Float32Array } | null = null;
-    if (manifest.projection) {
-      const p = manifest.projection;
-      const mean = await readFloat32(join(dir, p.meanFile), p.inputDim, `pack ${manifest.id}: projection.meanFile`);
-      const matrix = await readFloat32(join(dir, p.matrixFile), p.inputDim * p.outputDim, `pack ${manifest.id}: projection.matrixFile`);
-      projection = { mean, matrix };
-    }
+    const projection = await Projection.open(manifest, dir, options.intraOpThreads ?? 1);
     return new ImageEncoder(manifest, session, projection);
   }
 
@@ -126,7 +120,7 @@ export class ImageEncoder implements PixelEncoder {
       throw new Error(`pack ${this.manifest.id} has a region scheme, but an input lacks its region image`);
     }
     const regionOut = this.manifest.regions ? await this.run(regionImages, spec.preprocessing, false) : null;
-    return batch.map((_, i) => {
+    const pooled = batch.map((_, i) => {
       const rows: Float32Array[] = [];
       const boxes: number[] = [0, 0, 1, 1];
       rows.push(this.poolWhole(wholeOut.features, wholeOut.dims, i));
@@ -135,9 +129,17 @@ export class ImageEncoder implements PixelEncoder {
         rows.push(pooled.vectors);
         boxes.push(...pooled.boxes);
       }
+      return { raw: concat(rows), boxes };
+    });
+    // One projection call for the whole batch's vectors.
+    const all = await this.finish(concat(pooled.map((p) => p.raw)));
+    const inDim = spec.featureChannels;
+    let offset = 0;
+    return pooled.map(({ raw, boxes }, i) => {
       const nVectors = boxes.length / 4;
-      const raw = concat(rows);
-      const vectors = this.finish(raw, nVectors);
+      const vectors = all.slice(offset * this.dim, (offset + nVectors) * this.dim);
+      offset += nVectors;
+      if (raw.length !== nVectors * inDim) throw new Error('pooled vector count does not match the boxes');
       let contentScores: number[] | null = null;
       let explicitScore: number | null = null;
       if (wholeOut.scores && this.manifest.content) {
@@ -184,11 +186,12 @@ export class ImageEncoder implements PixelEncoder {
       .raw()
       .toBuffer({ resolveWithObject: true });
     const out = await this.run([{ data, width: info.width, height: info.height }], pre, false);
-    return this.finish(this.poolWhole(out.features, out.dims, 0), 1);
+    return this.finish(this.poolWhole(out.features, out.dims, 0));
   }
 
   async close(): Promise<void> {
     await this.session.release();
+    await this.projection?.close();
   }
 
   private async run(images: RgbImage[], pre: Preprocessing, withScores: boolean) {
@@ -239,13 +242,9 @@ export class ImageEncoder implements PixelEncoder {
   }
 
   /** Projection (if any), then L2 normalisation of each row. */
-  private finish(raw: Float32Array, nVectors: number): Float32Array {
-    const spec = this.manifest.image;
-    if (!this.projection) return l2NormalizeRows(raw, spec.featureChannels);
-    const p = this.manifest.projection!;
-    const projected = projectRows(raw, p.inputDim, this.projection.mean, this.projection.matrix, p.outputDim);
-    if (projected.length !== nVectors * p.outputDim) throw new Error('projection produced the wrong number of values');
-    return l2NormalizeRows(projected, p.outputDim);
+  private async finish(raw: Float32Array): Promise<Float32Array> {
+    if (!this.projection) return l2NormalizeRows(raw, this.manifest.image.featureChannels);
+    return l2NormalizeRows(await this.projection.apply(raw), this.projection.outputDim);
   }
 }
 
@@ -256,13 +255,5 @@ function concat(parts: Float32Array[]): Float32Array {
     out.set(p, o);
     o += p.length;
   }
-  return out;
-}
-
-async function readFloat32(path: string, count: number, what: string): Promise<Float32Array> {
-  const buf = await readFile(path);
-  if (buf.length !== count * 4) throw new Error(`${what} ${path} has ${buf.length} bytes, expected ${count * 4} (${count} float32)`);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = buf.readFloatLE(i * 4);
   return out;
 }
