@@ -2,10 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { catalogDataDir, openCatalog } from '../../db/CatalogStore.ts';
 import type { IngestProgress } from '../../electron/shared/api.ts';
@@ -159,4 +160,42 @@ test('ingest refuses a catalog inside the evidence folder', async (t) => {
   const catalog = openCatalog(join(dir, 'catalog.sqlite'));
   t.after(() => catalog.close());
   await assert.rejects(ingestFolder({ root: dir, catalog, pack: await defaultPack() }), /lies inside the evidence folder/);
+});
+
+test('a file the ingesting user may not read is recorded as failed (as root, ingest runs as nobody to get EACCES)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ingest-perm-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = join(dir, 'evidence');
+  mkdirSync(root);
+  writeFileSync(join(root, 'readable.jpg'), await photo(1));
+  writeFileSync(join(root, 'locked.jpg'), await photo(2));
+  chmodSync(join(root, 'locked.jpg'), 0o000);
+  mkdirSync(join(dir, 'catalog'));
+  chmodSync(dir, 0o755);
+  chmodSync(join(dir, 'catalog'), 0o777);
+  const catalogFile = join(dir, 'catalog', 'catalog.sqlite');
+  const pack = await defaultPack();
+  const before = snapshotTree(root);
+  if (process.getuid?.() === 0) {
+    const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    const runner = join(repo, 'electron', 'engine', 'ingest', 'run-ingest.ts');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', runner, '--catalog', catalogFile, '--pack', pack.dir, '--quiet', root], {
+      cwd: repo,
+      uid: 65534,
+      gid: 65534,
+      encoding: 'utf8',
+    });
+    assert.equal(JSON.parse(out).failed, 1);
+  } else {
+    const c = openCatalog(catalogFile);
+    await ingestFolder({ root, catalog: c, pack });
+    c.close();
+  }
+  assert.deepEqual(snapshotTree(root), before);
+  const catalog = openCatalog(catalogFile);
+  t.after(() => catalog.close());
+  assert.equal(catalog.getImageByPath(join(root, 'readable.jpg'))?.status, 'ok');
+  const locked = catalog.getImageByPath(join(root, 'locked.jpg'));
+  assert.equal(locked?.status, 'failed');
+  assert.match(locked!.error!, /EACCES|permission denied/i);
 });
