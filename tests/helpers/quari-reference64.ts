@@ -163,7 +163,7 @@ export function quariForward64(
 
     for (let b = 0; b < B; b++) {
       // 3.3 sequence: cond (no PE), u_j + ps·P[j], v_j + ps·P[j] (the same PE rows for U and V tokens)
-      let seq = new Float64Array(S * H);
+      let seq: Float64Array = new Float64Array(S * H);
       for (let k = 0; k < H; k++) seq[k] = ctx[b * H + k] + e[k];
       for (let j = 0; j < r; j++) {
         for (let k = 0; k < H; k++) {
