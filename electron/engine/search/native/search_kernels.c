@@ -1,0 +1,943 @@
+/*
+ * Search kernels for QuARI workstation: exact flat top-K (optionally max-per-image over multi-vector
+ * items), low-rank QuARI rerank, a plain streaming baseline for the benchmark, and float16 conversion.
+ *
+ * Storage is row-major float32 (Float32Array) or IEEE binary16 (Uint16Array). Work is split into chunks
+ * that a persistent pthread pool (caller thread included) takes from an atomic counter, so both cores
+ * stream memory concurrently without per-call thread creation. SIMD (AVX2+FMA+F16C) is chosen at run time
+ * with a scalar fallback that is also selectable, so the fallback stays tested on AVX2 machines.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <stdio.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define QK_X86 1
+#include <immintrin.h>
+#define QK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#else
+#define QK_X86 0
+#endif
+
+#define MAX_THREADS 64
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Thread pool                                                                                       */
+/* ------------------------------------------------------------------------------------------------ */
+
+typedef void (*job_fn)(void *ctx, int tid);
+
+static struct {
+  pthread_t th[MAX_THREADS];
+  int nthreads; /* including the calling thread */
+  int started;  /* workers currently running */
+  pthread_mutex_t mu;
+  pthread_cond_t cv_start, cv_done;
+  job_fn fn;
+  void *ctx;
+  unsigned gen;
+  unsigned born_gen[MAX_THREADS]; /* gen at creation, so a job posted before the worker runs is not missed */
+  int pending;
+  int quit;
+} pool = {.nthreads = 2, .mu = PTHREAD_MUTEX_INITIALIZER, .cv_start = PTHREAD_COND_INITIALIZER,
+          .cv_done = PTHREAD_COND_INITIALIZER};
+
+/* Serialises kernel calls: the pool is process-wide while several JS threads may load the addon. */
+static pthread_mutex_t call_mu = PTHREAD_MUTEX_INITIALIZER;
+static int use_simd = -1; /* -1: not yet decided */
+
+static void *worker_main(void *arg) {
+  int tid = (int)(intptr_t)arg;
+  pthread_mutex_lock(&pool.mu);
+  unsigned seen = pool.born_gen[tid];
+  for (;;) {
+    while (pool.gen == seen && !pool.quit) pthread_cond_wait(&pool.cv_start, &pool.mu);
+    if (pool.quit) break;
+    seen = pool.gen;
+    job_fn fn = pool.fn;
+    void *ctx = pool.ctx;
+    pthread_mutex_unlock(&pool.mu);
+    fn(ctx, tid);
+    pthread_mutex_lock(&pool.mu);
+    if (--pool.pending == 0) pthread_cond_signal(&pool.cv_done);
+  }
+  pthread_mutex_unlock(&pool.mu);
+  return NULL;
+}
+
+static void pool_stop(void) {
+  pthread_mutex_lock(&pool.mu);
+  pool.quit = 1;
+  pthread_cond_broadcast(&pool.cv_start);
+  pthread_mutex_unlock(&pool.mu);
+  for (int i = 0; i < pool.started; i++) pthread_join(pool.th[i], NULL);
+  pool.started = 0;
+  pool.quit = 0;
+}
+
+/* Starts missing workers; if the OS refuses a thread, runs degrade to the threads that exist. */
+static void pool_ensure(void) {
+  while (pool.started < pool.nthreads - 1) {
+    pool.born_gen[pool.started + 1] = pool.gen;
+    if (pthread_create(&pool.th[pool.started], NULL, worker_main, (void *)(intptr_t)(pool.started + 1)) != 0) {
+      pool.nthreads = pool.started + 1;
+      break;
+    }
+    pool.started++;
+  }
+}
+
+static void pool_run(job_fn fn, void *ctx) {
+  pool_ensure();
+  if (pool.started == 0) {
+    fn(ctx, 0);
+    return;
+  }
+  pthread_mutex_lock(&pool.mu);
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.pending = pool.started;
+  pool.gen++;
+  pthread_cond_broadcast(&pool.cv_start);
+  pthread_mutex_unlock(&pool.mu);
+  fn(ctx, 0);
+  pthread_mutex_lock(&pool.mu);
+  while (pool.pending > 0) pthread_cond_wait(&pool.cv_done, &pool.mu);
+  pthread_mutex_unlock(&pool.mu);
+}
+
+static int cpu_has_avx2(void) {
+#if QK_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+  return 0;
+#endif
+}
+
+static int simd_on(void) {
+  if (use_simd < 0) use_simd = cpu_has_avx2();
+  return use_simd;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* float16                                                                                           */
+/* ------------------------------------------------------------------------------------------------ */
+
+static inline float h2f_scalar(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t man = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else { /* subnormal: value = man * 2^-24 */
+      float f = (float)man * 5.9604644775390625e-8f;
+      memcpy(&bits, &f, 4);
+      bits |= sign;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (man << 13) | (man ? 0x400000u : 0); /* keep NaNs quiet */
+  } else {
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  }
+  float out;
+  memcpy(&out, &bits, 4);
+  return out;
+}
+
+/* Round-to-nearest-even, overflow to infinity, NaN stays NaN (quiet), subnormals exact. */
+static inline uint16_t f2h_scalar(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+  uint32_t ax = x & 0x7fffffffu;
+  if (ax >= 0x7f800000u) return sign | (ax > 0x7f800000u ? (uint16_t)(0x7e00u | ((ax >> 13) & 0x3ffu)) : 0x7c00u);
+  if (ax >= 0x477ff000u) return sign | 0x7c00u; /* >= 65520 rounds to inf */
+  if (ax < 0x38800000u) {                        /* below 2^-14: subnormal or zero */
+    if (ax < 0x33000000u) return sign;           /* < 2^-25 rounds to zero (2^-25 itself ties to even 0) */
+    uint32_t e = ax >> 23;
+    uint32_t m = (ax & 0x7fffffu) | 0x800000u;
+    uint32_t shift = 126 - e; /* result = m >> (shift) with rounding; 14..24 */
+    uint32_t q = m >> shift;
+    uint32_t rem = m & ((1u << shift) - 1);
+    uint32_t half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (q & 1))) q++;
+    return sign | (uint16_t)q;
+  }
+  uint32_t q = (ax - 0x38000000u) >> 13; /* rebias 127->15 */
+  uint32_t rem = ax & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (q & 1))) q++;
+  return sign | (uint16_t)q;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Dot products                                                                                      */
+/* ------------------------------------------------------------------------------------------------ */
+
+typedef float (*dot_fn)(const void *row, const float *q, int d);
+
+static float dot_f32_scalar(const void *rowp, const float *q, int d) {
+  const float *x = (const float *)rowp;
+  float acc[8] = {0};
+  int i = 0;
+  for (; i + 8 <= d; i += 8)
+    for (int j = 0; j < 8; j++) acc[j] += x[i + j] * q[i + j];
+  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < d; i++) s += x[i] * q[i];
+  return s;
+}
+
+static float dot_f16_scalar(const void *rowp, const float *q, int d) {
+  const uint16_t *x = (const uint16_t *)rowp;
+  float acc[8] = {0};
+  int i = 0;
+  for (; i + 8 <= d; i += 8)
+    for (int j = 0; j < 8; j++) acc[j] += h2f_scalar(x[i + j]) * q[i + j];
+  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < d; i++) s += h2f_scalar(x[i]) * q[i];
+  return s;
+}
+
+#if QK_X86
+QK_AVX2 static inline float hsum256(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+QK_AVX2 static inline __m256i tail_mask(int n) { /* first n of 8 lanes on */
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+QK_AVX2 static float dot_f32_avx2(const void *rowp, const float *q, int d) {
+  const float *x = (const float *)rowp;
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int i = 0;
+  for (; i + 32 <= d; i += 32) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(q + i), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(q + i + 8), a1);
+    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(q + i + 16), a2);
+    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(q + i + 24), a3);
+  }
+  for (; i + 8 <= d; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(q + i), a0);
+  if (i < d) {
+    __m256i m = tail_mask(d - i);
+    a1 = _mm256_fmadd_ps(_mm256_maskload_ps(x + i, m), _mm256_maskload_ps(q + i, m), a1);
+  }
+  return hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+}
+
+QK_AVX2 static float dot_f16_avx2(const void *rowp, const float *q, int d) {
+  const uint16_t *x = (const uint16_t *)rowp;
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int i = 0;
+  for (; i + 32 <= d; i += 32) {
+    a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), _mm256_loadu_ps(q + i), a0);
+    a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 8))), _mm256_loadu_ps(q + i + 8), a1);
+    a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 16))), _mm256_loadu_ps(q + i + 16), a2);
+    a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 24))), _mm256_loadu_ps(q + i + 24), a3);
+  }
+  for (; i + 8 <= d; i += 8)
+    a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), _mm256_loadu_ps(q + i), a0);
+  float s = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; i < d; i++) s += _cvtsh_ss(x[i]) * q[i];
+  return s;
+}
+#endif
+
+static dot_fn pick_dot(int f16) {
+#if QK_X86
+  if (simd_on()) return f16 ? dot_f16_avx2 : dot_f32_avx2;
+#endif
+  return f16 ? dot_f16_scalar : dot_f32_scalar;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Flat top-K                                                                                        */
+/* ------------------------------------------------------------------------------------------------ */
+
+typedef struct {
+  float s;
+  uint32_t id;
+  uint32_t row;
+} hit_t;
+
+/* Total order used everywhere: higher score first, then lower id, so results never depend on chunking. */
+static inline int better(float s, uint32_t id, const hit_t *h) { return s > h->s || (s == h->s && id < h->id); }
+
+typedef struct {
+  hit_t *h;
+  uint32_t n, k;
+} heap_t; /* min-heap on "worst at root" */
+
+static inline void heap_down(heap_t *hp, uint32_t i) {
+  hit_t *h = hp->h;
+  uint32_t n = hp->n;
+  hit_t x = h[i];
+  for (;;) {
+    uint32_t c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && better(h[c].s, h[c].id, &h[c + 1])) c++; /* pick the worse child */
+    if (!better(x.s, x.id, &h[c])) break;
+    h[i] = h[c];
+    i = c;
+  }
+  h[i] = x;
+}
+
+static inline void heap_push(heap_t *hp, float s, uint32_t id, uint32_t row) {
+  if (s != s) return; /* NaN never ranks */
+  if (hp->n < hp->k) {
+    uint32_t i = hp->n++;
+    hit_t x = {s, id, row};
+    while (i > 0) {
+      uint32_t p = (i - 1) / 2;
+      if (!better(hp->h[p].s, hp->h[p].id, &x)) break;
+      hp->h[i] = hp->h[p];
+      i = p;
+    }
+    hp->h[i] = x;
+  } else if (s >= hp->h[0].s && better(s, id, &hp->h[0])) {
+    hp->h[0] = (hit_t){s, id, row};
+    heap_down(hp, 0);
+  }
+}
+
+typedef struct {
+  const uint8_t *base;
+  size_t row_bytes;
+  int d;
+  const float *q;
+  const uint32_t *offsets; /* NULL: every row is its own item */
+  uint32_t n_items;
+  uint32_t chunk;
+  uint32_t next; /* atomic chunk counter */
+  dot_fn dot;
+  heap_t heaps[MAX_THREADS];
+} flat_ctx;
+
+static void flat_job(void *vctx, int tid) {
+  flat_ctx *c = (flat_ctx *)vctx;
+  heap_t *hp = &c->heaps[tid];
+  for (;;) {
+    uint32_t start = __atomic_fetch_add(&c->next, c->chunk, __ATOMIC_RELAXED);
+    if (start >= c->n_items) break;
+    uint32_t end = start + c->chunk < c->n_items ? start + c->chunk : c->n_items;
+    if (!c->offsets) {
+      const uint8_t *p = c->base + (size_t)start * c->row_bytes;
+      for (uint32_t i = start; i < end; i++, p += c->row_bytes) heap_push(hp, c->dot(p, c->q, c->d), i, i);
+    } else {
+      for (uint32_t img = start; img < end; img++) {
+        uint32_t r0 = c->offsets[img], r1 = c->offsets[img + 1];
+        if (r0 >= r1) continue;
+        float best = -INFINITY;
+        uint32_t best_row = r0;
+        int any = 0;
+        for (uint32_t r = r0; r < r1; r++) {
+          float s = c->dot(c->base + (size_t)r * c->row_bytes, c->q, c->d);
+          if (s > best || (!any && s == best)) { /* first non-NaN row wins ties */
+            best = s;
+            best_row = r;
+            any = 1;
+          }
+        }
+        if (any) heap_push(hp, best, img, best_row);
+      }
+    }
+  }
+}
+
+static int hit_cmp(const void *a, const void *b) {
+  const hit_t *x = (const hit_t *)a, *y = (const hit_t *)b;
+  if (better(x->s, x->id, y)) return -1;
+  if (better(y->s, y->id, x)) return 1;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Low-rank rerank: score = q'.y / max(|y|, 1e-12), y = x + a (x U) V^T.                            */
+/* With t = U^T x, s = V^T x, w = V^T q', G = V^T V:                                                */
+/*   q'.y = q'.x + a t.w,   |y|^2 = |x|^2 + 2a s.t + a^2 t^T G t.                                    */
+/* So one blocked GEMM X[m x d] * [U | V][d x 2r] gives everything; no d x d matrix, no second GEMM. */
+/* ------------------------------------------------------------------------------------------------ */
+
+#define RB_ROWS 48 /* rows per block: multiple of the 6-row micro-kernel; 48 x 512 f32 = 96 KiB (L2) */
+#define NR 16      /* micro-kernel width in columns */
+
+typedef struct {
+  const uint8_t *base;
+  int f16;
+  int d, r, ncp; /* ncp: 2r rounded up to NR */
+  const uint32_t *rows;
+  uint32_t m;
+  const float *q, *w, *G, *Bp; /* Bp: packed [ncp/NR][d][NR] */
+  double a;
+  float *out;
+  uint32_t next;
+  int simd;
+  float *scratch[MAX_THREADS];
+} rr_ctx;
+
+static void mk_scalar(const float *A, int d, const float *B, float *C, int ldc) {
+  float acc[6][NR];
+  memset(acc, 0, sizeof acc);
+  for (int i = 0; i < d; i++) {
+    const float *b = B + (size_t)i * NR;
+    for (int rr = 0; rr < 6; rr++) {
+      float av = A[(size_t)rr * d + i];
+      for (int j = 0; j < NR; j++) acc[rr][j] += av * b[j];
+    }
+  }
+  for (int rr = 0; rr < 6; rr++) memcpy(C + (size_t)rr * ldc, acc[rr], sizeof acc[rr]);
+}
+
+#if QK_X86
+QK_AVX2 static void mk_avx2(const float *A, int d, const float *B, float *C, int ldc) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  const float *a0 = A, *a1 = A + d, *a2 = A + 2 * (size_t)d, *a3 = A + 3 * (size_t)d, *a4 = A + 4 * (size_t)d,
+              *a5 = A + 5 * (size_t)d;
+  for (int i = 0; i < d; i++) {
+    __m256 b0 = _mm256_load_ps(B + (size_t)i * NR), b1 = _mm256_load_ps(B + (size_t)i * NR + 8), av;
+    av = _mm256_broadcast_ss(a0 + i); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(a1 + i); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(a2 + i); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(a3 + i); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+    av = _mm256_broadcast_ss(a4 + i); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+    av = _mm256_broadcast_ss(a5 + i); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
+  }
+  _mm256_storeu_ps(C, c00); _mm256_storeu_ps(C + 8, c01); C += ldc;
+  _mm256_storeu_ps(C, c10); _mm256_storeu_ps(C + 8, c11); C += ldc;
+  _mm256_storeu_ps(C, c20); _mm256_storeu_ps(C + 8, c21); C += ldc;
+  _mm256_storeu_ps(C, c30); _mm256_storeu_ps(C + 8, c31); C += ldc;
+  _mm256_storeu_ps(C, c40); _mm256_storeu_ps(C + 8, c41); C += ldc;
+  _mm256_storeu_ps(C, c50); _mm256_storeu_ps(C + 8, c51);
+}
+
+QK_AVX2 static void cvt_f16_row_avx2(const uint16_t *src, float *dst, int d) {
+  int i = 0;
+  for (; i + 8 <= d; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+  for (; i < d; i++) dst[i] = _cvtsh_ss(src[i]);
+}
+#endif
+
+static void rr_job(void *vctx, int tid) {
+  rr_ctx *c = (rr_ctx *)vctx;
+  const int d = c->d, r = c->r, ncp = c->ncp;
+  float *A = c->scratch[tid];                       /* RB_ROWS x d */
+  float *C = A + (size_t)RB_ROWS * d;               /* RB_ROWS x ncp */
+  dot_fn dot = pick_dot(0);
+  size_t row_bytes = (size_t)d * (c->f16 ? 2 : 4);
+  for (;;) {
+    uint32_t start = __atomic_fetch_add(&c->next, RB_ROWS, __ATOMIC_RELAXED);
+    if (start >= c->m) break;
+    uint32_t nb = c->m - start < RB_ROWS ? c->m - start : RB_ROWS;
+    uint32_t nbp = (nb + 5) / 6 * 6;
+    /* Gather the (random-access) rows into a dense f32 block. */
+    for (uint32_t b = 0; b < nb; b++) {
+      const uint8_t *src = c->base + (size_t)c->rows[start + b] * row_bytes;
+      float *dst = A + (size_t)b * d;
+      if (!c->f16) {
+        memcpy(dst, src, (size_t)d * 4);
+      } else {
+#if QK_X86
+        if (c->simd) cvt_f16_row_avx2((const uint16_t *)src, dst, d);
+        else
+#endif
+          for (int i = 0; i < d; i++) dst[i] = h2f_scalar(((const uint16_t *)src)[i]);
+      }
+    }
+    if (nbp > nb) memset(A + (size_t)nb * d, 0, (size_t)(nbp - nb) * d * 4);
+    for (int cb = 0; cb < ncp / NR; cb++) {
+      const float *B = c->Bp + (size_t)cb * d * NR;
+      for (uint32_t g = 0; g < nbp; g += 6) {
+        float *Ct = C + (size_t)g * ncp + cb * NR;
+#if QK_X86
+        if (c->simd) mk_avx2(A + (size_t)g * d, d, B, Ct, ncp);
+        else
+#endif
+          mk_scalar(A + (size_t)g * d, d, B, Ct, ncp);
+      }
+    }
+    for (uint32_t b = 0; b < nb; b++) {
+      const float *x = A + (size_t)b * d, *t = C + (size_t)b * ncp, *s = t + r;
+      double qx = dot(x, c->q, d), xx = dot(x, x, d);
+      double tw = dot(t, c->w, r), st = dot(s, t, r), tgt = 0;
+      for (int j = 0; j < r; j++) tgt += (double)t[j] * dot(c->G + (size_t)j * r, t, r);
+      double a = c->a;
+      double yy = xx + 2 * a * st + a * a * tgt;
+      double norm = yy > 0 ? sqrt(yy) : 0;
+      if (norm < 1e-12) norm = 1e-12;
+      c->out[start + b] = (float)((qx + a * tw) / norm);
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Streaming baseline: the plainest bandwidth-bound loop (sum of every float), same pool.           */
+/* ------------------------------------------------------------------------------------------------ */
+
+typedef struct {
+  const float *x;
+  size_t n;
+  int nthreads;
+  double part[MAX_THREADS];
+} stream_ctx;
+
+static double stream_sum(const float *x, size_t n) {
+  /* 16 independent partial sums so the compiler can vectorise without -ffast-math. */
+  float acc[16] = {0};
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; j++) acc[j] += x[i + j];
+  double s = 0;
+  for (int j = 0; j < 16; j++) s += acc[j];
+  for (; i < n; i++) s += x[i];
+  return s;
+}
+
+#if QK_X86
+QK_AVX2 static double stream_sum_avx2(const float *x, size_t n) { return stream_sum(x, n); }
+#endif
+
+static void stream_job(void *vctx, int tid) {
+  stream_ctx *c = (stream_ctx *)vctx;
+  size_t per = (c->n / c->nthreads + 15) & ~(size_t)15;
+  size_t lo = per * tid < c->n ? per * tid : c->n;
+  size_t hi = lo + per < c->n ? lo + per : c->n;
+#if QK_X86
+  if (simd_on()) {
+    c->part[tid] = stream_sum_avx2(c->x + lo, hi - lo);
+    return;
+  }
+#endif
+  c->part[tid] = stream_sum(c->x + lo, hi - lo);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* f16 conversion jobs                                                                               */
+/* ------------------------------------------------------------------------------------------------ */
+
+typedef struct {
+  const void *src;
+  void *dst;
+  size_t n;
+  int to_half;
+  uint32_t next; /* in units of CVT_CHUNK */
+} cvt_ctx;
+
+#define CVT_CHUNK 65536
+
+#if QK_X86
+QK_AVX2 static void cvt_to_half_avx2(const float *s, uint16_t *d, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128((__m128i *)(d + i), _mm256_cvtps_ph(_mm256_loadu_ps(s + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; i++) d[i] = f2h_scalar(s[i]);
+}
+QK_AVX2 static void cvt_to_float_avx2(const uint16_t *s, float *d, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i))));
+  for (; i < n; i++) d[i] = h2f_scalar(s[i]);
+}
+#endif
+
+static void cvt_job(void *vctx, int tid) {
+  (void)tid;
+  cvt_ctx *c = (cvt_ctx *)vctx;
+  for (;;) {
+    size_t lo = (size_t)__atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED) * CVT_CHUNK;
+    if (lo >= c->n) break;
+    size_t n = c->n - lo < CVT_CHUNK ? c->n - lo : CVT_CHUNK;
+    const float *sf = (const float *)c->src + lo;
+    const uint16_t *sh = (const uint16_t *)c->src + lo;
+    float *df = (float *)c->dst + lo;
+    uint16_t *dh = (uint16_t *)c->dst + lo;
+#if QK_X86
+    if (simd_on()) {
+      if (c->to_half) cvt_to_half_avx2(sf, dh, n);
+      else cvt_to_float_avx2(sh, df, n);
+      continue;
+    }
+#endif
+    if (c->to_half) for (size_t i = 0; i < n; i++) dh[i] = f2h_scalar(sf[i]);
+    else for (size_t i = 0; i < n; i++) df[i] = h2f_scalar(sh[i]);
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* N-API glue                                                                                        */
+/* ------------------------------------------------------------------------------------------------ */
+
+#define CHECK(call)                                                                     \
+  do {                                                                                  \
+    if ((call) != napi_ok) {                                                            \
+      const napi_extended_error_info *ei = NULL;                                        \
+      napi_get_last_error_info(env, &ei);                                               \
+      napi_throw_error(env, NULL, ei && ei->error_message ? ei->error_message : #call); \
+      return NULL;                                                                      \
+    }                                                                                   \
+  } while (0)
+
+#define FAIL(...)                                            \
+  do {                                                       \
+    char msg_[256];                                          \
+    snprintf(msg_, sizeof msg_, "search kernels: " __VA_ARGS__); \
+    napi_throw_type_error(env, NULL, msg_);                  \
+    return NULL;                                             \
+  } while (0)
+
+typedef struct {
+  void *data;
+  size_t length;
+  napi_typedarray_type type;
+} arr_t;
+
+/* Returns 1 when v is a typed array (filled into out), 0 otherwise. */
+static int get_arr(napi_env env, napi_value v, arr_t *out) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  napi_value ab;
+  size_t off;
+  return napi_get_typedarray_info(env, v, &out->type, &out->length, &out->data, &ab, &off) == napi_ok;
+}
+
+static int get_f64(napi_env env, napi_value v, double *out) { return napi_get_value_double(env, v, out) == napi_ok; }
+
+static napi_value make_typed(napi_env env, napi_typedarray_type type, size_t n, size_t elem, void **data) {
+  napi_value ab, ta;
+  if (napi_create_arraybuffer(env, n * elem, data, &ab) != napi_ok) return NULL;
+  if (napi_create_typedarray(env, type, n, ab, 0, &ta) != napi_ok) return NULL;
+  return ta;
+}
+
+/* Parses (vectors, dim) shared by the kernels; returns row count or -1 after throwing. */
+static int64_t parse_store(napi_env env, napi_value vv, napi_value dv, arr_t *vec, int *d, int *f16) {
+  double dd;
+  if (!get_arr(env, vv, vec) || (vec->type != napi_float32_array && vec->type != napi_uint16_array)) {
+    napi_throw_type_error(env, NULL, "search kernels: vectors must be a Float32Array or a Uint16Array (float16)");
+    return -1;
+  }
+  if (!get_f64(env, dv, &dd) || dd < 1 || dd > 1 << 20 || dd != floor(dd)) {
+    napi_throw_range_error(env, NULL, "search kernels: dim must be an integer in 1..1048576");
+    return -1;
+  }
+  *d = (int)dd;
+  *f16 = vec->type == napi_uint16_array;
+  if (vec->length % (size_t)*d != 0) {
+    napi_throw_range_error(env, NULL, "search kernels: vectors length is not a multiple of dim");
+    return -1;
+  }
+  if (vec->length / (size_t)*d > 0xfffffffeu) {
+    napi_throw_range_error(env, NULL, "search kernels: more than 2^32-2 rows");
+    return -1;
+  }
+  return (int64_t)(vec->length / (size_t)*d);
+}
+
+/* flatTopK(vectors, dim, query, ownerOffsets|null, k) -> { ids, scores, rows } */
+static napi_value js_flat_topk(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) FAIL("flatTopK expects (vectors, dim, query, ownerOffsets, k)");
+  arr_t vec, q, off = {0};
+  int d, f16;
+  int64_t n = parse_store(env, argv[0], argv[1], &vec, &d, &f16);
+  if (n < 0) return NULL;
+  if (!get_arr(env, argv[2], &q) || q.type != napi_float32_array || q.length != (size_t)d)
+    FAIL("flatTopK query must be a Float32Array of length dim (%d)", d);
+  napi_valuetype ot;
+  CHECK(napi_typeof(env, argv[3], &ot));
+  const uint32_t *offsets = NULL;
+  uint32_t n_items = (uint32_t)n;
+  if (ot != napi_null && ot != napi_undefined) {
+    if (!get_arr(env, argv[3], &off) || off.type != napi_uint32_array || off.length < 1)
+      FAIL("flatTopK ownerOffsets must be a Uint32Array of length images+1");
+    offsets = (const uint32_t *)off.data;
+    n_items = (uint32_t)(off.length - 1);
+    for (uint32_t i = 0; i < n_items; i++)
+      if (offsets[i] > offsets[i + 1]) FAIL("flatTopK ownerOffsets must be non-decreasing (index %u)", i + 1);
+    if (offsets[n_items] > (uint64_t)n) FAIL("flatTopK ownerOffsets[last]=%u exceeds the row count %lld", offsets[n_items], (long long)n);
+  }
+  double kd;
+  if (!get_f64(env, argv[4], &kd) || kd < 1 || kd != floor(kd) || kd > 4294967295.0) FAIL("flatTopK k must be a positive integer");
+  uint32_t k = kd < n_items ? (uint32_t)kd : n_items;
+
+  pthread_mutex_lock(&call_mu);
+  flat_ctx *c = calloc(1, sizeof *c);
+  int nt = pool.nthreads;
+  int ok = c != NULL;
+  for (int t = 0; ok && t < nt; t++) {
+    c->heaps[t].k = k;
+    c->heaps[t].h = k ? malloc(sizeof(hit_t) * k) : NULL;
+    if (k && !c->heaps[t].h) ok = 0;
+  }
+  uint32_t total = 0;
+  hit_t *all = NULL;
+  if (ok && k) {
+    c->base = vec.data;
+    c->row_bytes = (size_t)d * (f16 ? 2 : 4);
+    c->d = d;
+    c->q = q.data;
+    c->offsets = offsets;
+    c->n_items = n_items;
+    /* ~256 KiB of f32 per chunk without owners; images carry a few rows each. */
+    uint32_t rows_per_chunk = (uint32_t)(262144 / c->row_bytes) + 1;
+    c->chunk = offsets ? (rows_per_chunk / 4 + 1) : rows_per_chunk;
+    c->dot = pick_dot(f16);
+    pool_run(flat_job, c);
+    for (int t = 0; t < nt; t++) total += c->heaps[t].n;
+    all = malloc(sizeof(hit_t) * (total ? total : 1));
+    if (!all) ok = 0;
+    else {
+      uint32_t p = 0;
+      for (int t = 0; t < nt; t++) {
+        memcpy(all + p, c->heaps[t].h, sizeof(hit_t) * c->heaps[t].n);
+        p += c->heaps[t].n;
+      }
+      qsort(all, total, sizeof(hit_t), hit_cmp);
+    }
+  }
+  if (c)
+    for (int t = 0; t < nt; t++) free(c->heaps[t].h);
+  free(c);
+  pthread_mutex_unlock(&call_mu);
+  if (!ok) {
+    free(all);
+    napi_throw_error(env, NULL, "search kernels: flatTopK out of memory");
+    return NULL;
+  }
+  uint32_t nout = total < k ? total : k;
+  void *pi, *ps, *pr;
+  napi_value ids = make_typed(env, napi_uint32_array, nout, 4, &pi);
+  napi_value scores = make_typed(env, napi_float32_array, nout, 4, &ps);
+  napi_value rows = make_typed(env, napi_uint32_array, nout, 4, &pr);
+  if (!ids || !scores || !rows) {
+    free(all);
+    napi_throw_error(env, NULL, "search kernels: flatTopK could not allocate results");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < nout; i++) {
+    ((uint32_t *)pi)[i] = all[i].id;
+    ((float *)ps)[i] = all[i].s;
+    ((uint32_t *)pr)[i] = all[i].row;
+  }
+  free(all);
+  napi_value obj;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_set_named_property(env, obj, "ids", ids));
+  CHECK(napi_set_named_property(env, obj, "scores", scores));
+  CHECK(napi_set_named_property(env, obj, "rows", rows));
+  return obj;
+}
+
+/* rerankLowRank(vectors, dim, rows, qRefined, U, V, r, a) -> Float32Array */
+static napi_value js_rerank(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8) FAIL("rerankLowRank expects (vectors, dim, rows, qRefined, U, V, r, a)");
+  arr_t vec, rows, q, U, V;
+  int d, f16;
+  int64_t n = parse_store(env, argv[0], argv[1], &vec, &d, &f16);
+  if (n < 0) return NULL;
+  if (!get_arr(env, argv[2], &rows) || rows.type != napi_uint32_array) FAIL("rerankLowRank rows must be a Uint32Array");
+  if (!get_arr(env, argv[3], &q) || q.type != napi_float32_array || q.length != (size_t)d)
+    FAIL("rerankLowRank qRefined must be a Float32Array of length dim (%d)", d);
+  double rd, a;
+  if (!get_f64(env, argv[6], &rd) || rd < 1 || rd != floor(rd) || rd > 4096) FAIL("rerankLowRank r must be an integer in 1..4096");
+  int r = (int)rd;
+  if (!get_arr(env, argv[4], &U) || U.type != napi_float32_array || U.length != (size_t)d * r)
+    FAIL("rerankLowRank U must be a Float32Array of length dim*r (%d*%d)", d, r);
+  if (!get_arr(env, argv[5], &V) || V.type != napi_float32_array || V.length != (size_t)d * r)
+    FAIL("rerankLowRank V must be a Float32Array of length dim*r (%d*%d)", d, r);
+  if (!get_f64(env, argv[7], &a) || !isfinite(a)) FAIL("rerankLowRank a must be a finite number");
+  const uint32_t *ri = rows.data;
+  for (size_t i = 0; i < rows.length; i++)
+    if (ri[i] >= (uint64_t)n) FAIL("rerankLowRank rows[%zu]=%u is out of range (row count %lld)", i, ri[i], (long long)n);
+
+  void *outp;
+  napi_value out = make_typed(env, napi_float32_array, rows.length, 4, &outp);
+  if (!out) {
+    napi_throw_error(env, NULL, "search kernels: rerankLowRank could not allocate results");
+    return NULL;
+  }
+  if (rows.length == 0) return out;
+
+  pthread_mutex_lock(&call_mu);
+  int ncp = (2 * r + NR - 1) / NR * NR;
+  rr_ctx *c = calloc(1, sizeof *c);
+  float *Bp = NULL, *G = NULL, *w = NULL;
+  int nt = pool.nthreads, ok = c != NULL;
+  if (ok) {
+    Bp = aligned_alloc(64, ((size_t)ncp * d * 4 + 63) / 64 * 64);
+    G = calloc((size_t)r * r, 4);
+    w = calloc((size_t)r, 4);
+    ok = Bp && G && w;
+    for (int t = 0; ok && t < nt; t++) {
+      c->scratch[t] = malloc(((size_t)RB_ROWS * d + (size_t)RB_ROWS * ncp) * 4);
+      if (!c->scratch[t]) ok = 0;
+    }
+  }
+  if (ok) {
+    const float *Uf = U.data, *Vf = V.data, *qf = q.data;
+    for (int cb = 0; cb < ncp / NR; cb++)
+      for (int i = 0; i < d; i++)
+        for (int j = 0; j < NR; j++) {
+          int col = cb * NR + j;
+          Bp[((size_t)cb * d + i) * NR + j] =
+              col < r ? Uf[(size_t)i * r + col] : col < 2 * r ? Vf[(size_t)i * r + col - r] : 0.0f;
+        }
+    /* G = V^T V as d rank-1 updates (contiguous rows of V), w = V^T q'. */
+    for (int i = 0; i < d; i++) {
+      const float *vi = Vf + (size_t)i * r;
+      for (int j = 0; j < r; j++) {
+        float vij = vi[j];
+        float *g = G + (size_t)j * r;
+        for (int l = 0; l < r; l++) g[l] += vij * vi[l];
+        w[j] += vij * qf[i];
+      }
+    }
+    c->base = vec.data;
+    c->f16 = f16;
+    c->d = d;
+    c->r = r;
+    c->ncp = ncp;
+    c->rows = ri;
+    c->m = (uint32_t)rows.length;
+    c->q = qf;
+    c->w = w;
+    c->G = G;
+    c->Bp = Bp;
+    c->a = a;
+    c->out = outp;
+    c->simd = simd_on();
+    pool_run(rr_job, c);
+  }
+  if (c)
+    for (int t = 0; t < nt; t++) free(c->scratch[t]);
+  free(c);
+  free(Bp);
+  free(G);
+  free(w);
+  pthread_mutex_unlock(&call_mu);
+  if (!ok) {
+    napi_throw_error(env, NULL, "search kernels: rerankLowRank out of memory");
+    return NULL;
+  }
+  return out;
+}
+
+static napi_value js_stream_baseline(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  arr_t x;
+  if (argc < 1 || !get_arr(env, argv[0], &x) || x.type != napi_float32_array) FAIL("streamBaseline expects a Float32Array");
+  pthread_mutex_lock(&call_mu);
+  stream_ctx c = {.x = x.data, .n = x.length, .nthreads = pool.nthreads};
+  pool_ensure();
+  c.nthreads = pool.started + 1;
+  pool_run(stream_job, &c);
+  double s = 0;
+  for (int t = 0; t < c.nthreads; t++) s += c.part[t];
+  pthread_mutex_unlock(&call_mu);
+  napi_value out;
+  CHECK(napi_create_double(env, s, &out));
+  return out;
+}
+
+static napi_value convert(napi_env env, napi_callback_info info, int to_half) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  arr_t x;
+  if (argc < 1 || !get_arr(env, argv[0], &x) || x.type != (to_half ? napi_float32_array : napi_uint16_array))
+    FAIL("%s", to_half ? "float32ToFloat16 expects a Float32Array" : "float16ToFloat32 expects a Uint16Array");
+  void *dst;
+  napi_value out = to_half ? make_typed(env, napi_uint16_array, x.length, 2, &dst)
+                           : make_typed(env, napi_float32_array, x.length, 4, &dst);
+  if (!out) {
+    napi_throw_error(env, NULL, "search kernels: float16 conversion could not allocate its result");
+    return NULL;
+  }
+  pthread_mutex_lock(&call_mu);
+  cvt_ctx c = {.src = x.data, .dst = dst, .n = x.length, .to_half = to_half};
+  pool_run(cvt_job, &c);
+  pthread_mutex_unlock(&call_mu);
+  return out;
+}
+
+static napi_value js_to_half(napi_env env, napi_callback_info info) { return convert(env, info, 1); }
+static napi_value js_to_float(napi_env env, napi_callback_info info) { return convert(env, info, 0); }
+
+/* configure({threads?, simd?}) -> {threads, simd, simdAvailable} */
+static napi_value js_configure(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  pthread_mutex_lock(&call_mu);
+  napi_valuetype t = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &t);
+  if (t == napi_object) {
+    bool has;
+    napi_value v;
+    if (napi_has_named_property(env, argv[0], "threads", &has) == napi_ok && has) {
+      double n;
+      napi_get_named_property(env, argv[0], "threads", &v);
+      if (!get_f64(env, v, &n) || n < 1 || n > MAX_THREADS || n != floor(n)) {
+        pthread_mutex_unlock(&call_mu);
+        FAIL("configure threads must be an integer in 1..%d", MAX_THREADS);
+      }
+      if ((int)n != pool.nthreads) {
+        pool_stop();
+        pool.nthreads = (int)n;
+      }
+    }
+    if (napi_has_named_property(env, argv[0], "simd", &has) == napi_ok && has) {
+      bool b;
+      napi_get_named_property(env, argv[0], "simd", &v);
+      if (napi_get_value_bool(env, v, &b) != napi_ok) {
+        pthread_mutex_unlock(&call_mu);
+        FAIL("configure simd must be a boolean");
+      }
+      use_simd = b && cpu_has_avx2();
+    }
+  }
+  int nthreads = pool.nthreads, simd = simd_on();
+  pthread_mutex_unlock(&call_mu);
+  napi_value obj, v;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_create_int32(env, nthreads, &v));
+  CHECK(napi_set_named_property(env, obj, "threads", v));
+  CHECK(napi_get_boolean(env, simd, &v));
+  CHECK(napi_set_named_property(env, obj, "simd", v));
+  CHECK(napi_get_boolean(env, cpu_has_avx2(), &v));
+  CHECK(napi_set_named_property(env, obj, "simdAvailable", v));
+  return obj;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"flatTopK", NULL, js_flat_topk, NULL, NULL, NULL, napi_default, NULL},
+      {"rerankLowRank", NULL, js_rerank, NULL, NULL, NULL, napi_default, NULL},
+      {"streamBaseline", NULL, js_stream_baseline, NULL, NULL, NULL, napi_default, NULL},
+      {"float32ToFloat16", NULL, js_to_half, NULL, NULL, NULL, napi_default, NULL},
+      {"float16ToFloat32", NULL, js_to_float, NULL, NULL, NULL, napi_default, NULL},
+      {"configure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
