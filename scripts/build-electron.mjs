@@ -28,9 +28,10 @@ const common = {
   absWorkingDir: ROOT,
 };
 
-export async function buildElectron() {
-  rmSync(OUT_DIR, { recursive: true, force: true });
-  mkdirSync(OUT_DIR, { recursive: true });
+/** Builds the three bundles into `outDir` (emptied first); returns it. */
+export async function buildElectron(outDir = OUT_DIR) {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
   const external = ['electron', ...runtimeDeps, ...runtimeDeps.map((d) => `${d}/*`)];
   const esm = {
     ...common,
@@ -41,19 +42,19 @@ export async function buildElectron() {
     // ESM output still meets CommonJS code in dependencies; give it a require that resolves from the bundle.
     banner: { js: "import { createRequire as __quariCreateRequire } from 'node:module'; const require = __quariCreateRequire(import.meta.url);" },
   };
-  await build({ ...esm, entryPoints: { main: 'electron/main/main.ts' }, outdir: OUT_DIR });
-  await build({ ...esm, entryPoints: { 'encoder-worker': 'electron/engine/models/encoder-worker.ts' }, outdir: OUT_DIR });
+  await build({ ...esm, entryPoints: { main: 'electron/main/main.ts' }, outdir: outDir });
+  await build({ ...esm, entryPoints: { 'encoder-worker': 'electron/engine/models/encoder-worker.ts' }, outdir: outDir });
   await build({
     ...common,
     entryPoints: { preload: 'electron/preload/preload.ts' },
-    outdir: OUT_DIR,
+    outdir: outDir,
     outExtension: { '.js': '.cjs' },
     format: 'cjs',
     target: ['chrome146'],
     // A sandboxed preload may require only 'electron' (and a few polyfilled builtins); everything else is inlined.
     external: ['electron'],
   });
-  return OUT_DIR;
+  return outDir;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
