@@ -23,10 +23,7 @@ export interface BuildHypernetOptions {
   debugOutputs?: boolean;
 }
 
-/** Output names of the production graph. */
-export const HYPERNET_OUTPUTS = ['refined_query', 'U', 'V'] as const;
-
-/** Bumped whenever the graph this file emits changes, so cached .onnx files built by older code are not reused. */
+/** Bumped whenever the emitted graph changes; stored in the model metadata so a saved .onnx says which builder made it. */
 export const HYPERNET_GRAPH_VERSION = 1;
 
 const LN_EPS = 1e-5;

@@ -178,6 +178,7 @@ for (const cfg of CONFIGS) {
     const net = await Hypernetwork.fromCheckpoint(ckpt);
     t.after(() => net.release());
     const out = await net.run(queries, B);
+    await assert.rejects(net.run(queries.subarray(1), B), /expected batch 5 × dim/);
     assert.equal(out.anchorScale, hp.anchorScale);
     assert.equal(out.rank, r);
     assert.equal(out.dim, E);
