@@ -363,6 +363,32 @@ static int hit_cmp(const void *a, const void *b) {
   return 0;
 }
 
+/* Inner products of selected rows (stage-2 scoring without a transform). */
+typedef struct {
+  const uint8_t *base;
+  size_t row_bytes;
+  int d;
+  const float *q;
+  const uint32_t *rows;
+  uint32_t m;
+  float *out;
+  uint32_t next;
+  dot_fn dot;
+} rows_ctx;
+
+#define ROWS_CHUNK 256
+
+static void rows_job(void *vctx, int tid) {
+  (void)tid;
+  rows_ctx *c = (rows_ctx *)vctx;
+  for (;;) {
+    uint32_t start = __atomic_fetch_add(&c->next, ROWS_CHUNK, __ATOMIC_RELAXED);
+    if (start >= c->m) break;
+    uint32_t end = c->m - start < ROWS_CHUNK ? c->m : start + ROWS_CHUNK;
+    for (uint32_t i = start; i < end; i++) c->out[i] = c->dot(c->base + (size_t)c->rows[i] * c->row_bytes, c->q, c->d);
+  }
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 /* Low-rank rerank: score = q'.y / max(|y|, 1e-12), y = x + a (x U) V^T.                            */
 /* With t = U^T x, s = V^T x, w = V^T q', G = V^T V:                                                */
@@ -838,6 +864,36 @@ static napi_value js_rerank(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* dotRows(vectors, dim, rows, query) -> Float32Array */
+static napi_value js_dot_rows(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) FAIL("dotRows expects (vectors, dim, rows, query)");
+  arr_t vec, rows, q;
+  int d, f16;
+  int64_t n = parse_store(env, argv[0], argv[1], &vec, &d, &f16);
+  if (n < 0) return NULL;
+  if (!get_arr(env, argv[2], &rows) || rows.type != napi_uint32_array) FAIL("dotRows rows must be a Uint32Array");
+  if (!get_arr(env, argv[3], &q) || q.type != napi_float32_array || q.length != (size_t)d)
+    FAIL("dotRows query must be a Float32Array of length dim (%d)", d);
+  const uint32_t *ri = rows.data;
+  for (size_t i = 0; i < rows.length; i++)
+    if (ri[i] >= (uint64_t)n) FAIL("dotRows rows[%zu]=%u is out of range (row count %lld)", i, ri[i], (long long)n);
+  void *outp;
+  napi_value out = make_typed(env, napi_float32_array, rows.length, 4, &outp);
+  if (!out) {
+    napi_throw_error(env, NULL, "search kernels: dotRows could not allocate results");
+    return NULL;
+  }
+  pthread_mutex_lock(&call_mu);
+  rows_ctx c = {.base = vec.data, .row_bytes = (size_t)d * (f16 ? 2 : 4), .d = d, .q = q.data, .rows = ri,
+                .m = (uint32_t)rows.length, .out = outp, .dot = pick_dot(f16)};
+  if (c.m) pool_run(rows_job, &c);
+  pthread_mutex_unlock(&call_mu);
+  return out;
+}
+
 static napi_value js_stream_baseline(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -930,6 +986,7 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"flatTopK", NULL, js_flat_topk, NULL, NULL, NULL, napi_default, NULL},
+      {"dotRows", NULL, js_dot_rows, NULL, NULL, NULL, napi_default, NULL},
       {"rerankLowRank", NULL, js_rerank, NULL, NULL, NULL, napi_default, NULL},
       {"streamBaseline", NULL, js_stream_baseline, NULL, NULL, NULL, napi_default, NULL},
       {"float32ToFloat16", NULL, js_to_half, NULL, NULL, NULL, napi_default, NULL},

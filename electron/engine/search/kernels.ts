@@ -1,0 +1,180 @@
+// Typed wrapper over the native search kernels (electron/engine/search/native/search_kernels.c, built by
+// `npm install` through the root binding.gyp into build/Release/search_kernels.node).
+//
+// Storage: a catalog is one row-major matrix of L2-normalised vectors, either float32 (Float32Array) or
+// IEEE float16 bit patterns (Uint16Array, half the bytes, so flat search streams twice as fast).
+// Calls are synchronous and use the kernel thread pool (default 2 threads); run them off the UI thread.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Row-major vector storage: float32, or float16 bit patterns in a Uint16Array. */
+export type VectorStore = Float32Array | Uint16Array;
+
+export interface TopK {
+  /** Row ids (no ownerOffsets) or image ids (with ownerOffsets), best first; ties go to the lower id. */
+  ids: Uint32Array;
+  scores: Float32Array;
+  /** The row that produced each score (the lowest-index row among an image's equal best rows). */
+  rows: Uint32Array;
+}
+
+export interface KernelConfig {
+  /** Threads used by every kernel, the calling thread included. */
+  threads: number;
+  /** Whether the AVX2/FMA/F16C paths are in use. */
+  simd: boolean;
+  /** Whether this CPU supports them. */
+  simdAvailable: boolean;
+}
+
+interface NativeKernels {
+  flatTopK(vectors: VectorStore, dim: number, query: Float32Array, ownerOffsets: Uint32Array | null, k: number): TopK;
+  dotRows(vectors: VectorStore, dim: number, rows: Uint32Array, query: Float32Array): Float32Array;
+  rerankLowRank(
+    vectors: VectorStore,
+    dim: number,
+    rows: Uint32Array,
+    qRefined: Float32Array,
+    U: Float32Array,
+    V: Float32Array,
+    r: number,
+    a: number,
+  ): Float32Array;
+  streamBaseline(vectors: Float32Array): number;
+  float32ToFloat16(values: Float32Array): Uint16Array;
+  float16ToFloat32(bits: Uint16Array): Float32Array;
+  configure(options: { threads?: number; simd?: boolean }): KernelConfig;
+}
+
+const ADDON_NAME = 'search_kernels.node';
+
+function findRepoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'binding.gyp'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`search kernels: no binding.gyp above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
+let native: NativeKernels | undefined;
+
+function load(): NativeKernels {
+  if (native) return native;
+  const root = findRepoRoot();
+  const path = join(root, 'build', 'Release', ADDON_NAME);
+  if (!existsSync(path)) {
+    throw new Error(`search kernels: ${path} is missing; run npm install to build the search kernels`);
+  }
+  native = createRequire(import.meta.url)(path) as NativeKernels;
+  return native;
+}
+
+function checkStore(fn: string, vectors: VectorStore, dim: number): number {
+  if (!(vectors instanceof Float32Array) && !(vectors instanceof Uint16Array)) {
+    throw new TypeError(`${fn}: vectors must be a Float32Array or a Uint16Array of float16 bits`);
+  }
+  if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`${fn}: dim must be a positive integer, got ${dim}`);
+  if (vectors.length % dim !== 0) {
+    throw new RangeError(`${fn}: vectors length ${vectors.length} is not a multiple of dim ${dim}`);
+  }
+  return vectors.length / dim;
+}
+
+function checkF32(fn: string, name: string, arr: unknown, length: number): void {
+  if (!(arr instanceof Float32Array)) throw new TypeError(`${fn}: ${name} must be a Float32Array`);
+  if (arr.length !== length) throw new RangeError(`${fn}: ${name} has length ${arr.length}, expected ${length}`);
+}
+
+/**
+ * Exact top-K by inner product with `query`. Without `ownerOffsets` each row is an item; with them, image i
+ * owns rows ownerOffsets[i]..ownerOffsets[i+1]-1 and scores max over its rows (images with no rows are
+ * skipped). Returns min(k, items) results, best first.
+ */
+export function flatTopK(
+  vectors: VectorStore,
+  dim: number,
+  query: Float32Array,
+  ownerOffsets: Uint32Array | null | undefined,
+  k: number,
+): TopK {
+  const n = checkStore('flatTopK', vectors, dim);
+  checkF32('flatTopK', 'query', query, dim);
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`flatTopK: k must be a positive integer, got ${k}`);
+  if (ownerOffsets != null) {
+    if (!(ownerOffsets instanceof Uint32Array) || ownerOffsets.length < 1) {
+      throw new TypeError('flatTopK: ownerOffsets must be a Uint32Array of length images+1');
+    }
+    const last = ownerOffsets[ownerOffsets.length - 1];
+    if (last > n) throw new RangeError(`flatTopK: ownerOffsets ends at row ${last} but there are ${n} rows`);
+  }
+  return load().flatTopK(vectors, dim, query, ownerOffsets ?? null, k);
+}
+
+function checkRows(fn: string, rows: Uint32Array, n: number): void {
+  if (!(rows instanceof Uint32Array)) throw new TypeError(`${fn}: rows must be a Uint32Array`);
+  for (let i = 0; i < rows.length; i++) {
+    if (rows[i] >= n) throw new RangeError(`${fn}: rows[${i}]=${rows[i]} is out of range (${n} rows)`);
+  }
+}
+
+/** Inner product of `query` with each of `rows` (in the given order). */
+export function dotRows(vectors: VectorStore, dim: number, rows: Uint32Array, query: Float32Array): Float32Array {
+  const n = checkStore('dotRows', vectors, dim);
+  checkRows('dotRows', rows, n);
+  checkF32('dotRows', 'query', query, dim);
+  return load().dotRows(vectors, dim, rows, query);
+}
+
+/**
+ * QuARI low-rank rescoring of `rows`: y = x + a·(x·U)·Vᵀ, score = qRefined·y / max(‖y‖, 1e-12).
+ * U and V are row-major dim×r. Pass every row id to rescore the whole catalog.
+ */
+export function rerankLowRank(
+  vectors: VectorStore,
+  dim: number,
+  rows: Uint32Array,
+  qRefined: Float32Array,
+  U: Float32Array,
+  V: Float32Array,
+  r: number,
+  a: number,
+): Float32Array {
+  const n = checkStore('rerankLowRank', vectors, dim);
+  checkRows('rerankLowRank', rows, n);
+  checkF32('rerankLowRank', 'qRefined', qRefined, dim);
+  if (!Number.isInteger(r) || r < 1) throw new RangeError(`rerankLowRank: r must be a positive integer, got ${r}`);
+  checkF32('rerankLowRank', 'U', U, dim * r);
+  checkF32('rerankLowRank', 'V', V, dim * r);
+  if (!Number.isFinite(a)) throw new RangeError(`rerankLowRank: a must be finite, got ${a}`);
+  return load().rerankLowRank(vectors, dim, rows, qRefined, U, V, r, a);
+}
+
+/** Benchmark baseline: sums every float with the kernel thread pool (a pure memory stream). */
+export function streamBaseline(vectors: Float32Array): number {
+  if (!(vectors instanceof Float32Array)) throw new TypeError('streamBaseline: vectors must be a Float32Array');
+  return load().streamBaseline(vectors);
+}
+
+/** float32 → IEEE float16 bits, round-to-nearest-even (overflow → ±Infinity, NaN kept). */
+export function float32ToFloat16(values: Float32Array): Uint16Array {
+  if (!(values instanceof Float32Array)) throw new TypeError('float32ToFloat16: values must be a Float32Array');
+  return load().float32ToFloat16(values);
+}
+
+/** IEEE float16 bits → float32 (exact). */
+export function float16ToFloat32(bits: Uint16Array): Float32Array {
+  if (!(bits instanceof Uint16Array)) throw new TypeError('float16ToFloat32: bits must be a Uint16Array');
+  return load().float16ToFloat32(bits);
+}
+
+/** Sets the thread count and/or disables SIMD (e.g. to test the scalar path); returns the settings now in force. */
+export function configureKernels(options: { threads?: number; simd?: boolean } = {}): KernelConfig {
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > 64)) {
+    throw new RangeError(`configureKernels: threads must be an integer in 1..64, got ${options.threads}`);
+  }
+  return load().configure(options);
+}
