@@ -54,6 +54,9 @@ export interface ElectronLike {
     enableSandbox(): void;
     requestSingleInstanceLock(): boolean;
     whenReady(): Promise<unknown>;
+    setName(name: string): void;
+    setPath(name: 'userData', path: string): void;
+    setAppLogsPath(path: string): void;
     getPath(name: 'userData' | 'logs'): string;
     on(event: string, listener: (...args: any[]) => void): unknown;
     quit(): void;
@@ -86,6 +89,7 @@ export interface ShellOptions {
   log?: Logger;
 }
 
+export const APP_NAME = 'QuARI workstation';
 export const MIN_WINDOW = { width: 1280, height: 800 } as const;
 
 /** Both schemes are standard (relative URLs, origins) and secure (no mixed-content downgrade); only the app scheme runs script. */
@@ -120,15 +124,22 @@ export function windowOptions(preload: string, workArea: { width: number; height
     minWidth,
     minHeight,
     show: false,
-    title: 'QuARI workstation',
+    title: APP_NAME,
     backgroundColor: '#1e1e1e',
     autoHideMenuBar: true,
     webPreferences: secureWebPreferences(preload),
   };
 }
 
-/** Runs before `ready`: must be called synchronously at start-up. Returns false when another instance owns the app. */
-export function prepareShell(electron: ElectronLike): boolean {
+/**
+ * Runs before `ready`: must be called synchronously at start-up. `dataHome` becomes userData (catalogs, settings,
+ * packs) with logs under it; it is the CLI's data folder too, so `quari pack import` installs packs the app sees.
+ * Returns false when another instance owns the app.
+ */
+export function prepareShell(electron: ElectronLike, dataHome: string): boolean {
+  electron.app.setName(APP_NAME);
+  electron.app.setPath('userData', dataHome);
+  electron.app.setAppLogsPath(path.join(dataHome, 'logs'));
   for (const [name, value] of CHROMIUM_SWITCHES) electron.app.commandLine.appendSwitch(name, value);
   electron.app.enableSandbox();
   electron.protocol.registerSchemesAsPrivileged(PRIVILEGED_SCHEMES);
