@@ -219,3 +219,8 @@ export const API_METHODS = [
 ] as const satisfies readonly Exclude<keyof QuariApi, 'onEvent'>[];
 
 export type ApiMethod = (typeof API_METHODS)[number];
+
+/** Media (thumbnails, catalog images, query images) is addressed by id, never by path: `quari-media://<kind>/<id>`. */
+export const MEDIA_SCHEME = 'quari-media';
+export type MediaKind = 'thumb' | 'image' | 'query';
+export const mediaUrl = (kind: MediaKind, id: string | number): string => `${MEDIA_SCHEME}://${kind}/${encodeURIComponent(String(id))}`;

@@ -1,11 +1,19 @@
 // `quari` command line: the engine without Electron. Each subcommand lives in its own module; this file only dispatches.
 import { UsageError, type Command } from './args.ts';
+import { evalCommand } from './evalCommand.ts';
 import { hypernetCommand } from './hypernetCommand.ts';
+import { ingestCommand } from './ingestCommand.ts';
 import { packCommand } from './packCommand.ts';
+import { searchCommand } from './searchCommand.ts';
+import { statsCommand } from './statsCommand.ts';
 
 const COMMANDS: Record<string, Command> = {
-  pack: packCommand,
+  ingest: ingestCommand,
+  stats: statsCommand,
+  search: searchCommand,
+  eval: evalCommand,
   hypernet: hypernetCommand,
+  pack: packCommand,
 };
 
 const USAGE = `quari — offline image search with query-adaptive retrieval (QuARI)

@@ -1,0 +1,412 @@
+// The main-process implementation of the renderer's API (electron/shared/api.ts). Electron's IPC handlers and the
+// loopback web host both serve this object; it owns the catalog, the packs, ingest and search, and never imports
+// Electron. Host-specific methods (onEvent, chooseFolder) live in the hosts.
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { catalogDataDir, openCatalog } from '../../../db/CatalogStore.ts';
+import type { CatalogStore, SearchRow } from '../../../db/Interface.ts';
+import { DEFAULT_PACK_ID, PackRegistry, defaultDataHome } from '../../../native-models/packs/registry.ts';
+import {
+  mediaUrl,
+  type CaseDetails,
+  type CaseSummary,
+  type CatalogInfo,
+  type ExportFormat,
+  type ExportResult,
+  type FailureRow,
+  type IngestProgress,
+  type MediaKind,
+  type PackSummary,
+  type QuariApi,
+  type QuariEvent,
+  type QueryImage,
+  type SearchRecord,
+  type SearchRequest,
+  type SearchResponse,
+  type Settings,
+} from '../../shared/api.ts';
+import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
+import { readImageHeader } from '../images/decode.ts';
+import { ingestFolder } from '../ingest/ingestFolder.ts';
+import { SearchService } from '../search/SearchService.ts';
+import { ApiFailure } from './errors.ts';
+
+export interface AppServiceOptions {
+  catalogPath: string;
+  /** Where imported packs and app data live (Electron passes its userData folder). */
+  dataHome?: string;
+  /** Packs shipped with the app (the packaged app passes its resources folder). */
+  builtInPacksDir?: string;
+}
+
+const DEFAULT_SETTINGS: Settings = { blurAll: false, explicitThreshold: 0.5 };
+const MAX_QUERY_BYTES = 200 * 1024 * 1024;
+const QUERY_ID = /^[0-9a-f]{64}\.[a-z0-9]{2,5}$/;
+const DEFAULT_K = 1000;
+const DEFAULT_TOP = 200;
+
+export type AppService = Omit<QuariApi, 'onEvent' | 'chooseFolder'> & {
+  /** Emits 'event' with a QuariEvent. */
+  readonly events: EventEmitter;
+  /** The file behind a catalog image, its thumbnail or a query image; null for an unknown id. */
+  mediaPath(kind: MediaKind, id: string): string | null;
+  /** Folders media may be served from: the catalog's data folder and every ingested evidence root. */
+  mediaRoots(): readonly string[];
+  close(): Promise<void>;
+};
+
+export async function createAppService(options: AppServiceOptions): Promise<AppService> {
+  const catalogPath = resolve(options.catalogPath);
+  const store = openCatalog(catalogPath);
+  const registry = new PackRegistry(options.dataHome ?? defaultDataHome(), options.builtInPacksDir);
+  return new CatalogApp(catalogPath, store, registry);
+}
+
+class CatalogApp implements AppService {
+  readonly events = new EventEmitter();
+  private readonly dataDir: string;
+  private readonly queryDir: string;
+  private search_: { packId: string; service: Promise<SearchService> } | null = null;
+  private ingest: { progress: IngestProgress; controller: AbortController; done: Promise<void> } | null = null;
+  private lastProgress: IngestProgress | null = null;
+
+  constructor(
+    private readonly catalogPath: string,
+    private readonly store: CatalogStore,
+    private readonly registry: PackRegistry,
+  ) {
+    this.dataDir = catalogDataDir(catalogPath);
+    this.queryDir = join(this.dataDir, 'queries');
+  }
+
+  // ---- Catalog and packs ----
+
+  async getCatalogInfo(): Promise<CatalogInfo> {
+    const stats = this.store.stats();
+    return {
+      catalogPath: this.catalogPath,
+      images: stats.images,
+      embeddings: stats.embeddings,
+      failed: stats.failed,
+      activePackId: this.activePackId(),
+      packs: this.packSummaries(),
+    };
+  }
+
+  async setActivePack(packId: string): Promise<CatalogInfo> {
+    const pack = this.packSummaries().find((p) => p.id === packId);
+    if (!pack) throw new ApiFailure('not-found', `no model pack "${packId}"`);
+    if (pack.error) throw new ApiFailure('unavailable', pack.error);
+    await this.registry.load(packId).catch((err: Error) => {
+      throw new ApiFailure('unavailable', err.message);
+    });
+    this.store.setSetting('activePackId', packId);
+    await this.dropSearchService();
+    return this.getCatalogInfo();
+  }
+
+  // ---- Ingest ----
+
+  async startIngest(folder: string): Promise<IngestProgress> {
+    if (this.ingest) throw new ApiFailure('conflict', `an ingest of ${this.ingest.progress.root} is already running`);
+    const root = resolve(folder);
+    if (!existsSync(root) || !statSync(root).isDirectory()) throw new ApiFailure('bad-request', `${root} is not a folder`);
+    const packId = this.activePackId();
+    if (!packId) throw new ApiFailure('unavailable', 'no model pack is installed; run npm install to build the default pack');
+    const pack = await this.registry.load(packId).catch((err: Error) => {
+      throw new ApiFailure('unavailable', err.message);
+    });
+    const controller = new AbortController();
+    const progress: IngestProgress = { runId: `${Date.now()}`, root, state: 'scanning', total: 0, done: 0, added: 0, skipped: 0, failed: 0, filesPerSecond: 0, etaSeconds: null };
+    const publish = (p: IngestProgress) => {
+      this.lastProgress = p;
+      if (this.ingest) this.ingest.progress = p;
+      this.emit({ type: 'ingest-progress', progress: p });
+    };
+    const done = ingestFolder({ root, catalog: this.store, pack, signal: controller.signal, onProgress: (p) => publish({ ...p, runId: progress.runId }) })
+      .then((result) => {
+        const last = this.lastProgress ?? progress;
+        publish({ ...last, state: result.cancelled ? 'cancelled' : 'done', added: result.added + result.updated, skipped: result.skipped + result.moved, failed: result.failed, etaSeconds: 0 });
+      })
+      .catch((err: Error) => publish({ ...(this.lastProgress ?? progress), state: 'failed', error: err.message }))
+      .finally(() => {
+        this.ingest = null;
+        // New embeddings: the in-memory index is rebuilt on the next search.
+        void this.dropSearchService();
+      });
+    this.ingest = { progress, controller, done };
+    publish(progress);
+    return progress;
+  }
+
+  async cancelIngest(runId: string): Promise<void> {
+    if (!this.ingest || this.ingest.progress.runId !== runId) throw new ApiFailure('not-found', `no running ingest ${runId}`);
+    this.ingest.controller.abort();
+    await this.ingest?.done;
+  }
+
+  async getIngestProgress(): Promise<IngestProgress | null> {
+    return this.lastProgress;
+  }
+
+  async listFailures(): Promise<FailureRow[]> {
+    return this.store.listFailures({ limit: 10_000 }).map((f) => ({ imageId: f.imageId, path: f.path, error: f.error }));
+  }
+
+  // ---- Query images and search ----
+
+  async addQueryImage(file: { name: string; bytes: Uint8Array }): Promise<QueryImage> {
+    if (file.bytes.length === 0) throw new ApiFailure('bad-request', `${file.name} is empty`);
+    if (file.bytes.length > MAX_QUERY_BYTES) throw new ApiFailure('bad-request', `${file.name} is larger than ${MAX_QUERY_BYTES / 2 ** 20} MiB`);
+    const bytes = Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
+    const header = await readImageHeader(bytes, file.name).catch((err: Error) => {
+      throw new ApiFailure('bad-request', err.message);
+    });
+    const id = `${createHash('sha256').update(bytes).digest('hex')}.${header.format === 'jpeg' ? 'jpg' : header.format}`;
+    mkdirSync(this.queryDir, { recursive: true });
+    const path = join(this.queryDir, id);
+    // Query photos are kept next to the catalog (content-addressed), so history can re-run them later.
+    if (!existsSync(path)) writeFileSync(path, bytes);
+    this.store.setSetting(`queryName:${id}`, file.name);
+    return { queryImageId: id, name: file.name, width: header.width, height: header.height, url: mediaUrl('query', id) };
+  }
+
+  async search(request: SearchRequest): Promise<SearchResponse> {
+    const imagePath = this.queryPath(request.queryImageId);
+    if (!imagePath) throw new ApiFailure('not-found', `unknown query image ${request.queryImageId}`);
+    const service = await this.searchService();
+    if (request.mode === 'adaptive' && !service.checkpointHash) {
+      throw new ApiFailure('unavailable', `model pack ${service.packId} has no QuARI checkpoint; use Baseline`);
+    }
+    const queryName = (this.store.getSetting(`queryName:${request.queryImageId}`) as string | undefined) ?? request.queryImageId;
+    try {
+      const result = await service.search(
+        { imagePath, crops: request.crops, ...(request.text ? { text: request.text } : {}), mode: request.mode, k: request.k ?? DEFAULT_K, top: request.top ?? DEFAULT_TOP },
+        { record: { params: { queryImageId: request.queryImageId, queryName } } },
+      );
+      return {
+        searchId: result.searchId!,
+        packId: service.packId,
+        checkpointHash: request.mode === 'adaptive' ? service.checkpointHash : null,
+        mode: request.mode,
+        candidates: result.candidates,
+        durationMs: result.durationMs,
+        hits: result.hits.map((h) => ({
+          rank: h.rank,
+          imageId: h.imageId,
+          path: h.path,
+          sha256: h.sha256,
+          width: h.width,
+          height: h.height,
+          score: h.score,
+          baselineScore: h.baselineScore,
+          box: h.box,
+          explicitScore: h.explicitScore,
+          thumbnailUrl: mediaUrl('thumb', h.imageId),
+          imageUrl: mediaUrl('image', h.imageId),
+        })),
+      };
+    } catch (err) {
+      if (err instanceof ApiFailure) throw err;
+      throw new ApiFailure('bad-request', (err as Error).message);
+    }
+  }
+
+  async listSearches(): Promise<SearchRecord[]> {
+    return this.store.listSearches({ limit: 500 }).map(toSearchRecord);
+  }
+
+  // ---- Cases ----
+
+  async listCases(): Promise<CaseSummary[]> {
+    return this.store.listCases().map((c) => ({ caseId: c.id, name: c.name, description: c.description, createdAt: c.createdAt, taggedCount: c.taggedCount }));
+  }
+
+  async createCase(input: { name: string; description?: string; categories: string[] }): Promise<CaseDetails> {
+    if (!input.name.trim()) throw new ApiFailure('bad-request', 'a case needs a name');
+    if (input.categories.length > 9) throw new ApiFailure('bad-request', 'a case has at most 9 categories (hotkeys 1–9)');
+    const row = this.store.createCase({ name: input.name.trim(), description: input.description ?? '', categories: input.categories });
+    return this.getCase(row.id);
+  }
+
+  async getCase(caseId: number): Promise<CaseDetails> {
+    const summary = this.store.getCase(caseId);
+    if (!summary) throw new ApiFailure('not-found', `case ${caseId} does not exist`);
+    return {
+      caseId: summary.id,
+      name: summary.name,
+      description: summary.description,
+      createdAt: summary.createdAt,
+      taggedCount: summary.taggedCount,
+      categories: this.store.listCategories(caseId).map((c) => ({ categoryId: c.id, name: c.name, hotkey: c.hotkey })),
+      items: this.store.listCaseItems(caseId).map((item) => ({
+        imageId: item.imageId,
+        path: item.path,
+        sha256: item.sha256 ?? '',
+        thumbnailUrl: mediaUrl('thumb', item.imageId),
+        categories: item.tags.map((t) => ({ categoryId: t.categoryId, name: t.name, taggedAt: t.taggedAt, searchId: t.searchId })),
+        note: item.note ?? '',
+      })),
+    };
+  }
+
+  async tagImage(input: { caseId: number; imageId: number; categoryId: number; searchId: number | null }): Promise<CaseDetails> {
+    this.requireCategory(input.caseId, input.categoryId);
+    this.requireImage(input.imageId);
+    this.store.tagImage(input);
+    return this.getCase(input.caseId);
+  }
+
+  async untagImage(input: { caseId: number; imageId: number; categoryId: number }): Promise<CaseDetails> {
+    this.requireCategory(input.caseId, input.categoryId);
+    this.store.untagImage(input);
+    return this.getCase(input.caseId);
+  }
+
+  async setNote(input: { caseId: number; imageId: number; text: string }): Promise<CaseDetails> {
+    if (!this.store.getCase(input.caseId)) throw new ApiFailure('not-found', `case ${input.caseId} does not exist`);
+    this.requireImage(input.imageId);
+    if (input.text.trim() === '') this.store.deleteNote(input.caseId, input.imageId);
+    else this.store.setNote(input.caseId, input.imageId, input.text);
+    return this.getCase(input.caseId);
+  }
+
+  async exportCase(input: { caseId: number; format: ExportFormat }): Promise<ExportResult> {
+    if (!this.store.getCase(input.caseId)) throw new ApiFailure('not-found', `case ${input.caseId} does not exist`);
+    const report = buildCaseReport(this.store, input.caseId);
+    return writeCaseExport(report, input.format, join(this.dataDir, 'exports'), this.dataDir);
+  }
+
+  // ---- Settings ----
+
+  async getSettings(): Promise<Settings> {
+    return { ...DEFAULT_SETTINGS, ...((this.store.getSetting('ui') as Partial<Settings> | undefined) ?? {}) };
+  }
+
+  async setSettings(settings: Partial<Settings>): Promise<Settings> {
+    const next = { ...(await this.getSettings()), ...settings };
+    if (typeof next.blurAll !== 'boolean') throw new ApiFailure('bad-request', 'blurAll must be true or false');
+    if (!(next.explicitThreshold >= 0 && next.explicitThreshold <= 1)) throw new ApiFailure('bad-request', 'explicitThreshold must lie in 0..1');
+    this.store.setSetting('ui', next);
+    return next;
+  }
+
+  // ---- Media and lifecycle ----
+
+  mediaPath(kind: MediaKind, id: string): string | null {
+    if (kind === 'query') return this.queryPath(id);
+    if (!/^\d{1,15}$/.test(id)) return null;
+    const image = this.store.getImage(Number(id));
+    if (!image) return null;
+    if (kind === 'image') return image.status === 'ok' ? image.path : null;
+    return image.thumbnail ? join(this.dataDir, image.thumbnail) : null;
+  }
+
+  mediaRoots(): readonly string[] {
+    const roots = new Set([this.dataDir]);
+    for (const run of this.store.listIngestRuns({ limit: 10_000 })) roots.add(run.root);
+    return [...roots];
+  }
+
+  async close(): Promise<void> {
+    if (this.ingest) {
+      this.ingest.controller.abort();
+      await this.ingest.done;
+    }
+    await this.dropSearchService();
+    this.store.close();
+  }
+
+  // ---- Internals ----
+
+  private emit(event: QuariEvent): void {
+    this.events.emit('event', event);
+  }
+
+  private activePackId(): string | null {
+    const chosen = this.store.getSetting('activePackId');
+    const packs = this.registry.list().filter((p) => !p.error);
+    if (typeof chosen === 'string' && packs.some((p) => p.id === chosen)) return chosen;
+    return packs.find((p) => p.id === DEFAULT_PACK_ID)?.id ?? packs[0]?.id ?? null;
+  }
+
+  private packSummaries(): PackSummary[] {
+    return this.registry.list().map((p) => {
+      const m = p.manifest;
+      const weights = m?.quariCheckpoint ? m.files[`${m.quariCheckpoint}/weights.pt`] : undefined;
+      return {
+        id: p.id,
+        name: m?.name ?? p.id,
+        version: m?.version ?? '',
+        embeddingDim: m?.embeddingDim ?? 0,
+        hasTextEncoder: m?.text !== undefined,
+        hasQuariCheckpoint: m?.quariCheckpoint !== undefined,
+        checkpointHash: weights?.sha256 ?? null,
+        source: p.source,
+        ...(p.error ? { error: p.error } : {}),
+      };
+    });
+  }
+
+  private searchService(): Promise<SearchService> {
+    const packId = this.activePackId();
+    if (!packId) throw new ApiFailure('unavailable', 'no model pack is installed; run npm install to build the default pack');
+    if (this.search_?.packId !== packId) {
+      const service = this.registry.load(packId).then((pack) => SearchService.open(this.store, pack));
+      // A failed open is not cached: the next search tries again.
+      service.catch(() => {
+        if (this.search_?.service === service) this.search_ = null;
+      });
+      this.search_ = { packId, service };
+    }
+    return this.search_.service;
+  }
+
+  private async dropSearchService(): Promise<void> {
+    const current = this.search_;
+    this.search_ = null;
+    if (current) await (await current.service.catch(() => null))?.close();
+  }
+
+  private queryPath(id: string): string | null {
+    if (!QUERY_ID.test(id)) return null;
+    const path = join(this.queryDir, id);
+    return existsSync(path) ? path : null;
+  }
+
+  private requireImage(imageId: number): void {
+    if (!this.store.getImage(imageId)) throw new ApiFailure('not-found', `image ${imageId} is not in the catalog`);
+  }
+
+  private requireCategory(caseId: number, categoryId: number): void {
+    if (!this.store.getCase(caseId)) throw new ApiFailure('not-found', `case ${caseId} does not exist`);
+    if (!this.store.listCategories(caseId).some((c) => c.id === categoryId)) {
+      throw new ApiFailure('not-found', `category ${categoryId} does not belong to case ${caseId}`);
+    }
+  }
+}
+
+function toSearchRecord(row: SearchRow): SearchRecord {
+  const p = row.params as Record<string, unknown>;
+  return {
+    searchId: row.id,
+    createdAt: row.createdAt,
+    packId: row.packId,
+    checkpointHash: row.checkpointHash,
+    mode: row.mode,
+    request: {
+      queryImageId: String(p.queryImageId ?? ''),
+      queryName: String(p.queryName ?? p.imagePath ?? ''),
+      crops: Array.isArray(p.crops) ? (p.crops as SearchRequest['crops']) : [],
+      mode: row.mode,
+      ...(typeof p.text === 'string' ? { text: p.text } : {}),
+      ...(typeof p.k === 'number' ? { k: p.k } : {}),
+      ...(typeof p.top === 'number' ? { top: p.top } : {}),
+    },
+    resultCount: row.resultCount,
+    durationMs: row.durationMs,
+  };
+}
+

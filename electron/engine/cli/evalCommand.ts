@@ -1,0 +1,101 @@
+// quari eval --catalog F --queries queries.json [--top 100] [--k K] [--json]
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { summarise, type RetrievalSummary } from '../eval/metrics.ts';
+import type { Box } from '../../shared/api.ts';
+import { parse, positiveInt, requireString, type Command } from './args.ts';
+import { openSearch, parseIndexDtype } from './openSearch.ts';
+
+const usage = `Usage: quari eval --catalog <file> --queries <queries.json> [--top 100] [--k K] [--pack <id>] [--json]
+
+queries.json is a list of {"image": path, "crop": [x,y,w,h] or null, "relevant": [paths]}, paths relative to the
+JSON file. Each query is searched in baseline and (when the pack ships a QuARI checkpoint) adaptive mode, with the
+query's own image excluded from its ranking. Prints
+{"queries":n,"baseline":{"mAP@100","R@1","R@10","R@100"},"adaptive":{...}}: AP over the first --top ranks,
+normalised by min(|relevant|, top); R@k = share of the relevant images in the first k.`;
+
+interface EvalQuery {
+  image: string;
+  crop: [number, number, number, number] | null;
+  relevant: string[];
+}
+
+export function readEvalQueries(file: string): EvalQuery[] {
+  if (!existsSync(file)) throw new Error(`no queries file at ${file}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(raw) || raw.length === 0) throw new Error(`${file} must hold a non-empty list of queries`);
+  const base = dirname(resolve(file));
+  return raw.map((q, i) => {
+    const where = `${file}: query ${i}`;
+    if (typeof q?.image !== 'string') throw new Error(`${where}: "image" must be a path`);
+    if (q.crop !== null && !(Array.isArray(q.crop) && q.crop.length === 4 && q.crop.every((n: unknown) => typeof n === 'number' && Number.isFinite(n)))) {
+      throw new Error(`${where}: "crop" must be [x,y,w,h] or null`);
+    }
+    if (!Array.isArray(q.relevant) || q.relevant.length === 0 || !q.relevant.every((p: unknown) => typeof p === 'string')) {
+      throw new Error(`${where}: "relevant" must be a non-empty list of paths`);
+    }
+    return { image: resolve(base, q.image), crop: q.crop, relevant: q.relevant.map((p: string) => resolve(base, p)) };
+  });
+}
+
+export const evalCommand: Command = {
+  synopsis: 'eval --catalog F --queries Q.json   mAP@100 and recall of baseline vs adaptive search',
+  usage,
+  async run(argv) {
+    const parsed = parse(
+      argv,
+      { catalog: { type: 'string' }, queries: { type: 'string' }, top: { type: 'string' }, k: { type: 'string' }, pack: { type: 'string' }, 'index-dtype': { type: 'string' }, json: { type: 'boolean' } },
+      usage,
+    );
+    if (!parsed) return 0;
+    const { values } = parsed;
+    const queries = readEvalQueries(requireString(values.queries, '--queries'));
+    const cutoff = positiveInt(values.top, '--top', 100) || 100;
+    const k = positiveInt(values.k, '--k', 1000);
+    const session = await openSearch(requireString(values.catalog, '--catalog'), values.pack, parseIndexDtype(values['index-dtype']));
+    try {
+      const { store, service } = session;
+      const modes = service.checkpointHash ? (['baseline', 'adaptive'] as const) : (['baseline'] as const);
+      const rankings: Record<string, { ranked: string[]; relevant: Set<string> }[]> = { baseline: [], adaptive: [] };
+      const missing = new Set<string>();
+      for (const [i, q] of queries.entries()) {
+        for (const p of q.relevant) if (!store.getImageByPath(p)) missing.add(p);
+        const crops: Box[] = q.crop ? [{ x: q.crop[0], y: q.crop[1], w: q.crop[2], h: q.crop[3] }] : [];
+        const vectors = await service.queryVectors({ imagePath: q.image, crops });
+        const own = store.getImageByPath(q.image);
+        for (const mode of modes) {
+          const result = await service.search(
+            { imagePath: q.image, crops, mode, k, top: Math.max(cutoff, 100) },
+            { record: false, vectors, excludeImageIds: own ? [own.id] : [] },
+          );
+          rankings[mode]!.push({ ranked: result.hits.map((h) => h.path), relevant: new Set(q.relevant) });
+        }
+        if (process.stderr.isTTY) process.stderr.write(`\rquery ${i + 1}/${queries.length}`);
+      }
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      if (missing.size > 0) console.error(`warning: ${missing.size} relevant images are not in the catalog (they count as not found)`);
+      const report: { queries: number; baseline: RetrievalSummary; adaptive: RetrievalSummary | null } = {
+        queries: queries.length,
+        baseline: summarise(rankings.baseline!, cutoff),
+        adaptive: modes.length === 2 ? summarise(rankings.adaptive!, cutoff) : null,
+      };
+      if (!report.adaptive) console.error(`pack ${service.packId} has no QuARI checkpoint: adaptive figures are null`);
+      if (values.json) console.log(JSON.stringify(report));
+      else {
+        for (const mode of modes) {
+          const s = report[mode]!;
+          console.log(`${mode.padEnd(9)} mAP@100 ${s['mAP@100'].toFixed(4)}  R@1 ${s['R@1'].toFixed(4)}  R@10 ${s['R@10'].toFixed(4)}  R@100 ${s['R@100'].toFixed(4)}`);
+        }
+        console.log(`${queries.length} queries`);
+      }
+      return 0;
+    } finally {
+      await session.close();
+    }
+  },
+};

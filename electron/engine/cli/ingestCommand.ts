@@ -1,0 +1,59 @@
+// quari ingest <folder> --catalog F [--pack ID] [--json]
+import { openCatalog } from '../../../db/CatalogStore.ts';
+import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
+import { ingestFolder } from '../ingest/ingestFolder.ts';
+import { terminalProgress } from '../ingest/progress.ts';
+import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
+
+const usage = `Usage: quari ingest <folder> --catalog <file> [--pack <id>] [--max-pixels N] [--json]
+
+Catalogues every image under <folder> (recursively): SHA-256, size, EXIF, a thumbnail, the pack's whole-image and
+region embeddings and content scores. The folder is only read; thumbnails go next to the catalog. Unchanged files
+are skipped, moved files re-pointed, changed files re-embedded; a killed run resumes where it stopped.
+Progress goes to stderr. With --json the last line of stdout is
+{"added":n,"skipped":n,"failed":n,"failures":[{"path":...,"error":...}],"seconds":s}.
+Exit code: 0, or 1 when some files failed (they are recorded in the catalog and listed).`;
+
+export const ingestCommand: Command = {
+  synopsis: 'ingest <folder>           catalogue and embed every image under a folder',
+  usage,
+  async run(argv) {
+    const parsed = parse(argv, { catalog: { type: 'string' }, pack: { type: 'string' }, 'max-pixels': { type: 'string' }, json: { type: 'boolean' } }, usage);
+    if (!parsed) return 0;
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'a folder to ingest is required' : `one folder at a time, got ${positionals.length}`);
+    const catalogFile = requireString(values.catalog, '--catalog');
+    const maxPixels = values['max-pixels'] === undefined ? undefined : positiveInt(values['max-pixels'], '--max-pixels', 0);
+    const pack = await new PackRegistry().load(values.pack ?? DEFAULT_PACK_ID);
+    const catalog = openCatalog(catalogFile);
+    const controller = new AbortController();
+    const onSigint = () => controller.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      const result = await ingestFolder({
+        root: positionals[0]!,
+        catalog,
+        pack,
+        signal: controller.signal,
+        onProgress: terminalProgress(process.stderr),
+        ...(maxPixels ? { maxPixels } : {}),
+      });
+      const summary = {
+        added: result.added + result.updated,
+        skipped: result.skipped + result.moved,
+        failed: result.failed,
+        failures: result.failures,
+        seconds: Number(result.seconds.toFixed(3)),
+      };
+      if (values.json) console.log(JSON.stringify(summary));
+      else {
+        console.log(`added ${result.added}, re-embedded ${result.updated}, moved ${result.moved}, unchanged ${result.skipped}, failed ${result.failed} in ${result.seconds.toFixed(1)} s${result.cancelled ? ' (cancelled)' : ''}`);
+        for (const f of result.failures) console.log(`  failed: ${f.path}: ${f.error}`);
+      }
+      return result.failed > 0 || result.cancelled ? 1 : 0;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+      catalog.close();
+    }
+  },
+};

@@ -1,0 +1,197 @@
+// The search use case: a catalog's embeddings of one model pack held in memory, query crops encoded by the pack's
+// encoder, QuARI from the pack's checkpoint, and every search recorded in the catalog's history.
+import { join } from 'node:path';
+import type { CatalogStore } from '../../../db/Interface.ts';
+import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
+import type { Box } from '../../shared/api.ts';
+import { Hypernetwork } from '../models/Hypernetwork.ts';
+import { ImageEncoder } from '../models/ImageEncoder.ts';
+import { SearchEngine, type QueryAdapter } from './SearchEngine.ts';
+import { VectorIndex, type IndexDtype } from './VectorIndex.ts';
+
+export interface QuerySpec {
+  /** The query photo (it need not be in the catalog). */
+  imagePath: string;
+  /** Crop regions in pixels of the query photo (EXIF orientation applied); none = the whole photo. */
+  crops: Box[];
+  text?: string;
+  mode: 'baseline' | 'adaptive';
+  /** Stage-1 candidates per query vector; 0 rescores the whole catalog. */
+  k: number;
+  top: number;
+}
+
+export interface Hit {
+  rank: number;
+  imageId: number;
+  path: string;
+  sha256: string;
+  width: number;
+  height: number;
+  score: number;
+  baselineScore: number;
+  /** Best-matching region of the hit, in its pixels. */
+  box: Box;
+  explicitScore: number;
+  thumbnail: string | null;
+}
+
+export interface SearchResult {
+  searchId: number | null;
+  hits: Hit[];
+  candidates: number;
+  durationMs: number;
+  stage1Ms: number;
+  stage2Ms: number;
+}
+
+export interface SearchServiceOptions {
+  /** In-memory storage of the catalog vectors; float16 halves memory (default: float16). */
+  indexDtype?: IndexDtype;
+  /** ORT threads for the query encoder and the hypernetwork. */
+  intraOpThreads?: number;
+}
+
+export class SearchService {
+  private engine: SearchEngine;
+
+  private constructor(
+    private readonly store: CatalogStore,
+    readonly pack: VerifiedPack,
+    private readonly encoder: ImageEncoder,
+    private readonly hypernet: Hypernetwork | null,
+    private readonly options: SearchServiceOptions,
+  ) {
+    this.engine = this.buildEngine();
+  }
+
+  static async open(store: CatalogStore, pack: VerifiedPack, options: SearchServiceOptions = {}): Promise<SearchService> {
+    const { manifest, dir } = pack;
+    const encoder = await ImageEncoder.open(pack, { intraOpThreads: options.intraOpThreads ?? 2 });
+    let hypernet: Hypernetwork | null = null;
+    if (manifest.quariCheckpoint) {
+      hypernet = await Hypernetwork.load(join(dir, manifest.quariCheckpoint), { intraOpNumThreads: options.intraOpThreads ?? 1 });
+      if (hypernet.dim !== manifest.embeddingDim) {
+        throw new Error(`pack ${manifest.id}: QuARI checkpoint embedding_dim ${hypernet.dim} ≠ pack embeddingDim ${manifest.embeddingDim}`);
+      }
+    }
+    return new SearchService(store, pack, encoder, hypernet, options);
+  }
+
+  get packId(): string {
+    return this.pack.manifest.id;
+  }
+
+  get checkpointHash(): string | null {
+    return this.hypernet?.checkpointHash ?? null;
+  }
+
+  get index(): VectorIndex {
+    return this.engine.index;
+  }
+
+  /** Reloads the in-memory index, e.g. after an ingest added images. */
+  refresh(): void {
+    this.engine = this.buildEngine();
+  }
+
+  /** One vector per crop (or one for the whole photo), plus one for the text when the pack can embed text. */
+  async queryVectors(spec: Pick<QuerySpec, 'imagePath' | 'crops' | 'text'>): Promise<Float32Array[]> {
+    if (spec.text !== undefined && spec.text.trim() !== '') {
+      throw new Error(`model pack ${this.packId} has no text encoder; text queries need a pack that ships one`);
+    }
+    const encoder = this.encoder;
+    if (spec.crops.length === 0) {
+      const whole = await encoder.encodeImage(spec.imagePath);
+      return [whole.vectors.slice(0, whole.dim)];
+    }
+    const vectors: Float32Array[] = [];
+    for (const crop of spec.crops) vectors.push(await encoder.encodeCrop(spec.imagePath, crop));
+    return vectors;
+  }
+
+  /**
+   * Runs a search. `record` writes it to the catalog's search history (the CLI and the UI do; evaluation does not).
+   * `excludeImageIds` keeps images out of the ranking (evaluation excludes the query's own image).
+   */
+  async search(
+    spec: QuerySpec,
+    options: { record?: { caseId?: number | null; params?: Record<string, unknown> } | false; excludeImageIds?: readonly number[]; vectors?: Float32Array[] } = {},
+  ): Promise<SearchResult> {
+    const started = performance.now();
+    if (spec.mode === 'adaptive' && !this.hypernet) {
+      throw new Error(`model pack ${this.packId} has no QuARI checkpoint; use --mode baseline or a pack that ships one`);
+    }
+    const vectors = options.vectors ?? (await this.queryVectors(spec));
+    const index = this.engine.index;
+    const excludeSlots = new Set<number>();
+    for (const id of options.excludeImageIds ?? []) {
+      const slot = index.slotOf(id);
+      if (slot !== undefined) excludeSlots.add(slot);
+    }
+    const outcome = await this.engine.search(vectors, { mode: spec.mode, k: spec.k, top: spec.top, excludeSlots });
+    const images = new Map(this.store.getImages(outcome.ranked.map((r) => index.imageId(r.slot))).map((row) => [row.id, row]));
+    const hits: Hit[] = [];
+    for (const r of outcome.ranked) {
+      const image = images.get(index.imageId(r.slot));
+      if (!image || image.status !== 'ok') continue; // re-ingested since the index was loaded
+      const [bx, by, bw, bh] = index.box(r.bestRow);
+      const width = image.width ?? 0;
+      const height = image.height ?? 0;
+      hits.push({
+        rank: hits.length + 1,
+        imageId: image.id,
+        path: image.path,
+        sha256: image.sha256 ?? '',
+        width,
+        height,
+        score: r.score,
+        baselineScore: r.baselineScore,
+        box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
+        explicitScore: index.explicitScore(r.slot),
+        thumbnail: image.thumbnail,
+      });
+    }
+    const durationMs = performance.now() - started;
+    let searchId: number | null = null;
+    if (options.record !== false && options.record !== undefined) {
+      const row = this.store.recordSearch({
+        caseId: options.record.caseId ?? null,
+        packId: this.packId,
+        checkpointHash: spec.mode === 'adaptive' ? this.checkpointHash : null,
+        mode: spec.mode,
+        params: { ...spec, ...options.record.params },
+        resultCount: hits.length,
+        durationMs,
+      });
+      searchId = row.id;
+    }
+    return { searchId, hits, candidates: outcome.candidates, durationMs, stage1Ms: outcome.stage1Ms, stage2Ms: outcome.stage2Ms };
+  }
+
+  async close(): Promise<void> {
+    await this.encoder.close();
+    await this.hypernet?.release();
+  }
+
+  private buildEngine(): SearchEngine {
+    const index = VectorIndex.fromCatalog(this.store, this.packId, this.options.indexDtype ?? 'float16');
+    const hypernet = this.hypernet;
+    const adapter: QueryAdapter | null = hypernet
+      ? {
+          async adapt(queries, batch) {
+            const out = await hypernet.run(queries, batch);
+            const { dim, rank } = out;
+            return Array.from({ length: batch }, (_, b) => ({
+              refinedQuery: out.refinedQuery.subarray(b * dim, (b + 1) * dim),
+              U: out.U.subarray(b * dim * rank, (b + 1) * dim * rank),
+              V: out.V.subarray(b * dim * rank, (b + 1) * dim * rank),
+              rank,
+              anchorScale: out.anchorScale,
+            }));
+          },
+        }
+      : null;
+    return new SearchEngine(index, adapter);
+  }
+}
