@@ -5,12 +5,14 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { catalogDataDir, openCatalog } from '../../db/CatalogStore.ts';
 import type { IngestProgress } from '../../electron/shared/api.ts';
 import { ingestFolder } from '../../electron/engine/ingest/ingestFolder.ts';
+import { formatProgress, ProgressTracker, terminalProgress } from '../../electron/engine/ingest/progress.ts';
 import { photoLike } from '../../bench/ingest-photos.ts';
 import { defaultPack, pngBomb, snapshotTree } from './ingest-helpers.ts';
 
@@ -198,4 +200,42 @@ test('a file the ingesting user may not read is recorded as failed (as root, ing
   const locked = catalog.getImageByPath(join(root, 'locked.jpg'));
   assert.equal(locked?.status, 'failed');
   assert.match(locked!.error!, /EACCES|permission denied/i);
+});
+
+test('progress: recent-rate files/s and ETA; the terminal line redraws in place on a TTY and prints lines otherwise', () => {
+  let now = 0;
+  const tracker = new ProgressTracker('7', '/evidence', () => now);
+  tracker.state = 'running';
+  tracker.total = 100;
+  tracker.snapshot();
+  now = 10_000;
+  tracker.done = 20;
+  const p = tracker.snapshot();
+  assert.equal(p.filesPerSecond, 2);
+  assert.equal(p.etaSeconds, 40);
+  assert.equal(formatProgress(p), 'running 20/100 (20.0%) added 0 skipped 0 failed 0 2.0 files/s ETA 00:40');
+  // Old samples fall out of the rate window: a fast start does not make the ETA optimistic for long.
+  now = 40_000;
+  tracker.done = 30;
+  assert.ok(Math.abs(tracker.snapshot().filesPerSecond - 10 / 30) < 1e-9);
+
+  const written: string[] = [];
+  const tty = Object.assign(new PassThrough(), { isTTY: true, columns: 80 });
+  tty.on('data', (d: Buffer) => written.push(d.toString()));
+  const render = terminalProgress(tty);
+  render({ ...p, state: 'running' });
+  render({ ...p, state: 'running', done: 21 }); // within 100 ms of the last redraw: dropped
+  render({ ...p, state: 'done', done: 100 });
+  assert.equal(written.length, 2);
+  assert.ok(written[0].startsWith('\r\x1b[2K') && !written[0].endsWith('\n'));
+  assert.ok(written[1].startsWith('\r\x1b[2Kdone 100/100') && written[1].endsWith('\n'));
+  const plain: string[] = [];
+  const pipe = new PassThrough();
+  pipe.on('data', (d: Buffer) => plain.push(d.toString()));
+  const log = terminalProgress(pipe);
+  log({ ...p, state: 'running' });
+  log({ ...p, state: 'running', done: 25 });
+  log({ ...p, state: 'done' });
+  assert.deepEqual(plain.map((l) => l.split(' ')[0]), ['running', 'done']);
+  assert.ok(plain.every((l) => l.endsWith('\n') && !l.includes('\r')));
 });
