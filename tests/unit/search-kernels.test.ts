@@ -13,13 +13,14 @@ import {
 // Every kernel is checked on the SIMD path (when this CPU has one), on the scalar fallback, and with thread
 // counts that split the work unevenly.
 const initial = configureKernels();
-const MODES: { name: string; simd: boolean; threads: number }[] = [
-  { name: 'default', simd: true, threads: 2 },
-  { name: 'scalar', simd: false, threads: 2 },
-  { name: 'simd-1-thread', simd: true, threads: 1 },
-  { name: 'simd-3-threads', simd: true, threads: 3 },
+const MODES: { name: string; simd: boolean; avx512: boolean; threads: number }[] = [
+  { name: 'default', simd: true, avx512: true, threads: 2 },
+  { name: 'avx2-only', simd: true, avx512: false, threads: 2 },
+  { name: 'scalar', simd: false, avx512: false, threads: 2 },
+  { name: 'simd-1-thread', simd: true, avx512: true, threads: 1 },
+  { name: 'simd-3-threads', simd: true, avx512: true, threads: 3 },
 ];
-after(() => configureKernels({ threads: initial.threads, simd: initial.simdAvailable }));
+after(() => configureKernels({ threads: initial.threads, simd: initial.simdAvailable, avx512: initial.avx512Available }));
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -103,7 +104,7 @@ function assertTopKClose(got: { ids: Uint32Array; scores: Float32Array }, ref: F
 
 for (const mode of MODES) {
   test(`flatTopK [${mode.name}]`, async (t) => {
-    configureKernels({ simd: mode.simd, threads: mode.threads });
+    configureKernels({ simd: mode.simd, avx512: mode.avx512, threads: mode.threads });
 
     await t.test('float32 equals brute force on random unit vectors', () => {
       for (const d of [512, 37, 256]) {
@@ -262,7 +263,7 @@ function assertClose(got: Float32Array, want: Float64Array, tol: number, what: s
 
 for (const mode of MODES) {
   test(`rerankLowRank [${mode.name}]`, async (t) => {
-    configureKernels({ simd: mode.simd, threads: mode.threads });
+    configureKernels({ simd: mode.simd, avx512: mode.avx512, threads: mode.threads });
     const cases = [
       { d: 512, r: 64, a: 0.7, n: 400, m: 157 },
       { d: 256, r: 1, a: -0.4, n: 100, m: 100 },
@@ -346,7 +347,7 @@ test('float16 conversion', async (t) => {
 });
 
 test('streamBaseline sums the array with the pool', () => {
-  configureKernels({ simd: initial.simdAvailable, threads: 2 });
+  configureKernels({ simd: initial.simdAvailable, avx512: initial.avx512Available, threads: 2 });
   const rand = rng(3);
   const x = new Float32Array(100_003).map(() => Math.floor(rand() * 8));
   const want = x.reduce((s, v) => s + v, 0);

@@ -27,6 +27,17 @@ export interface KernelConfig {
   simd: boolean;
   /** Whether this CPU supports them. */
   simdAvailable: boolean;
+  /** Whether the rerank GEMM uses AVX-512 (compute-bound; the flat kernels are memory-bound and stay AVX2). */
+  avx512: boolean;
+  avx512Available: boolean;
+}
+
+export interface KernelOptions {
+  threads?: number;
+  /** false forces the portable scalar code everywhere. */
+  simd?: boolean;
+  /** false keeps the rerank GEMM on AVX2. */
+  avx512?: boolean;
 }
 
 interface NativeKernels {
@@ -45,7 +56,7 @@ interface NativeKernels {
   streamBaseline(vectors: Float32Array): number;
   float32ToFloat16(values: Float32Array): Uint16Array;
   float16ToFloat32(bits: Uint16Array): Float32Array;
-  configure(options: { threads?: number; simd?: boolean }): KernelConfig;
+  configure(options: KernelOptions): KernelConfig;
 }
 
 const ADDON_NAME = 'search_kernels.node';
@@ -171,8 +182,11 @@ export function float16ToFloat32(bits: Uint16Array): Float32Array {
   return load().float16ToFloat32(bits);
 }
 
-/** Sets the thread count and/or disables SIMD (e.g. to test the scalar path); returns the settings now in force. */
-export function configureKernels(options: { threads?: number; simd?: boolean } = {}): KernelConfig {
+/**
+ * Sets the thread count and/or restricts the instruction sets (SIMD paths are only ever enabled where the CPU has
+ * them); returns the settings now in force. With no options it only reports them.
+ */
+export function configureKernels(options: KernelOptions = {}): KernelConfig {
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > 64)) {
     throw new RangeError(`configureKernels: threads must be an integer in 1..64, got ${options.threads}`);
   }

@@ -20,6 +20,7 @@
 #define QK_X86 1
 #include <immintrin.h>
 #define QK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define QK_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
 #else
 #define QK_X86 0
 #endif
@@ -49,7 +50,8 @@ static struct {
 
 /* Serialises kernel calls: the pool is process-wide while several JS threads may load the addon. */
 static pthread_mutex_t call_mu = PTHREAD_MUTEX_INITIALIZER;
-static int use_simd = -1; /* -1: not yet decided */
+static int use_simd = -1;  /* -1: not yet decided */
+static int use_avx512 = -1; /* only the rerank GEMM uses it: the flat kernels are memory-bound */
 
 static void *worker_main(void *arg) {
   int tid = (int)(intptr_t)arg;
@@ -118,6 +120,19 @@ static int cpu_has_avx2(void) {
 #else
   return 0;
 #endif
+}
+
+static int cpu_has_avx512(void) {
+#if QK_X86
+  return cpu_has_avx2() && __builtin_cpu_supports("avx512f");
+#else
+  return 0;
+#endif
+}
+
+static int avx512_on(void) {
+  if (use_avx512 < 0) use_avx512 = cpu_has_avx512();
+  return use_avx512;
 }
 
 static int simd_on(void) {
@@ -396,30 +411,31 @@ static void rows_job(void *vctx, int tid) {
 /* So one blocked GEMM X[m x d] * [U | V][d x 2r] gives everything; no d x d matrix, no second GEMM. */
 /* ------------------------------------------------------------------------------------------------ */
 
-#define RB_ROWS 48 /* rows per block: multiple of the 6-row micro-kernel; 48 x 512 f32 = 96 KiB (L2) */
+#define RB_ROWS 48 /* rows per block: multiple of the 12-row tile; 48 x 512 f32 = 96 KiB (L2) */
 #define NR 16      /* micro-kernel width in columns */
 
 typedef struct {
   const uint8_t *base;
   int f16;
-  int d, r, ncp; /* ncp: 2r rounded up to NR */
+  int d, r, ncp, ncg; /* ncp: 2r rounded up to NR; ncg: r rounded up to NR */
   const uint32_t *rows;
   uint32_t m;
-  const float *q, *w, *G, *Bp; /* Bp: packed [ncp/NR][d][NR] */
+  const float *q, *w, *Gp, *Bp; /* Bp: [U|V] packed [ncp/NR][d][NR]; Gp: V^T V packed [ncg/NR][r][NR] */
   double a;
   float *out;
   uint32_t next;
-  int simd;
+  int simd; /* 0 scalar, 1 AVX2, 2 AVX2 + AVX-512 GEMM */
   float *scratch[MAX_THREADS];
 } rr_ctx;
 
-static void mk_scalar(const float *A, int d, const float *B, float *C, int ldc) {
+/* C[6 x NR] = A[6 x depth] (row stride lda) * B[depth x NR] (packed). */
+static void mk_scalar(const float *A, size_t lda, int depth, const float *B, float *C, int ldc) {
   float acc[6][NR];
   memset(acc, 0, sizeof acc);
-  for (int i = 0; i < d; i++) {
+  for (int i = 0; i < depth; i++) {
     const float *b = B + (size_t)i * NR;
     for (int rr = 0; rr < 6; rr++) {
-      float av = A[(size_t)rr * d + i];
+      float av = A[(size_t)rr * lda + i];
       for (int j = 0; j < NR; j++) acc[rr][j] += av * b[j];
     }
   }
@@ -427,12 +443,11 @@ static void mk_scalar(const float *A, int d, const float *B, float *C, int ldc) 
 }
 
 #if QK_X86
-QK_AVX2 static void mk_avx2(const float *A, int d, const float *B, float *C, int ldc) {
+QK_AVX2 static void mk_avx2(const float *A, size_t lda, int depth, const float *B, float *C, int ldc) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  const float *a0 = A, *a1 = A + d, *a2 = A + 2 * (size_t)d, *a3 = A + 3 * (size_t)d, *a4 = A + 4 * (size_t)d,
-              *a5 = A + 5 * (size_t)d;
-  for (int i = 0; i < d; i++) {
+  const float *a0 = A, *a1 = A + lda, *a2 = A + 2 * lda, *a3 = A + 3 * lda, *a4 = A + 4 * lda, *a5 = A + 5 * lda;
+  for (int i = 0; i < depth; i++) {
     __m256 b0 = _mm256_load_ps(B + (size_t)i * NR), b1 = _mm256_load_ps(B + (size_t)i * NR + 8), av;
     av = _mm256_broadcast_ss(a0 + i); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
     av = _mm256_broadcast_ss(a1 + i); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
@@ -456,18 +471,71 @@ QK_AVX2 static void cvt_f16_row_avx2(const uint16_t *src, float *dst, int d) {
 }
 #endif
 
+#if QK_X86
+/* 12 x 32 tile from two adjacent NR-wide packed blocks: 24 accumulators of the 32 zmm registers, so each B load
+ * feeds 12 FMAs (a 6-row tile leaves the loop bound by loads, not FMAs). */
+#define MK512_ROW(k) av = _mm512_set1_ps(A[(k) * lda + i]); c##k##a = _mm512_fmadd_ps(av, b0, c##k##a); c##k##b = _mm512_fmadd_ps(av, b1, c##k##b);
+#define MK512_DECL(k) __m512 c##k##a = _mm512_setzero_ps(), c##k##b = _mm512_setzero_ps();
+#define MK512_STORE(k) _mm512_storeu_ps(C + (k) * (size_t)ldc, c##k##a); _mm512_storeu_ps(C + (k) * (size_t)ldc + 16, c##k##b);
+QK_AVX512 static void mk2_avx512(const float *A, size_t lda, int depth, const float *B0, const float *B1, float *C,
+                                 int ldc) {
+  MK512_DECL(0) MK512_DECL(1) MK512_DECL(2) MK512_DECL(3) MK512_DECL(4) MK512_DECL(5)
+  MK512_DECL(6) MK512_DECL(7) MK512_DECL(8) MK512_DECL(9) MK512_DECL(10) MK512_DECL(11)
+  for (int i = 0; i < depth; i++) {
+    __m512 b0 = _mm512_load_ps(B0 + (size_t)i * NR), b1 = _mm512_load_ps(B1 + (size_t)i * NR), av;
+    MK512_ROW(0) MK512_ROW(1) MK512_ROW(2) MK512_ROW(3) MK512_ROW(4) MK512_ROW(5)
+    MK512_ROW(6) MK512_ROW(7) MK512_ROW(8) MK512_ROW(9) MK512_ROW(10) MK512_ROW(11)
+  }
+  MK512_STORE(0) MK512_STORE(1) MK512_STORE(2) MK512_STORE(3) MK512_STORE(4) MK512_STORE(5)
+  MK512_STORE(6) MK512_STORE(7) MK512_STORE(8) MK512_STORE(9) MK512_STORE(10) MK512_STORE(11)
+}
+#endif
+
+/* C[nrows x nblocks*NR] = A[nrows x depth] * Bp (nblocks packed [depth][NR] blocks); nrows a multiple of 12.
+ * Column blocks outermost so one B block (depth x NR) stays in L1 while the row block streams from L2.
+ * level: 0 scalar, 1 AVX2, 2 AVX-512. */
+static void gemm6(const float *A, size_t lda, int depth, const float *Bp, int nblocks, uint32_t nrows, float *C,
+                  int ldc, int level) {
+  for (int cb = 0; cb < nblocks;) {
+    const float *B = Bp + (size_t)cb * depth * NR;
+#if QK_X86
+    if (level >= 2 && cb + 1 < nblocks) {
+      for (uint32_t g = 0; g < nrows; g += 12)
+        mk2_avx512(A + g * lda, lda, depth, B, B + (size_t)depth * NR, C + (size_t)g * ldc + cb * NR, ldc);
+      cb += 2;
+      continue;
+    }
+#endif
+    for (uint32_t g = 0; g < nrows; g += 6) {
+#if QK_X86
+      if (level >= 1) mk_avx2(A + g * lda, lda, depth, B, C + (size_t)g * ldc + cb * NR, ldc);
+      else
+#endif
+        mk_scalar(A + g * lda, lda, depth, B, C + (size_t)g * ldc + cb * NR, ldc);
+    }
+    cb++;
+  }
+}
+
 static void rr_job(void *vctx, int tid) {
   rr_ctx *c = (rr_ctx *)vctx;
-  const int d = c->d, r = c->r, ncp = c->ncp;
-  float *A = c->scratch[tid];                       /* RB_ROWS x d */
-  float *C = A + (size_t)RB_ROWS * d;               /* RB_ROWS x ncp */
+  const int d = c->d, r = c->r, ncp = c->ncp, ncg = c->ncg;
+  float *A = c->scratch[tid];         /* RB_ROWS x d */
+  float *C = A + (size_t)RB_ROWS * d; /* RB_ROWS x ncp: [t | s] per row */
+  float *TG = C + (size_t)RB_ROWS * ncp; /* RB_ROWS x ncg: t^T G per row */
   dot_fn dot = pick_dot(0);
   size_t row_bytes = (size_t)d * (c->f16 ? 2 : 4);
-  for (;;) {
-    uint32_t start = __atomic_fetch_add(&c->next, RB_ROWS, __ATOMIC_RELAXED);
-    if (start >= c->m) break;
+  /* Claim blocks one ahead and prefetch the next block's scattered rows while this one computes: the gather is
+   * random access and otherwise costs ~20% of the rerank in memory latency. */
+  uint32_t start = __atomic_fetch_add(&c->next, RB_ROWS, __ATOMIC_RELAXED);
+  for (; start < c->m;) {
+    uint32_t next = __atomic_fetch_add(&c->next, RB_ROWS, __ATOMIC_RELAXED);
+    for (uint32_t b = next; b < c->m && b < next + RB_ROWS; b++) {
+      const char *src = (const char *)c->base + (size_t)c->rows[b] * row_bytes;
+      for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(src + off, 0, 2);
+    }
     uint32_t nb = c->m - start < RB_ROWS ? c->m - start : RB_ROWS;
-    uint32_t nbp = (nb + 5) / 6 * 6;
+    uint32_t nbp = (nb + 11) / 12 * 12;
     /* Gather the (random-access) rows into a dense f32 block. */
     for (uint32_t b = 0; b < nb; b++) {
       const uint8_t *src = c->base + (size_t)c->rows[start + b] * row_bytes;
@@ -483,28 +551,20 @@ static void rr_job(void *vctx, int tid) {
       }
     }
     if (nbp > nb) memset(A + (size_t)nb * d, 0, (size_t)(nbp - nb) * d * 4);
-    for (int cb = 0; cb < ncp / NR; cb++) {
-      const float *B = c->Bp + (size_t)cb * d * NR;
-      for (uint32_t g = 0; g < nbp; g += 6) {
-        float *Ct = C + (size_t)g * ncp + cb * NR;
-#if QK_X86
-        if (c->simd) mk_avx2(A + (size_t)g * d, d, B, Ct, ncp);
-        else
-#endif
-          mk_scalar(A + (size_t)g * d, d, B, Ct, ncp);
-      }
-    }
+    gemm6(A, d, d, c->Bp, ncp / NR, nbp, C, ncp, c->simd);
+    /* t^T G for the block as a second small GEMM (r^2 per row, at GEMM speed). */
+    gemm6(C, ncp, r, c->Gp, ncg / NR, nbp, TG, ncg, c->simd);
     for (uint32_t b = 0; b < nb; b++) {
       const float *x = A + (size_t)b * d, *t = C + (size_t)b * ncp, *s = t + r;
       double qx = dot(x, c->q, d), xx = dot(x, x, d);
-      double tw = dot(t, c->w, r), st = dot(s, t, r), tgt = 0;
-      for (int j = 0; j < r; j++) tgt += (double)t[j] * dot(c->G + (size_t)j * r, t, r);
+      double tw = dot(t, c->w, r), st = dot(s, t, r), tgt = dot(TG + (size_t)b * ncg, t, r);
       double a = c->a;
       double yy = xx + 2 * a * st + a * a * tgt;
       double norm = yy > 0 ? sqrt(yy) : 0;
       if (norm < 1e-12) norm = 1e-12;
       c->out[start + b] = (float)((qx + a * tw) / norm);
     }
+    start = next;
   }
 }
 
@@ -801,17 +861,18 @@ static napi_value js_rerank(napi_env env, napi_callback_info info) {
   if (rows.length == 0) return out;
 
   pthread_mutex_lock(&call_mu);
-  int ncp = (2 * r + NR - 1) / NR * NR;
+  int ncp = (2 * r + NR - 1) / NR * NR, ncg = (r + NR - 1) / NR * NR;
   rr_ctx *c = calloc(1, sizeof *c);
-  float *Bp = NULL, *G = NULL, *w = NULL;
+  float *Bp = NULL, *G = NULL, *Gp = NULL, *w = NULL;
   int nt = pool.nthreads, ok = c != NULL;
   if (ok) {
     Bp = aligned_alloc(64, ((size_t)ncp * d * 4 + 63) / 64 * 64);
     G = calloc((size_t)r * r, 4);
+    Gp = aligned_alloc(64, ((size_t)ncg * r * 4 + 63) / 64 * 64);
     w = calloc((size_t)r, 4);
-    ok = Bp && G && w;
+    ok = Bp && G && Gp && w;
     for (int t = 0; ok && t < nt; t++) {
-      c->scratch[t] = malloc(((size_t)RB_ROWS * d + (size_t)RB_ROWS * ncp) * 4);
+      c->scratch[t] = malloc((size_t)RB_ROWS * (d + ncp + ncg) * 4);
       if (!c->scratch[t]) ok = 0;
     }
   }
@@ -834,20 +895,27 @@ static napi_value js_rerank(napi_env env, napi_callback_info info) {
         w[j] += vij * qf[i];
       }
     }
+    for (int cb = 0; cb < ncg / NR; cb++)
+      for (int j = 0; j < r; j++)
+        for (int l = 0; l < NR; l++) {
+          int col = cb * NR + l;
+          Gp[((size_t)cb * r + j) * NR + l] = col < r ? G[(size_t)j * r + col] : 0.0f;
+        }
     c->base = vec.data;
     c->f16 = f16;
     c->d = d;
     c->r = r;
     c->ncp = ncp;
+    c->ncg = ncg;
     c->rows = ri;
     c->m = (uint32_t)rows.length;
     c->q = qf;
     c->w = w;
-    c->G = G;
+    c->Gp = Gp;
     c->Bp = Bp;
     c->a = a;
     c->out = outp;
-    c->simd = simd_on();
+    c->simd = simd_on() ? 1 + avx512_on() : 0;
     pool_run(rr_job, c);
   }
   if (c)
@@ -855,6 +923,7 @@ static napi_value js_rerank(napi_env env, napi_callback_info info) {
   free(c);
   free(Bp);
   free(G);
+  free(Gp);
   free(w);
   pthread_mutex_unlock(&call_mu);
   if (!ok) {
@@ -969,8 +1038,17 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
       }
       use_simd = b && cpu_has_avx2();
     }
+    if (napi_has_named_property(env, argv[0], "avx512", &has) == napi_ok && has) {
+      bool b;
+      napi_get_named_property(env, argv[0], "avx512", &v);
+      if (napi_get_value_bool(env, v, &b) != napi_ok) {
+        pthread_mutex_unlock(&call_mu);
+        FAIL("configure avx512 must be a boolean");
+      }
+      use_avx512 = b && cpu_has_avx512();
+    }
   }
-  int nthreads = pool.nthreads, simd = simd_on();
+  int nthreads = pool.nthreads, simd = simd_on(), avx512 = simd && avx512_on();
   pthread_mutex_unlock(&call_mu);
   napi_value obj, v;
   CHECK(napi_create_object(env, &obj));
@@ -980,6 +1058,10 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
   CHECK(napi_set_named_property(env, obj, "simd", v));
   CHECK(napi_get_boolean(env, cpu_has_avx2(), &v));
   CHECK(napi_set_named_property(env, obj, "simdAvailable", v));
+  CHECK(napi_get_boolean(env, avx512, &v));
+  CHECK(napi_set_named_property(env, obj, "avx512", v));
+  CHECK(napi_get_boolean(env, cpu_has_avx512(), &v));
+  CHECK(napi_set_named_property(env, obj, "avx512Available", v));
   return obj;
 }
 
