@@ -1,6 +1,7 @@
 // Search kernel benchmark: flat top-1000 over 1M×512 seeded unit vectors (float32 and float16 storage) against a
 // plain C loop streaming the same float32 array with the same threads (measured in the same run, interleaved, so
-// the ratio holds on a shared machine), and the QuARI low-rank rerank (r=64, d=512) of 1k/10k/100k rows.
+// the ratio holds on a shared machine), 8 queries in one pass, max-per-image over 1..40 rows per image, and the
+// QuARI low-rank rerank (r=64, d=512) of 1k/10k/100k rows.
 //   node --import tsx bench/search-kernels.ts [--json]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -8,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import {
   configureKernels,
   flatTopK,
+  flatTopKBatch,
   float32ToFloat16,
   rerankLowRank,
   streamBaseline,
@@ -70,13 +72,15 @@ export async function runSearchKernelBench(): Promise<Record<string, number>> {
   const vectors = new Float32Array(N * DIM);
   fillUnitRows(vectors, DIM, 12345);
   const halves = float32ToFloat16(vectors);
-  const query = new Float32Array(DIM);
-  fillUnitRows(query, DIM, 777);
+  const queries = new Float32Array(8 * DIM);
+  fillUnitRows(queries, DIM, 777);
+  const query = queries.subarray(0, DIM);
 
   const flat = interleaved({
     stream: () => streamBaseline(vectors),
     f32: () => flatTopK(vectors, DIM, query, null, TOP),
     f16: () => flatTopK(halves, DIM, query, null, TOP),
+    batch8: () => flatTopKBatch(vectors, DIM, queries, null, TOP),
   });
 
   // Multi-vector catalog shape: 1M rows as images of 1..40 rows (max-per-image top-K).
@@ -120,6 +124,7 @@ export async function runSearchKernelBench(): Promise<Record<string, number>> {
     stream_baseline_1m_512_ms: round(flat.stream),
     flat_vs_stream_ratio: round(flat.f32 / flat.stream, 3),
     flat_f16_vs_f32_ratio: round(flat.f16 / flat.f32, 3),
+    flat_1m_512_batch8_ms: round(flat.batch8),
     flat_1m_512_images_ms: round(images.f32),
     ...rerank,
     search_threads: config.threads,

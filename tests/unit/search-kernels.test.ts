@@ -4,6 +4,7 @@ import {
   configureKernels,
   dotRows,
   flatTopK,
+  flatTopKBatch,
   float16ToFloat32,
   float32ToFloat16,
   rerankLowRank,
@@ -201,6 +202,23 @@ for (const mode of MODES) {
       assert.deepEqual(Array.from(zero.scores), [0, 0, 0]);
     });
 
+    await t.test('flatTopKBatch equals one flatTopK per query, with and without owners', () => {
+      const d = 72;
+      const x = unitRows(5000, d, 71);
+      const queries = unitRows(5, d, 72);
+      const offsets = new Uint32Array(1251).map((_, i) => i * 4);
+      for (const store of [x, float32ToFloat16(x)]) {
+        for (const owners of [null, offsets]) {
+          const batch = flatTopKBatch(store, d, queries, owners, 50);
+          assert.equal(batch.length, 5);
+          batch.forEach((got, j) => {
+            const one = flatTopK(store, d, queries.subarray(j * d, (j + 1) * d), owners, 50);
+            assert.deepEqual(got, one, `query ${j}`);
+          });
+        }
+      }
+    });
+
     await t.test('dotRows scores the given rows in order, float32 and float16', () => {
       for (const d of [512, 45]) {
         const x = unitRows(1000, d, 61 + d);
@@ -362,6 +380,7 @@ test('arguments are validated with messages that name them', () => {
   assert.throws(() => flatTopK(x, 8, q.subarray(0, 7), null, 1), /query/);
   assert.throws(() => flatTopK(x, 8, q, null, 0), /k must be/);
   assert.throws(() => flatTopK(x, 8, q, new Uint32Array([0, 5]), 1), /ownerOffsets/);
+  assert.throws(() => flatTopKBatch(x, 8, new Float32Array(12), null, 1), /queries length 12/);
   assert.throws(() => flatTopK(x, 8, q, new Uint32Array([0, 3, 2]), 1), /non-decreasing/);
   assert.throws(() => flatTopK(new Float64Array(8) as unknown as Float32Array, 8, q, null, 1), /vectors/);
   assert.throws(() => rerankLowRank(x, 8, new Uint32Array([4]), q, U, U, 2, 1), /rows\[0\]=4/);

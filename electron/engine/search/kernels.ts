@@ -41,7 +41,7 @@ export interface KernelOptions {
 }
 
 interface NativeKernels {
-  flatTopK(vectors: VectorStore, dim: number, query: Float32Array, ownerOffsets: Uint32Array | null, k: number): TopK;
+  flatTopK(vectors: VectorStore, dim: number, queries: Float32Array, ownerOffsets: Uint32Array | null, k: number): TopK[];
   dotRows(vectors: VectorStore, dim: number, rows: Uint32Array, query: Float32Array): Float32Array;
   rerankLowRank(
     vectors: VectorStore,
@@ -100,6 +100,17 @@ function checkF32(fn: string, name: string, arr: unknown, length: number): void 
   if (arr.length !== length) throw new RangeError(`${fn}: ${name} has length ${arr.length}, expected ${length}`);
 }
 
+function checkTopK(fn: string, n: number, k: number, ownerOffsets: Uint32Array | null | undefined): void {
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`${fn}: k must be a positive integer, got ${k}`);
+  if (ownerOffsets != null) {
+    if (!(ownerOffsets instanceof Uint32Array) || ownerOffsets.length < 1) {
+      throw new TypeError(`${fn}: ownerOffsets must be a Uint32Array of length images+1`);
+    }
+    const last = ownerOffsets[ownerOffsets.length - 1];
+    if (last > n) throw new RangeError(`${fn}: ownerOffsets ends at row ${last} but there are ${n} rows`);
+  }
+}
+
 /**
  * Exact top-K by inner product with `query`. Without `ownerOffsets` each row is an item; with them, image i
  * owns rows ownerOffsets[i]..ownerOffsets[i+1]-1 and scores max over its rows (images with no rows are
@@ -114,15 +125,28 @@ export function flatTopK(
 ): TopK {
   const n = checkStore('flatTopK', vectors, dim);
   checkF32('flatTopK', 'query', query, dim);
-  if (!Number.isInteger(k) || k < 1) throw new RangeError(`flatTopK: k must be a positive integer, got ${k}`);
-  if (ownerOffsets != null) {
-    if (!(ownerOffsets instanceof Uint32Array) || ownerOffsets.length < 1) {
-      throw new TypeError('flatTopK: ownerOffsets must be a Uint32Array of length images+1');
-    }
-    const last = ownerOffsets[ownerOffsets.length - 1];
-    if (last > n) throw new RangeError(`flatTopK: ownerOffsets ends at row ${last} but there are ${n} rows`);
+  checkTopK('flatTopK', n, k, ownerOffsets);
+  return load().flatTopK(vectors, dim, query, ownerOffsets ?? null, k)[0];
+}
+
+/**
+ * flatTopK for several queries (row-major [queries.length/dim × dim]) in one pass over the vectors: each row is
+ * read from memory once for all queries, so a handful of queries cost about as much as one. One TopK per query.
+ */
+export function flatTopKBatch(
+  vectors: VectorStore,
+  dim: number,
+  queries: Float32Array,
+  ownerOffsets: Uint32Array | null | undefined,
+  k: number,
+): TopK[] {
+  const n = checkStore('flatTopKBatch', vectors, dim);
+  if (!(queries instanceof Float32Array)) throw new TypeError('flatTopKBatch: queries must be a Float32Array');
+  if (queries.length === 0 || queries.length % dim !== 0 || queries.length / dim > 4096) {
+    throw new RangeError(`flatTopKBatch: queries length ${queries.length} is not 1..4096 rows of dim ${dim}`);
   }
-  return load().flatTopK(vectors, dim, query, ownerOffsets ?? null, k);
+  checkTopK('flatTopKBatch', n, k, ownerOffsets);
+  return load().flatTopK(vectors, dim, queries, ownerOffsets ?? null, k);
 }
 
 function checkRows(fn: string, rows: Uint32Array, n: number): void {

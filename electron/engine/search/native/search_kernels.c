@@ -327,45 +327,58 @@ static inline void heap_push(heap_t *hp, float s, uint32_t id, uint32_t row) {
   }
 }
 
+/* nq queries share one pass over the rows: each row is read from memory once and dotted with every query while it
+ * sits in L1, so a multi-region query costs about one scan instead of one per query vector. */
 typedef struct {
   const uint8_t *base;
   size_t row_bytes;
   int d;
-  const float *q;
+  const float *q; /* nq x d */
+  int nq;
   const uint32_t *offsets; /* NULL: every row is its own item */
   uint32_t n_items;
   uint32_t chunk;
   uint32_t next; /* atomic chunk counter */
   dot_fn dot;
-  heap_t heaps[MAX_THREADS];
+  heap_t *heaps;   /* [thread][query] */
+  float *best;     /* [thread][query] scratch for owner mode */
+  uint32_t *brow;  /* [thread][query] */
 } flat_ctx;
 
 static void flat_job(void *vctx, int tid) {
   flat_ctx *c = (flat_ctx *)vctx;
-  heap_t *hp = &c->heaps[tid];
+  const int nq = c->nq, d = c->d;
+  heap_t *hp = c->heaps + (size_t)tid * nq;
+  float *best = c->best + (size_t)tid * nq;
+  uint32_t *brow = c->brow + (size_t)tid * nq;
   for (;;) {
     uint32_t start = __atomic_fetch_add(&c->next, c->chunk, __ATOMIC_RELAXED);
     if (start >= c->n_items) break;
     uint32_t end = start + c->chunk < c->n_items ? start + c->chunk : c->n_items;
     if (!c->offsets) {
       const uint8_t *p = c->base + (size_t)start * c->row_bytes;
-      for (uint32_t i = start; i < end; i++, p += c->row_bytes) heap_push(hp, c->dot(p, c->q, c->d), i, i);
+      for (uint32_t i = start; i < end; i++, p += c->row_bytes)
+        for (int j = 0; j < nq; j++) heap_push(&hp[j], c->dot(p, c->q + (size_t)j * d, d), i, i);
     } else {
       for (uint32_t img = start; img < end; img++) {
         uint32_t r0 = c->offsets[img], r1 = c->offsets[img + 1];
         if (r0 >= r1) continue;
-        float best = -INFINITY;
-        uint32_t best_row = r0;
-        int any = 0;
+        for (int j = 0; j < nq; j++) {
+          best[j] = NAN;
+          brow[j] = r0;
+        }
         for (uint32_t r = r0; r < r1; r++) {
-          float s = c->dot(c->base + (size_t)r * c->row_bytes, c->q, c->d);
-          if (s > best || (!any && s == best)) { /* first non-NaN row wins ties */
-            best = s;
-            best_row = r;
-            any = 1;
+          const uint8_t *p = c->base + (size_t)r * c->row_bytes;
+          for (int j = 0; j < nq; j++) {
+            float s = c->dot(p, c->q + (size_t)j * d, d);
+            /* first row wins ties; NaN scores never win */
+            if (s > best[j] || (best[j] != best[j] && s == s)) {
+              best[j] = s;
+              brow[j] = r;
+            }
           }
         }
-        if (any) heap_push(hp, best, img, best_row);
+        for (int j = 0; j < nq; j++) heap_push(&hp[j], best[j], img, brow[j]);
       }
     }
   }
@@ -730,18 +743,20 @@ static int64_t parse_store(napi_env env, napi_value vv, napi_value dv, arr_t *ve
   return (int64_t)(vec->length / (size_t)*d);
 }
 
-/* flatTopK(vectors, dim, query, ownerOffsets|null, k) -> { ids, scores, rows } */
+/* flatTopK(vectors, dim, queries, ownerOffsets|null, k) -> [{ ids, scores, rows }] one per query (queries: nq x dim) */
 static napi_value js_flat_topk(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) FAIL("flatTopK expects (vectors, dim, query, ownerOffsets, k)");
+  if (argc < 5) FAIL("flatTopK expects (vectors, dim, queries, ownerOffsets, k)");
   arr_t vec, q, off = {0};
   int d, f16;
   int64_t n = parse_store(env, argv[0], argv[1], &vec, &d, &f16);
   if (n < 0) return NULL;
-  if (!get_arr(env, argv[2], &q) || q.type != napi_float32_array || q.length != (size_t)d)
-    FAIL("flatTopK query must be a Float32Array of length dim (%d)", d);
+  if (!get_arr(env, argv[2], &q) || q.type != napi_float32_array || q.length == 0 || q.length % (size_t)d != 0 ||
+      q.length / d > 4096)
+    FAIL("flatTopK queries must be a Float32Array of 1..4096 rows of length dim (%d)", d);
+  int nq = (int)(q.length / d);
   napi_valuetype ot;
   CHECK(napi_typeof(env, argv[3], &ot));
   const uint32_t *offsets = NULL;
@@ -760,71 +775,87 @@ static napi_value js_flat_topk(napi_env env, napi_callback_info info) {
   uint32_t k = kd < n_items ? (uint32_t)kd : n_items;
 
   pthread_mutex_lock(&call_mu);
-  flat_ctx *c = calloc(1, sizeof *c);
   int nt = pool.nthreads;
-  int ok = c != NULL;
-  for (int t = 0; ok && t < nt; t++) {
-    c->heaps[t].k = k;
-    c->heaps[t].h = k ? malloc(sizeof(hit_t) * k) : NULL;
-    if (k && !c->heaps[t].h) ok = 0;
+  size_t nh = (size_t)nt * nq;
+  flat_ctx c = {0};
+  c.heaps = calloc(nh, sizeof(heap_t));
+  c.best = malloc(nh * sizeof(float));
+  c.brow = malloc(nh * sizeof(uint32_t));
+  int ok = c.heaps && c.best && c.brow;
+  for (size_t h = 0; ok && h < nh; h++) {
+    c.heaps[h].k = k;
+    c.heaps[h].h = k ? malloc(sizeof(hit_t) * k) : NULL;
+    if (k && !c.heaps[h].h) ok = 0;
   }
-  uint32_t total = 0;
-  hit_t *all = NULL;
   if (ok && k) {
-    c->base = vec.data;
-    c->row_bytes = (size_t)d * (f16 ? 2 : 4);
-    c->d = d;
-    c->q = q.data;
-    c->offsets = offsets;
-    c->n_items = n_items;
+    c.base = vec.data;
+    c.row_bytes = (size_t)d * (f16 ? 2 : 4);
+    c.d = d;
+    c.q = q.data;
+    c.nq = nq;
+    c.offsets = offsets;
+    c.n_items = n_items;
     /* ~256 KiB of f32 per chunk without owners; images carry a few rows each. */
-    uint32_t rows_per_chunk = (uint32_t)(262144 / c->row_bytes) + 1;
-    c->chunk = offsets ? (rows_per_chunk / 4 + 1) : rows_per_chunk;
-    c->dot = pick_dot(f16);
-    pool_run(flat_job, c);
-    for (int t = 0; t < nt; t++) total += c->heaps[t].n;
-    all = malloc(sizeof(hit_t) * (total ? total : 1));
-    if (!all) ok = 0;
-    else {
+    uint32_t rows_per_chunk = (uint32_t)(262144 / c.row_bytes) + 1;
+    c.chunk = offsets ? (rows_per_chunk / 4 + 1) : rows_per_chunk;
+    c.dot = pick_dot(f16);
+    pool_run(flat_job, &c);
+    /* Per query: gather every thread's heap into thread 0's slot order and sort by the total order. */
+    for (int j = 0; ok && j < nq; j++) {
+      uint32_t total = 0;
+      for (int t = 0; t < nt; t++) total += c.heaps[(size_t)t * nq + j].n;
+      hit_t *all = malloc(sizeof(hit_t) * (total ? total : 1));
+      if (!all) {
+        ok = 0;
+        break;
+      }
       uint32_t p = 0;
       for (int t = 0; t < nt; t++) {
-        memcpy(all + p, c->heaps[t].h, sizeof(hit_t) * c->heaps[t].n);
-        p += c->heaps[t].n;
+        heap_t *h = &c.heaps[(size_t)t * nq + j];
+        memcpy(all + p, h->h, sizeof(hit_t) * h->n);
+        p += h->n;
       }
       qsort(all, total, sizeof(hit_t), hit_cmp);
+      free(c.heaps[j].h); /* thread 0's heap for query j now holds the merged answer */
+      c.heaps[j].h = all;
+      c.heaps[j].n = total < k ? total : k;
     }
   }
-  if (c)
-    for (int t = 0; t < nt; t++) free(c->heaps[t].h);
-  free(c);
   pthread_mutex_unlock(&call_mu);
+  napi_value result = NULL;
   if (!ok) {
-    free(all);
     napi_throw_error(env, NULL, "search kernels: flatTopK out of memory");
-    return NULL;
+  } else if (napi_create_array_with_length(env, nq, &result) == napi_ok) {
+    for (int j = 0; j < nq && result; j++) {
+      uint32_t nout = k ? c.heaps[j].n : 0;
+      const hit_t *all = c.heaps[j].h;
+      void *pi, *ps, *pr;
+      napi_value ids = make_typed(env, napi_uint32_array, nout, 4, &pi);
+      napi_value scores = make_typed(env, napi_float32_array, nout, 4, &ps);
+      napi_value rows = make_typed(env, napi_uint32_array, nout, 4, &pr);
+      napi_value obj;
+      if (!ids || !scores || !rows || napi_create_object(env, &obj) != napi_ok) {
+        napi_throw_error(env, NULL, "search kernels: flatTopK could not allocate results");
+        result = NULL;
+        break;
+      }
+      for (uint32_t i = 0; i < nout; i++) {
+        ((uint32_t *)pi)[i] = all[i].id;
+        ((float *)ps)[i] = all[i].s;
+        ((uint32_t *)pr)[i] = all[i].row;
+      }
+      napi_set_named_property(env, obj, "ids", ids);
+      napi_set_named_property(env, obj, "scores", scores);
+      napi_set_named_property(env, obj, "rows", rows);
+      napi_set_element(env, result, j, obj);
+    }
   }
-  uint32_t nout = total < k ? total : k;
-  void *pi, *ps, *pr;
-  napi_value ids = make_typed(env, napi_uint32_array, nout, 4, &pi);
-  napi_value scores = make_typed(env, napi_float32_array, nout, 4, &ps);
-  napi_value rows = make_typed(env, napi_uint32_array, nout, 4, &pr);
-  if (!ids || !scores || !rows) {
-    free(all);
-    napi_throw_error(env, NULL, "search kernels: flatTopK could not allocate results");
-    return NULL;
-  }
-  for (uint32_t i = 0; i < nout; i++) {
-    ((uint32_t *)pi)[i] = all[i].id;
-    ((float *)ps)[i] = all[i].s;
-    ((uint32_t *)pr)[i] = all[i].row;
-  }
-  free(all);
-  napi_value obj;
-  CHECK(napi_create_object(env, &obj));
-  CHECK(napi_set_named_property(env, obj, "ids", ids));
-  CHECK(napi_set_named_property(env, obj, "scores", scores));
-  CHECK(napi_set_named_property(env, obj, "rows", rows));
-  return obj;
+  if (c.heaps)
+    for (size_t h = 0; h < nh; h++) free(c.heaps[h].h);
+  free(c.heaps);
+  free(c.best);
+  free(c.brow);
+  return result;
 }
 
 /* rerankLowRank(vectors, dim, rows, qRefined, U, V, r, a) -> Float32Array */
