@@ -239,3 +239,33 @@ test('progress: recent-rate files/s and ETA; the terminal line redraws in place 
   assert.deepEqual(plain.map((l) => l.split(' ')[0]), ['running', 'done']);
   assert.ok(plain.every((l) => l.endsWith('\n') && !l.includes('\r')));
 });
+
+test('cancelling stops taking files, records the run as cancelled, and a rerun completes the folder', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ingest-cancel-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = join(dir, 'evidence');
+  mkdirSync(root);
+  // Enough files that the run outlasts the first progress events (they come at most every 200 ms).
+  const N = 40;
+  for (let i = 0; i < N; i++) writeFileSync(join(root, `f${String(i).padStart(2, '0')}.jpg`), await photo(200 + i));
+  const catalog = openCatalog(join(dir, 'catalog.sqlite'));
+  t.after(() => catalog.close());
+  const pack = await defaultPack();
+  const controller = new AbortController();
+  const first = await ingestFolder({
+    root,
+    catalog,
+    pack,
+    lanes: 2,
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (p.done >= 2) controller.abort();
+    },
+  });
+  assert.equal(first.cancelled, true);
+  assert.ok(first.added >= 2 && first.added < N, `cancelled after ${first.added} of ${N}`);
+  assert.equal(catalog.listIngestRuns()[0].status, 'cancelled');
+  const second = await ingestFolder({ root, catalog, pack });
+  assert.deepEqual([second.cancelled, second.skipped, second.added], [false, first.added, N - first.added]);
+  assert.equal(catalog.countImages().ok, N);
+});

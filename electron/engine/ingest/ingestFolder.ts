@@ -14,7 +14,7 @@ import { DEFAULT_MAX_PIXELS, decodeRgb, makeThumbnail, readFileBytes, readImageH
 import { readExif } from '../images/exif.ts';
 import { openEncoder, type EncoderThreading } from '../models/EncoderPool.ts';
 import { toFloat16Array } from '../models/float16.ts';
-import { coverSize, prepareInputs, type ImageEmbedding, type PixelEncoder } from '../models/ImageEncoder.ts';
+import { coverSize, prepareInputs, type EncoderInputs, type ImageEmbedding, type PixelEncoder } from '../models/ImageEncoder.ts';
 import { ProgressTracker } from './progress.ts';
 import { statEntry, walkImages, type WalkEntry } from './walk.ts';
 
@@ -180,10 +180,10 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
       }
     };
 
-    const writeThumbnail = async (sha256: string, jpeg: Buffer): Promise<string> => {
-      const rel = `thumbs/${sha256.slice(0, 2)}/${sha256}.jpg`;
-      const file = join(dataDir, rel);
-      if (existsSync(file)) return rel;
+    const thumbnailPath = (sha256: string) => `thumbs/${sha256.slice(0, 2)}/${sha256}.jpg`;
+    const writeThumbnail = async (sha256: string, jpeg: Buffer): Promise<void> => {
+      const file = join(dataDir, thumbnailPath(sha256));
+      if (existsSync(file)) return;
       const dir = dirname(file);
       if (!thumbDirs.has(dir)) {
         await mkdir(dir, { recursive: true });
@@ -196,7 +196,6 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
         await rm(tmp, { force: true });
         throw err;
       });
-      return rel;
     };
 
     const processEntry = async (entry: WalkEntry) => {
@@ -204,6 +203,12 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
       progress.currentPath = path;
       const row = catalog.getImageByPath(path);
       const st = await statEntry(path);
+      if (!st) {
+        // Gone between the walk and now (deleted or renamed meanwhile): nothing to catalogue.
+        failures.push({ path, error: `${path} vanished during ingest` });
+        counts.failed++;
+        return;
+      }
       if (row && row.size === st.size && row.mtimeMs === st.mtimeMs) {
         if (row.status === 'failed' || (row.status === 'ok' && catalog.getEmbedding(row.id, manifest.id))) {
           counts.unchanged++;
@@ -222,7 +227,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
       }
 
       // Everything that depends on the file's bytes: a throw here is this file's failure, not the run's.
-      let prepared: { image: Omit<IngestedImage, 'embeddings'>; inputs: Awaited<ReturnType<typeof prepareInputs>> } | null = null;
+      let prepared: { sha256: string; image: Omit<IngestedImage, 'embeddings'>; inputs: EncoderInputs; thumbJpeg: Buffer };
       let ident = { size: st.size, mtimeMs: st.mtimeMs };
       try {
         const file = await timed('readHash', () => readFileBytes(path));
@@ -235,25 +240,24 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
           timed('resize', () => prepareInputs(manifest, rgb)),
           timed('thumbnail', () => makeThumbnail(rgb, thumbSize)),
         ]);
-        const thumbnail = await writeThumbnail(file.sha256, thumbJpeg);
         const meta: ImageMetadata = {
           sha256: file.sha256,
           width: header.width,
           height: header.height,
           format: header.format,
           orientation: header.orientation,
-          thumbnail,
+          thumbnail: thumbnailPath(file.sha256),
           ...exif,
         };
-        prepared = { image: { path, ...ident, meta }, inputs };
+        prepared = { sha256: file.sha256, image: { path, ...ident, meta }, inputs, thumbJpeg };
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw err;
         recordFailure(path, ident.size, ident.mtimeMs, (err as Error).message);
         return;
       }
-      if (!prepared) return;
+      // From here on errors are the catalog's or the model's (disk full, worker crash): they stop the run.
+      await writeThumbnail(prepared.sha256, prepared.thumbJpeg);
       const encoder = await getEncoder();
-      const [embedding] = await timed('encode', () => encoder.encodeInputs([prepared!.inputs]));
+      const [embedding] = await timed('encode', () => encoder.encodeInputs([prepared.inputs]));
       if (timings) timings.encoded++;
       await commit({ ...prepared.image, embeddings: [toEmbeddingInput(manifest.id, embedding)] });
       if (row?.status === 'ok') counts.updated++;

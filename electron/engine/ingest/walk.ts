@@ -65,13 +65,22 @@ async function isDirectoryTarget(path: string): Promise<boolean> {
   }
 }
 
-/** stat through symlinks; for a broken or looping link, the link's own lstat plus the error. */
-export async function statEntry(path: string): Promise<{ size: number; mtimeMs: number; isFile: boolean; error: Error | null; describe: string }> {
+/**
+ * stat through symlinks; for a broken or looping link, the link's own lstat plus the error; null when the path
+ * no longer exists at all.
+ */
+export async function statEntry(
+  path: string,
+): Promise<{ size: number; mtimeMs: number; isFile: boolean; error: Error | null; describe: string } | null> {
   try {
     const st = await stat(path);
     return { size: st.size, mtimeMs: st.mtimeMs, isFile: st.isFile(), error: null, describe: describeFileType(st) };
   } catch (err) {
-    const l = await lstat(path);
-    return { size: l.size, mtimeMs: l.mtimeMs, isFile: false, error: err as Error, describe: describeFileType(l) };
+    try {
+      const l = await lstat(path);
+      return { size: l.size, mtimeMs: l.mtimeMs, isFile: false, error: err as Error, describe: describeFileType(l) };
+    } catch {
+      return null;
+    }
   }
 }
