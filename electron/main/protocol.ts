@@ -4,16 +4,15 @@
 // folder or an evidence root. Handlers take and return fetch Request/Response, as protocol.handle does.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { MEDIA_SCHEME, type MediaKind } from '../shared/api.ts';
 import type { Logger } from './log.ts';
 import { isPathInside, resolveServableFile, type FsLike } from './paths.ts';
 
+export { MEDIA_SCHEME, type MediaKind };
 export const APP_SCHEME = 'quari-app';
 export const APP_HOST = 'ui';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
-export const MEDIA_SCHEME = 'quari-media';
-
-export type MediaKind = 'thumb' | 'image' | 'query';
 export const MEDIA_KINDS: readonly MediaKind[] = ['thumb', 'image', 'query'];
 
 /** What the media handler needs from the engine (AppService). */
