@@ -160,15 +160,17 @@ export interface WebContentsLike {
 }
 
 export function hardenWebContents(contents: WebContentsLike, log: Logger): void {
-  const refuseNavigation = (kind: string) => (event: PreventableLike, url: string) => {
-    if (isAppUrl(url)) return;
-    log.warn(`navigation: blocked ${kind} to ${String(url).slice(0, 500)}`);
+  // The target is on the event (Electron ≥ 25); the positional url argument is deprecated.
+  const refuseNavigation = (kind: string) => (event: PreventableLike & { url?: string }, url?: string) => {
+    const target = event.url ?? url;
+    if (isAppUrl(target)) return;
+    log.warn(`navigation: blocked ${kind} to ${String(target).slice(0, 500)}`);
     event.preventDefault();
   };
   contents.on('will-navigate', refuseNavigation('navigation'));
   // will-navigate covers the main frame; this catches sub-frames (there should be none: frame-src 'none').
   contents.on('will-frame-navigate', (event: PreventableLike & { url: string; isMainFrame: boolean }) => {
-    if (!event.isMainFrame) refuseNavigation('frame navigation')(event, event.url);
+    if (!event.isMainFrame) refuseNavigation('frame navigation')(event);
   });
   contents.on('will-redirect', refuseNavigation('redirect'));
   contents.on('will-attach-webview', (event: PreventableLike) => {

@@ -177,10 +177,17 @@ describe('hardenWebContents', () => {
       listeners.get(event)!(inApp, 'quari-app://ui/index.html');
       assert.equal(inApp.prevented, false, event);
     }
+    // Electron ≥ 25 puts the target on the event itself.
+    const onEvent = Object.assign(preventable(), { url: 'https://example.com/via-event' });
+    listeners.get('will-navigate')!(onEvent, 'quari-app://ui/index.html');
+    assert.equal(onEvent.prevented, true, 'the event url wins over the deprecated argument');
     const frame = Object.assign(preventable(), { url: 'https://example.com/frame', isMainFrame: false });
     listeners.get('will-frame-navigate')!(frame);
     assert.equal(frame.prevented, true);
-    assert.equal(entries.filter((e) => e.message.startsWith('navigation: blocked')).length, 5);
+    const mainFrame = Object.assign(preventable(), { url: 'https://example.com/main', isMainFrame: true });
+    listeners.get('will-frame-navigate')!(mainFrame);
+    assert.equal(mainFrame.prevented, false, 'main-frame navigations are will-navigate\'s, not logged twice');
+    assert.equal(entries.filter((e) => e.message.startsWith('navigation: blocked')).length, 6);
   });
 
   test('denies window.open and <webview>', () => {
