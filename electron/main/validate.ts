@@ -10,8 +10,8 @@ export class ValidationError extends Error {
 }
 
 export const LIMITS = {
-  /** Query images are single photos; 64 MiB covers very large camera RAW-derived JPEG/TIFFs. */
-  queryImageBytes: 64 * 1024 * 1024,
+  /** Query images are single photos; the engine's own cap (AppService), so both hosts accept the same files. */
+  queryImageBytes: 200 * 1024 * 1024,
   fileName: 255,
   path: 4096,
   id: 128,
