@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gemPowered, gemWindow, l2NormalizeRows, projectRows, slidingWindows, windowStarts } from '../../electron/engine/models/pooling.ts';
+import { gemPowered, gemWindow, gemWindows, l2NormalizeRows, projectRows, slidingWindows, windowStarts } from '../../electron/engine/models/pooling.ts';
 
 test('window starts step by the stride and add a last window flush with the far edge', () => {
   assert.deepEqual(windowStarts(21, 4, 3), [0, 3, 6, 9, 12, 15, 17]);
@@ -55,4 +55,20 @@ test('projection subtracts the mean and multiplies by the row-major matrix; rows
   l2NormalizeRows(y, 2);
   assert.ok(Math.abs(Math.hypot(y[0], y[1]) - 1) < 1e-6 && Math.abs(Math.hypot(y[2], y[3]) - 1) < 1e-6);
   assert.deepEqual(Array.from(l2NormalizeRows(new Float32Array(3), 3)), [0, 0, 0]);
+});
+
+test('GeM of many windows through the summed-area table equals GeM window by window', () => {
+  const C = 7;
+  const H = 16;
+  const W = 21;
+  const map = Float32Array.from({ length: C * H * W }, (_, i) => Math.abs(Math.sin(i * 0.731)) * 6);
+  for (const p of [3, 2]) {
+    const powered = gemPowered(map, p);
+    const windows = slidingWindows(W, H, 5, 2);
+    const fast = new Float32Array(windows.length * C);
+    gemWindows(powered, C, H, W, p, windows, fast);
+    const slow = new Float32Array(windows.length * C);
+    windows.forEach((w, k) => gemWindow(powered, C, H, W, p, w, slow, k * C));
+    for (let i = 0; i < fast.length; i++) assert.ok(Math.abs(fast[i] - slow[i]) <= 1e-6 * slow[i], `p ${p}, element ${i}: ${fast[i]} vs ${slow[i]}`);
+  }
 });

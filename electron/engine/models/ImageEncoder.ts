@@ -8,7 +8,7 @@ import type { Box } from '../../shared/api.ts';
 import type { PackManifest, Preprocessing } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import { DEFAULT_MAX_PIXELS, decodeRgb, readFileBytes, readImageHeader } from '../images/decode.ts';
-import { gemPowered, gemWindow, l2NormalizeRows, slidingWindows } from './pooling.ts';
+import { gemPowered, gemWindow, gemWindows, l2NormalizeRows, slidingWindows } from './pooling.ts';
 import { Projection } from './projection.ts';
 import { resizeRgb, toInputTensor, type RgbImage } from './preprocess.ts';
 
@@ -233,11 +233,8 @@ export class ImageEncoder implements PixelEncoder {
     const p = this.manifest.image.gemP;
     const powered = gemPowered(this.imageMap(features, dims, i), p);
     const vectors = new Float32Array(windows.length * c);
-    const boxes: number[] = [];
-    windows.forEach((win, k) => {
-      gemWindow(powered, c, h, w, p, win, vectors, k * c);
-      boxes.push(...win.box);
-    });
+    gemWindows(powered, c, h, w, p, windows, vectors);
+    const boxes = windows.flatMap((win) => win.box);
     return { vectors, boxes };
   }
 

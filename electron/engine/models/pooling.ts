@@ -84,6 +84,45 @@ export function gemWindow(
   }
 }
 
+/**
+ * GeM of many windows of one powered C×H×W map at once, window k written to `out[k·C .. (k+1)·C)`. Same result as
+ * gemWindow per window, but through a per-channel summed-area table: four lookups per window instead of w·h,
+ * which matters with dozens of overlapping windows per image.
+ */
+export function gemWindows(
+  powered: Float32Array,
+  channels: number,
+  height: number,
+  width: number,
+  p: number,
+  windows: readonly { x: number; y: number; w: number; h: number }[],
+  out: Float32Array,
+): void {
+  const plane = height * width;
+  const sw = width + 1;
+  const sat = new Float64Array((height + 1) * sw);
+  const root = p === 3 ? Math.cbrt : (v: number) => Math.pow(v, 1 / p);
+  for (let c = 0; c < channels; c++) {
+    const base = c * plane;
+    for (let y = 0; y < height; y++) {
+      let rowSum = 0;
+      const src = base + y * width;
+      const dst = (y + 1) * sw;
+      for (let x = 0; x < width; x++) {
+        rowSum += powered[src + x];
+        sat[dst + x + 1] = sat[dst - sw + x + 1] + rowSum;
+      }
+    }
+    for (let k = 0; k < windows.length; k++) {
+      const w = windows[k];
+      const y0 = w.y * sw;
+      const y1 = (w.y + w.h) * sw;
+      const sum = sat[y1 + w.x + w.w] - sat[y0 + w.x + w.w] - sat[y1 + w.x] + sat[y0 + w.x];
+      out[k * channels + c] = root(Math.max(sum, 0) / (w.w * w.h));
+    }
+  }
+}
+
 /** Scales each `dim`-wide row of `rows` to unit L2 norm in place (an all-zero row stays zero). */
 export function l2NormalizeRows(rows: Float32Array, dim: number): Float32Array {
   for (let r = 0; r < rows.length; r += dim) {
