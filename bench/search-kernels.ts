@@ -19,7 +19,7 @@ const N = 1_000_000;
 const DIM = 512;
 const TOP = 1000;
 const RANK = 64;
-const RUNS = 7;
+const RUNS = 9;
 const WARMUP = 2;
 
 /** xorshift32 in [-0.5, 0.5): fast enough to fill 512M floats in a few seconds. */
@@ -51,8 +51,15 @@ function time(fn: () => unknown): number {
   return performance.now() - t0;
 }
 
-/** Runs the named closures round-robin (warm-up first) and returns each one's median milliseconds. */
-function interleaved(fns: Record<string, () => unknown>, runs = RUNS): Record<string, number> {
+interface Timings {
+  median: Record<string, number>;
+  min: Record<string, number>;
+  /** Median over rounds of a/b measured in the same round: robust to load that changes between rounds. */
+  pairedRatio(a: string, b: string): number;
+}
+
+/** Runs the named closures round-robin (warm-up first) and returns each one's median and minimum milliseconds. */
+function interleaved(fns: Record<string, () => unknown>, runs = RUNS): Timings {
   const times: Record<string, number[]> = {};
   for (const name of Object.keys(fns)) times[name] = [];
   for (let i = 0; i < WARMUP + runs; i++) {
@@ -61,7 +68,12 @@ function interleaved(fns: Record<string, () => unknown>, runs = RUNS): Record<st
       if (i >= WARMUP) times[name].push(ms);
     }
   }
-  return Object.fromEntries(Object.entries(times).map(([name, xs]) => [name, median(xs)]));
+  const pick = (f: (xs: number[]) => number) => Object.fromEntries(Object.entries(times).map(([name, xs]) => [name, f(xs)]));
+  return {
+    median: pick(median),
+    min: pick((xs) => Math.min(...xs)),
+    pairedRatio: (a, b) => median(times[a].map((x, i) => x / times[b][i])),
+  };
 }
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -114,18 +126,21 @@ export async function runSearchKernelBench(): Promise<Record<string, number>> {
       f32: () => rerankLowRank(vectors, DIM, rows, query, U, V, RANK, 0.5),
       f16: () => rerankLowRank(halves, DIM, rows, query, U, V, RANK, 0.5),
     }, m >= 100_000 ? 5 : RUNS);
-    rerank[`rerank_${m / 1000}k_ms`] = round(r.f32);
-    rerank[`rerank_${m / 1000}k_f16_ms`] = round(r.f16);
+    rerank[`rerank_${m / 1000}k_ms`] = round(r.median.f32);
+    rerank[`rerank_${m / 1000}k_f16_ms`] = round(r.median.f16);
   }
 
   return {
-    flat_1m_512_ms: round(flat.f32),
-    flat_1m_512_f16_ms: round(flat.f16),
-    stream_baseline_1m_512_ms: round(flat.stream),
-    flat_vs_stream_ratio: round(flat.f32 / flat.stream, 3),
-    flat_f16_vs_f32_ratio: round(flat.f16 / flat.f32, 3),
-    flat_1m_512_batch8_ms: round(flat.batch8),
-    flat_1m_512_images_ms: round(images.f32),
+    flat_1m_512_ms: round(flat.median.f32),
+    flat_1m_512_f16_ms: round(flat.median.f16),
+    stream_baseline_1m_512_ms: round(flat.median.stream),
+    flat_vs_stream_ratio: round(flat.pairedRatio('f32', 'stream'), 3),
+    flat_f16_vs_f32_ratio: round(flat.pairedRatio('f16', 'f32'), 3),
+    flat_1m_512_min_ms: round(flat.min.f32),
+    flat_1m_512_f16_min_ms: round(flat.min.f16),
+    stream_baseline_1m_512_min_ms: round(flat.min.stream),
+    flat_1m_512_batch8_ms: round(flat.median.batch8),
+    flat_1m_512_images_ms: round(images.median.f32),
     ...rerank,
     search_threads: config.threads,
     search_simd: config.simd ? 1 : 0,

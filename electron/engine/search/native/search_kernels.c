@@ -276,6 +276,79 @@ static dot_fn pick_dot(int f16) {
   return f16 ? dot_f16_scalar : dot_f32_scalar;
 }
 
+/* Four consecutive rows against one query: each query load feeds four FMAs and the per-row overhead (call,
+ * horizontal sum) is shared, which keeps the flat scan at memory speed with compute to spare. */
+typedef void (*dot4_fn)(const uint8_t *p, size_t stride, const float *q, int d, float *out);
+
+static void dot4_f32_scalar(const uint8_t *p, size_t stride, const float *q, int d, float *out) {
+  for (int j = 0; j < 4; j++) out[j] = dot_f32_scalar(p + j * stride, q, d);
+}
+
+static void dot4_f16_scalar(const uint8_t *p, size_t stride, const float *q, int d, float *out) {
+  for (int j = 0; j < 4; j++) out[j] = dot_f16_scalar(p + j * stride, q, d);
+}
+
+#if QK_X86
+#define DOT4_BODY(LOAD, T)                                                                                   \
+  const T *x0 = (const T *)p, *x1 = (const T *)(p + stride), *x2 = (const T *)(p + 2 * stride),              \
+          *x3 = (const T *)(p + 3 * stride);                                                                 \
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;            \
+  int i = 0;                                                                                                 \
+  for (; i + 16 <= d; i += 16) {                                                                             \
+    __m256 q0 = _mm256_loadu_ps(q + i), q1 = _mm256_loadu_ps(q + i + 8);                                     \
+    a0 = _mm256_fmadd_ps(LOAD(x0 + i), q0, a0);                                                              \
+    a1 = _mm256_fmadd_ps(LOAD(x1 + i), q0, a1);                                                              \
+    a2 = _mm256_fmadd_ps(LOAD(x2 + i), q0, a2);                                                              \
+    a3 = _mm256_fmadd_ps(LOAD(x3 + i), q0, a3);                                                              \
+    b0 = _mm256_fmadd_ps(LOAD(x0 + i + 8), q1, b0);                                                          \
+    b1 = _mm256_fmadd_ps(LOAD(x1 + i + 8), q1, b1);                                                          \
+    b2 = _mm256_fmadd_ps(LOAD(x2 + i + 8), q1, b2);                                                          \
+    b3 = _mm256_fmadd_ps(LOAD(x3 + i + 8), q1, b3);                                                          \
+  }                                                                                                          \
+  if (i + 8 <= d) {                                                                                          \
+    __m256 q0 = _mm256_loadu_ps(q + i);                                                                      \
+    a0 = _mm256_fmadd_ps(LOAD(x0 + i), q0, a0);                                                              \
+    a1 = _mm256_fmadd_ps(LOAD(x1 + i), q0, a1);                                                              \
+    a2 = _mm256_fmadd_ps(LOAD(x2 + i), q0, a2);                                                              \
+    a3 = _mm256_fmadd_ps(LOAD(x3 + i), q0, a3);                                                              \
+    i += 8;                                                                                                  \
+  }                                                                                                          \
+  out[0] = hsum256(_mm256_add_ps(a0, b0));                                                                   \
+  out[1] = hsum256(_mm256_add_ps(a1, b1));                                                                   \
+  out[2] = hsum256(_mm256_add_ps(a2, b2));                                                                   \
+  out[3] = hsum256(_mm256_add_ps(a3, b3));
+
+#define LOAD_F32(ptr) _mm256_loadu_ps(ptr)
+#define LOAD_F16(ptr) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(ptr)))
+
+QK_AVX2 static void dot4_f32_avx2(const uint8_t *p, size_t stride, const float *q, int d, float *out) {
+  DOT4_BODY(LOAD_F32, float)
+  for (; i < d; i++) {
+    out[0] += x0[i] * q[i];
+    out[1] += x1[i] * q[i];
+    out[2] += x2[i] * q[i];
+    out[3] += x3[i] * q[i];
+  }
+}
+
+QK_AVX2 static void dot4_f16_avx2(const uint8_t *p, size_t stride, const float *q, int d, float *out) {
+  DOT4_BODY(LOAD_F16, uint16_t)
+  for (; i < d; i++) {
+    out[0] += _cvtsh_ss(x0[i]) * q[i];
+    out[1] += _cvtsh_ss(x1[i]) * q[i];
+    out[2] += _cvtsh_ss(x2[i]) * q[i];
+    out[3] += _cvtsh_ss(x3[i]) * q[i];
+  }
+}
+#endif
+
+static dot4_fn pick_dot4(int f16) {
+#if QK_X86
+  if (simd_on()) return f16 ? dot4_f16_avx2 : dot4_f32_avx2;
+#endif
+  return f16 ? dot4_f16_scalar : dot4_f32_scalar;
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 /* Flat top-K                                                                                        */
 /* ------------------------------------------------------------------------------------------------ */
@@ -340,25 +413,44 @@ typedef struct {
   uint32_t chunk;
   uint32_t next; /* atomic chunk counter */
   dot_fn dot;
+  dot4_fn dot4;
+  float **scores;  /* [thread] scratch: FLAT_WIN row scores per query */
   heap_t *heaps;   /* [thread][query] */
   float *best;     /* [thread][query] scratch for owner mode */
   uint32_t *brow;  /* [thread][query] */
 } flat_ctx;
 
+#define FLAT_WIN 128 /* rows scored per window: 256 KiB of 512-d float32 */
+
+/* out[j * FLAT_WIN + (r - r0)] = dot(row r, query j) for r in [r0, r1), r1 - r0 <= FLAT_WIN. */
+static void score_window(const flat_ctx *c, uint32_t r0, uint32_t r1, float *out) {
+  const int d = c->d;
+  const uint8_t *p = c->base + (size_t)r0 * c->row_bytes;
+  uint32_t n = r1 - r0, i = 0;
+  for (; i + 4 <= n; i += 4, p += 4 * c->row_bytes)
+    for (int j = 0; j < c->nq; j++) c->dot4(p, c->row_bytes, c->q + (size_t)j * d, d, out + (size_t)j * FLAT_WIN + i);
+  for (; i < n; i++, p += c->row_bytes)
+    for (int j = 0; j < c->nq; j++) out[(size_t)j * FLAT_WIN + i] = c->dot(p, c->q + (size_t)j * d, d);
+}
+
 static void flat_job(void *vctx, int tid) {
   flat_ctx *c = (flat_ctx *)vctx;
-  const int nq = c->nq, d = c->d;
+  const int nq = c->nq;
   heap_t *hp = c->heaps + (size_t)tid * nq;
   float *best = c->best + (size_t)tid * nq;
   uint32_t *brow = c->brow + (size_t)tid * nq;
+  float *sc = c->scores[tid];
   for (;;) {
     uint32_t start = __atomic_fetch_add(&c->next, c->chunk, __ATOMIC_RELAXED);
     if (start >= c->n_items) break;
     uint32_t end = start + c->chunk < c->n_items ? start + c->chunk : c->n_items;
     if (!c->offsets) {
-      const uint8_t *p = c->base + (size_t)start * c->row_bytes;
-      for (uint32_t i = start; i < end; i++, p += c->row_bytes)
-        for (int j = 0; j < nq; j++) heap_push(&hp[j], c->dot(p, c->q + (size_t)j * d, d), i, i);
+      for (uint32_t w = start; w < end; w += FLAT_WIN) {
+        uint32_t we = end - w < FLAT_WIN ? end : w + FLAT_WIN;
+        score_window(c, w, we, sc);
+        for (int j = 0; j < nq; j++)
+          for (uint32_t i = w; i < we; i++) heap_push(&hp[j], sc[(size_t)j * FLAT_WIN + i - w], i, i);
+      }
     } else {
       for (uint32_t img = start; img < end; img++) {
         uint32_t r0 = c->offsets[img], r1 = c->offsets[img + 1];
@@ -367,16 +459,18 @@ static void flat_job(void *vctx, int tid) {
           best[j] = NAN;
           brow[j] = r0;
         }
-        for (uint32_t r = r0; r < r1; r++) {
-          const uint8_t *p = c->base + (size_t)r * c->row_bytes;
-          for (int j = 0; j < nq; j++) {
-            float s = c->dot(p, c->q + (size_t)j * d, d);
-            /* first row wins ties; NaN scores never win */
-            if (s > best[j] || (best[j] != best[j] && s == s)) {
-              best[j] = s;
-              brow[j] = r;
+        for (uint32_t w = r0; w < r1; w += FLAT_WIN) {
+          uint32_t we = r1 - w < FLAT_WIN ? r1 : w + FLAT_WIN;
+          score_window(c, w, we, sc);
+          for (int j = 0; j < nq; j++)
+            for (uint32_t r = w; r < we; r++) {
+              float s = sc[(size_t)j * FLAT_WIN + r - w];
+              /* first row wins ties; NaN scores never win */
+              if (s > best[j] || (best[j] != best[j] && s == s)) {
+                best[j] = s;
+                brow[j] = r;
+              }
             }
-          }
         }
         for (int j = 0; j < nq; j++) heap_push(&hp[j], best[j], img, brow[j]);
       }
@@ -781,7 +875,12 @@ static napi_value js_flat_topk(napi_env env, napi_callback_info info) {
   c.heaps = calloc(nh, sizeof(heap_t));
   c.best = malloc(nh * sizeof(float));
   c.brow = malloc(nh * sizeof(uint32_t));
-  int ok = c.heaps && c.best && c.brow;
+  c.scores = calloc(nt, sizeof(float *));
+  int ok = c.heaps && c.best && c.brow && c.scores;
+  for (int t = 0; ok && t < nt; t++) {
+    c.scores[t] = malloc(sizeof(float) * FLAT_WIN * nq);
+    if (!c.scores[t]) ok = 0;
+  }
   for (size_t h = 0; ok && h < nh; h++) {
     c.heaps[h].k = k;
     c.heaps[h].h = k ? malloc(sizeof(hit_t) * k) : NULL;
@@ -795,10 +894,12 @@ static napi_value js_flat_topk(napi_env env, napi_callback_info info) {
     c.nq = nq;
     c.offsets = offsets;
     c.n_items = n_items;
-    /* ~256 KiB of f32 per chunk without owners; images carry a few rows each. */
-    uint32_t rows_per_chunk = (uint32_t)(262144 / c.row_bytes) + 1;
-    c.chunk = offsets ? (rows_per_chunk / 4 + 1) : rows_per_chunk;
+    /* ~256 KiB per chunk, whole scoring windows without owners; images carry a few rows each. */
+    uint32_t wins = (uint32_t)(262144 / ((size_t)FLAT_WIN * c.row_bytes));
+    uint32_t rows_per_chunk = FLAT_WIN * (wins ? wins : 1);
+    c.chunk = offsets ? (rows_per_chunk / 8 + 1) : rows_per_chunk;
     c.dot = pick_dot(f16);
+    c.dot4 = pick_dot4(f16);
     pool_run(flat_job, &c);
     /* Per query: gather every thread's heap into thread 0's slot order and sort by the total order. */
     for (int j = 0; ok && j < nq; j++) {
@@ -853,6 +954,9 @@ static napi_value js_flat_topk(napi_env env, napi_callback_info info) {
   if (c.heaps)
     for (size_t h = 0; h < nh; h++) free(c.heaps[h].h);
   free(c.heaps);
+  if (c.scores)
+    for (int t = 0; t < nt; t++) free(c.scores[t]);
+  free(c.scores);
   free(c.best);
   free(c.brow);
   return result;
