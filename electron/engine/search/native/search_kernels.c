@@ -411,7 +411,7 @@ typedef struct {
   const uint32_t *offsets; /* NULL: every row is its own item */
   uint32_t n_items;
   uint32_t chunk;
-  uint32_t next; /* atomic chunk counter */
+  uint64_t next; /* atomic chunk counter (64-bit: claims run past n_items near 2^32) */
   dot_fn dot;
   dot4_fn dot4;
   float **scores;  /* [thread] scratch: FLAT_WIN row scores per query */
@@ -441,7 +441,7 @@ static void flat_job(void *vctx, int tid) {
   uint32_t *brow = c->brow + (size_t)tid * nq;
   float *sc = c->scores[tid];
   for (;;) {
-    uint32_t start = __atomic_fetch_add(&c->next, c->chunk, __ATOMIC_RELAXED);
+    uint64_t start = __atomic_fetch_add(&c->next, c->chunk, __ATOMIC_RELAXED);
     if (start >= c->n_items) break;
     uint32_t end = start + c->chunk < c->n_items ? start + c->chunk : c->n_items;
     if (!c->offsets) {
@@ -494,7 +494,7 @@ typedef struct {
   const uint32_t *rows;
   uint32_t m;
   float *out;
-  uint32_t next;
+  uint64_t next;
   dot_fn dot;
 } rows_ctx;
 
@@ -504,7 +504,7 @@ static void rows_job(void *vctx, int tid) {
   (void)tid;
   rows_ctx *c = (rows_ctx *)vctx;
   for (;;) {
-    uint32_t start = __atomic_fetch_add(&c->next, ROWS_CHUNK, __ATOMIC_RELAXED);
+    uint64_t start = __atomic_fetch_add(&c->next, ROWS_CHUNK, __ATOMIC_RELAXED);
     if (start >= c->m) break;
     uint32_t end = c->m - start < ROWS_CHUNK ? c->m : start + ROWS_CHUNK;
     for (uint32_t i = start; i < end; i++) c->out[i] = c->dot(c->base + (size_t)c->rows[i] * c->row_bytes, c->q, c->d);
@@ -530,7 +530,7 @@ typedef struct {
   const float *q, *w, *Gp, *Bp; /* Bp: [U|V] packed [ncp/NR][d][NR]; Gp: V^T V packed [ncg/NR][r][NR] */
   double a;
   float *out;
-  uint32_t next;
+  uint64_t next;
   int simd; /* 0 scalar, 1 AVX2, 2 AVX2 + AVX-512 GEMM */
   float *scratch[MAX_THREADS];
 } rr_ctx;
@@ -634,10 +634,10 @@ static void rr_job(void *vctx, int tid) {
   size_t row_bytes = (size_t)d * (c->f16 ? 2 : 4);
   /* Claim blocks one ahead and prefetch the next block's scattered rows while this one computes: the gather is
    * random access and otherwise costs ~20% of the rerank in memory latency. */
-  uint32_t start = __atomic_fetch_add(&c->next, RB_ROWS, __ATOMIC_RELAXED);
+  uint64_t start = __atomic_fetch_add(&c->next, RB_ROWS, __ATOMIC_RELAXED);
   for (; start < c->m;) {
-    uint32_t next = __atomic_fetch_add(&c->next, RB_ROWS, __ATOMIC_RELAXED);
-    for (uint32_t b = next; b < c->m && b < next + RB_ROWS; b++) {
+    uint64_t next = __atomic_fetch_add(&c->next, RB_ROWS, __ATOMIC_RELAXED);
+    for (uint64_t b = next; b < c->m && b < next + RB_ROWS; b++) {
       const char *src = (const char *)c->base + (size_t)c->rows[b] * row_bytes;
       for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(src + off, 0, 2);
     }
@@ -725,7 +725,7 @@ typedef struct {
   void *dst;
   size_t n;
   int to_half;
-  uint32_t next; /* in units of CVT_CHUNK */
+  uint64_t next; /* in units of CVT_CHUNK */
 } cvt_ctx;
 
 #define CVT_CHUNK 65536
