@@ -14,7 +14,7 @@ import type { IngestProgress } from '../../electron/shared/api.ts';
 import { ingestFolder } from '../../electron/engine/ingest/ingestFolder.ts';
 import { formatProgress, ProgressTracker, terminalProgress } from '../../electron/engine/ingest/progress.ts';
 import { photoLike } from '../../bench/ingest-photos.ts';
-import { defaultPack, pngBomb, snapshotTree } from './ingest-helpers.ts';
+import { defaultPack, packVariant, pngBomb, snapshotTree } from './ingest-helpers.ts';
 
 async function photo(seed: number, format: 'jpeg' | 'png' | 'webp' | 'tiff' | 'gif' | 'avif' = 'jpeg'): Promise<Buffer> {
   const p = await photoLike(seed, 320, 240);
@@ -268,4 +268,26 @@ test('cancelling stops taking files, records the run as cancelled, and a rerun c
   const second = await ingestFolder({ root, catalog, pack });
   assert.deepEqual([second.cancelled, second.skipped, second.added], [false, first.added, N - first.added]);
   assert.equal(catalog.countImages().ok, N);
+});
+
+test('a second pack embeds the already catalogued images (with its own region scheme); a rescan then skips them', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ingest-packs-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = join(dir, 'evidence');
+  mkdirSync(root);
+  for (let i = 0; i < 5; i++) writeFileSync(join(root, `p${i}.jpg`), await photo(300 + i));
+  const catalog = openCatalog(join(dir, 'catalog.sqlite'));
+  t.after(() => catalog.close());
+  const packA = await defaultPack();
+  const packB = await packVariant(packA, join(dir, 'pack-b'), { id: 'test-pack-b', regions: { inputSize: [448, 320], windowCells: 3, strideCells: 2 }, projectionDim: 32 });
+  assert.equal((await ingestFolder({ root, catalog, pack: packA })).added, 5);
+  const b = await ingestFolder({ root, catalog, pack: packB });
+  assert.deepEqual([b.added, b.updated, b.skipped], [0, 5, 0]);
+  const row = catalog.getImageByPath(join(root, 'p0.jpg'))!;
+  const eb = catalog.getEmbedding(row.id, 'test-pack-b')!;
+  // 448×320 → a 14×10 map; 3-cell windows every 2 cells plus the edge-flush ones: x 0,2,…,10,11 (7) × y 0,2,4,6,7 (5).
+  assert.deepEqual([eb.dim, eb.nVectors], [32, 1 + 7 * 5]);
+  assert.ok(catalog.getEmbedding(row.id, packA.manifest.id), 'the first pack keeps its vectors');
+  const again = await ingestFolder({ root, catalog, pack: packB });
+  assert.deepEqual([again.updated, again.skipped], [0, 5]);
 });

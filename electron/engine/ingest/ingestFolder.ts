@@ -99,6 +99,9 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
 
   catalog.registerPack({ id: manifest.id, version: manifest.version, name: manifest.name, dim: manifest.embeddingDim, manifest });
   const run = catalog.startIngestRun(root);
+  // Embeddings exist only for 'ok' images (failing or changing an image drops them), so equal counts mean every
+  // 'ok' image has this pack's vectors and a rescan need not fetch each one to check.
+  const everyOkEmbedded = catalog.countEmbeddings(manifest.id) === catalog.countImages().ok;
   const counts: IngestCounts = { seen: 0, added: 0, updated: 0, moved: 0, unchanged: 0, failed: 0 };
   const failures: IngestResult['failures'] = [];
   const progress = new ProgressTracker(String(run.id), root);
@@ -210,7 +213,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
         return;
       }
       if (row && row.size === st.size && row.mtimeMs === st.mtimeMs) {
-        if (row.status === 'failed' || (row.status === 'ok' && catalog.getEmbedding(row.id, manifest.id))) {
+        if (row.status === 'failed' || (row.status === 'ok' && (everyOkEmbedded || catalog.getEmbedding(row.id, manifest.id)))) {
           counts.unchanged++;
           return;
         }
