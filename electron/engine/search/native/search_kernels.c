@@ -16,7 +16,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(QK_PORTABLE) /* QK_PORTABLE: check the non-x86 build */
 #define QK_X86 1
 #include <immintrin.h>
 #define QK_AVX2 __attribute__((target("avx2,fma,f16c")))
