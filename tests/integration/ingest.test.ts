@@ -161,7 +161,17 @@ test('ingest refuses a catalog inside the evidence folder', async (t) => {
   writeFileSync(join(dir, 'a.jpg'), await photo(1));
   const catalog = openCatalog(join(dir, 'catalog.sqlite'));
   t.after(() => catalog.close());
-  await assert.rejects(ingestFolder({ root: dir, catalog, pack: await defaultPack() }), /lies inside the evidence folder/);
+  const pack = await defaultPack();
+  await assert.rejects(ingestFolder({ root: dir, catalog, pack }), /lies inside the evidence folder/);
+  // The same through a symlinked catalog folder that points into the evidence.
+  const evidence = join(dir, 'evidence');
+  mkdirSync(join(evidence, 'sub'), { recursive: true });
+  const outside = await mkdtemp(join(tmpdir(), 'ingest-link-'));
+  t.after(() => rm(outside, { recursive: true, force: true }));
+  symlinkSync(join(evidence, 'sub'), join(outside, 'catalogs'));
+  const linked = openCatalog(join(outside, 'catalogs', 'c.sqlite'));
+  t.after(() => linked.close());
+  await assert.rejects(ingestFolder({ root: evidence, catalog: linked, pack }), /lies inside the evidence folder/);
 });
 
 test('a file the ingesting user may not read is recorded as failed (as root, ingest runs as nobody to get EACCES)', async (t) => {

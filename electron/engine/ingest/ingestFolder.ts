@@ -91,7 +91,9 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
   }
   if (!(await lstat(root)).isDirectory()) throw new Error(`evidence folder ${root} is not a folder`);
   const dataDir = catalogDataDir(catalog.file);
-  for (const p of [catalog.file, dataDir]) {
+  // Through symlinks too: a catalog folder that is a link into the evidence would still write into it.
+  const catalogDirReal = await realpath(dirname(catalog.file));
+  for (const p of [catalog.file, dataDir, catalogDirReal]) {
     if (isInside(root, p) || isInside(options.root, p)) {
       throw new Error(`catalog ${catalog.file} (or its data folder) lies inside the evidence folder ${root}; evidence folders are read-only, put the catalog elsewhere`);
     }
