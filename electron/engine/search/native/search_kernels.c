@@ -682,9 +682,11 @@ static void rr_job(void *vctx, int tid) {
 typedef struct {
   const float *x;
   size_t n;
-  int nthreads;
+  uint64_t next; /* in units of STREAM_CHUNK floats: the same dynamic 256 KiB claims as the flat scan */
   double part[MAX_THREADS];
 } stream_ctx;
+
+#define STREAM_CHUNK 65536
 
 static double stream_sum(const float *x, size_t n) {
   /* 16 independent partial sums so the compiler can vectorise without -ffast-math. */
@@ -704,16 +706,20 @@ QK_AVX2 static double stream_sum_avx2(const float *x, size_t n) { return stream_
 
 static void stream_job(void *vctx, int tid) {
   stream_ctx *c = (stream_ctx *)vctx;
-  size_t per = (c->n / c->nthreads + 15) & ~(size_t)15;
-  size_t lo = per * tid < c->n ? per * tid : c->n;
-  size_t hi = lo + per < c->n ? lo + per : c->n;
+  double s = 0;
+  for (;;) {
+    size_t lo = (size_t)__atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED) * STREAM_CHUNK;
+    if (lo >= c->n) break;
+    size_t n = c->n - lo < STREAM_CHUNK ? c->n - lo : STREAM_CHUNK;
 #if QK_X86
-  if (simd_on()) {
-    c->part[tid] = stream_sum_avx2(c->x + lo, hi - lo);
-    return;
-  }
+    if (simd_on()) {
+      s += stream_sum_avx2(c->x + lo, n);
+      continue;
+    }
 #endif
-  c->part[tid] = stream_sum(c->x + lo, hi - lo);
+    s += stream_sum(c->x + lo, n);
+  }
+  c->part[tid] = s;
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -1105,12 +1111,10 @@ static napi_value js_stream_baseline(napi_env env, napi_callback_info info) {
   arr_t x;
   if (argc < 1 || !get_arr(env, argv[0], &x) || x.type != napi_float32_array) FAIL("streamBaseline expects a Float32Array");
   pthread_mutex_lock(&call_mu);
-  stream_ctx c = {.x = x.data, .n = x.length, .nthreads = pool.nthreads};
-  pool_ensure();
-  c.nthreads = pool.started + 1;
+  stream_ctx c = {.x = x.data, .n = x.length};
   pool_run(stream_job, &c);
   double s = 0;
-  for (int t = 0; t < c.nthreads; t++) s += c.part[t];
+  for (int t = 0; t < MAX_THREADS; t++) s += c.part[t];
   pthread_mutex_unlock(&call_mu);
   napi_value out;
   CHECK(napi_create_double(env, s, &out));
