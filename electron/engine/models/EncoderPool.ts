@@ -14,7 +14,7 @@ interface Slot {
 
 export class EncoderPool implements PixelEncoder {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: ImageEmbedding[]) => void; reject: (e: Error) => void; slot: Slot }>();
+  private readonly pending = new Map<number, { resolve: (r: ImageEmbedding[]) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
 
   private constructor(
@@ -65,14 +65,9 @@ export class EncoderPool implements PixelEncoder {
     const id = this.nextId++;
     slot.busy++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, slot });
+      this.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ id, batch });
     });
-  }
-
-  /** Jobs queued or running across the workers. */
-  get inFlight(): number {
-    return this.pending.size;
   }
 
   async close(): Promise<void> {
