@@ -4,10 +4,13 @@ import {
   configureKernels,
   dotRows,
   flatTopK,
+  flatTopKAsync,
   flatTopKBatch,
+  flatTopKBatchAsync,
   float16ToFloat32,
   float32ToFloat16,
   rerankLowRank,
+  rerankLowRankAsync,
   streamBaseline,
 } from '../../electron/engine/search/kernels.ts';
 
@@ -388,4 +391,31 @@ test('arguments are validated with messages that name them', () => {
   assert.throws(() => rerankLowRank(x, 8, new Uint32Array([0]), q, U, U, 3, 1), /U has length 16/);
   assert.throws(() => rerankLowRank(x, 8, new Uint32Array([0]), q, U, U, 2, NaN), /a must be finite/);
   assert.throws(() => configureKernels({ threads: 0 }), /threads/);
+});
+
+test('async variants give the same answers as the synchronous calls, off the event loop', async () => {
+  configureKernels({ simd: initial.simdAvailable, avx512: initial.avx512Available, threads: 2 });
+  const d = 256;
+  const r = 32;
+  const x = unitRows(5000, d, 81);
+  const queries = unitRows(3, d, 82);
+  const q = queries.subarray(0, d);
+  const offsets = new Uint32Array(1251).map((_, i) => i * 4);
+  const { U, V } = factors(d, r, 83);
+  const rows = new Uint32Array(50_000).map((_, i) => (i * 7919) % 5000); // ~10 ms of work
+  let settled = false;
+  const pending = rerankLowRankAsync(x, d, rows, q, U, V, r, 0.6).finally(() => (settled = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled, false, 'the event loop turned while the rerank ran');
+  const [rescored, one, batch] = await Promise.all([
+    pending,
+    flatTopKAsync(x, d, q, offsets, 100),
+    flatTopKBatchAsync(x, d, queries, null, 100),
+  ]);
+  assert.deepEqual(rescored, rerankLowRank(x, d, rows, q, U, V, r, 0.6));
+  assert.deepEqual(one, flatTopK(x, d, q, offsets, 100));
+  assert.deepEqual(batch, flatTopKBatch(x, d, queries, null, 100));
+  assert.throws(() => rerankLowRankAsync(x, d, rows, q, U, V, r, Infinity), /a must be finite/);
+  await assert.rejects(async () => rerankLowRankAsync(x, d, new Uint32Array([5000]), q, U, V, r, 0.6), /rows\[0\]=5000/);
+  assert.equal((await rerankLowRankAsync(x, d, new Uint32Array(0), q, U, V, r, 0.6)).length, 0);
 });
