@@ -42,6 +42,16 @@ test('decoding reduces to cover the target without enlarging, flattens alpha and
   assert.equal((await sharp(grey).metadata()).channels, 1);
   const g = await decodeRgb(grey, 'grey.png', [8, 8]);
   assert.equal(g.data.length, 8 * 8 * 3);
+  // 16-bit PNG and CMYK JPEG also come out as 8-bit sRGB.
+  const deep = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).toColourspace('rgb16').png().toBuffer();
+  assert.equal((await sharp(deep).metadata()).depth, 'ushort');
+  const d = await decodeRgb(deep, 'deep.png', [8, 8]);
+  assert.deepEqual([d.data.length, d.data[0]], [8 * 8 * 3, 128]);
+  const cmyk = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).toColourspace('cmyk').jpeg().toBuffer();
+  assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
+  const k = await decodeRgb(cmyk, 'cmyk.jpg', [8, 8]);
+  assert.equal(k.data.length, 8 * 8 * 3);
+  assert.ok(Math.abs(k.data[0] - 128) < 30, `CMYK grey decodes near grey: ${k.data[0]}`);
 });
 
 test('bombs are refused from the header; truncated and non-image bytes fail with the file named', async () => {

@@ -183,7 +183,7 @@ export class ImageEncoder implements PixelEncoder {
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
       .removeAlpha()
-      .raw()
+      .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     const out = await this.run([{ data, width: info.width, height: info.height }], pre, false);
     return this.finish(this.poolWhole(out.features, out.dims, 0));
