@@ -71,6 +71,7 @@ class CatalogApp implements AppService {
   private search_: { packId: string; service: Promise<SearchService> } | null = null;
   private ingest: { progress: IngestProgress; controller: AbortController; done: Promise<void> } | null = null;
   private lastProgress: IngestProgress | null = null;
+  private indexStale = false;
 
   constructor(
     private readonly catalogPath: string,
@@ -125,16 +126,21 @@ class CatalogApp implements AppService {
       if (this.ingest) this.ingest.progress = p;
       this.emit({ type: 'ingest-progress', progress: p });
     };
-    const done = ingestFolder({ root, catalog: this.store, pack, signal: controller.signal, onProgress: (p) => publish({ ...p, runId: progress.runId }) })
+    // ingestFolder's own final event is held back: the run ends with the event below, once the index is marked stale.
+    const onProgress = (p: IngestProgress) => {
+      if (p.state === 'scanning' || p.state === 'running') publish({ ...p, runId: progress.runId });
+    };
+    const done = ingestFolder({ root, catalog: this.store, pack, signal: controller.signal, onProgress })
       .then((result) => {
+        // New embeddings: the in-memory index is reloaded by the next search (before the final event, so a search
+        // started on "done" sees them). The service itself stays open; a search in flight keeps its sessions.
+        this.indexStale = true;
         const last = this.lastProgress ?? progress;
         publish({ ...last, state: result.cancelled ? 'cancelled' : 'done', added: result.added + result.updated, skipped: result.skipped + result.moved, failed: result.failed, etaSeconds: 0 });
       })
       .catch((err: Error) => publish({ ...(this.lastProgress ?? progress), state: 'failed', error: err.message }))
       .finally(() => {
         this.ingest = null;
-        // New embeddings: the in-memory index is rebuilt on the next search.
-        void this.dropSearchService();
       });
     this.ingest = { progress, controller, done };
     publish(progress);
@@ -360,6 +366,14 @@ class CatalogApp implements AppService {
         if (this.search_?.service === service) this.search_ = null;
       });
       this.search_ = { packId, service };
+      this.indexStale = false;
+    }
+    if (this.indexStale) {
+      this.indexStale = false;
+      return this.search_.service.then((service) => {
+        service.refresh();
+        return service;
+      });
     }
     return this.search_.service;
   }
