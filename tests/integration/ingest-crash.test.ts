@@ -14,7 +14,7 @@ import { photoLike } from '../../bench/ingest-photos.ts';
 import { defaultPack, snapshotTree } from './ingest-helpers.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const RUNNER = join(REPO, 'electron', 'engine', 'ingest', 'run-ingest.ts');
+const CLI = join(REPO, 'bin', 'quari.mjs');
 
 /** Rows committed so far, read through a separate read-only connection (what another process would see). */
 function committed(catalogFile: string): number {
@@ -30,9 +30,9 @@ function committed(catalogFile: string): number {
   }
 }
 
-/** Starts the runner and SIGKILLs it once `atLeast` images are committed; resolves with the count at the kill. */
+/** Starts `quari ingest` and SIGKILLs it once `atLeast` images are committed; resolves with the count at the kill. */
 async function ingestAndKill(root: string, catalogFile: string, packDir: string, atLeast: number): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', RUNNER, '--catalog', catalogFile, '--pack', packDir, '--quiet', root], {
+  const child = spawn(process.execPath, [CLI, 'ingest', root, '--catalog', catalogFile, '--pack', packDir], {
     cwd: REPO,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -46,7 +46,7 @@ async function ingestAndKill(root: string, catalogFile: string, packDir: string,
       await exited;
       return n;
     }
-    if (child.exitCode !== null) throw new Error(`runner exited (code ${child.exitCode}) before ${atLeast} images were committed: ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`quari ingest exited (code ${child.exitCode}) before ${atLeast} images were committed: ${stderr}`);
     await new Promise((r) => setTimeout(r, 15));
   }
 }

@@ -1,7 +1,7 @@
 // Ingest end to end: real SQLite catalog, real ONNX session from the default pack, real images made with sharp.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -174,7 +174,7 @@ test('ingest refuses a catalog inside the evidence folder', async (t) => {
   await assert.rejects(ingestFolder({ root: evidence, catalog: linked, pack }), /lies inside the evidence folder/);
 });
 
-test('a file the ingesting user may not read is recorded as failed (as root, ingest runs as nobody to get EACCES)', async (t) => {
+test('a file the ingesting user may not read is recorded as failed (as root, `quari ingest` runs as nobody to get EACCES)', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ingest-perm-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const root = join(dir, 'evidence');
@@ -190,14 +190,14 @@ test('a file the ingesting user may not read is recorded as failed (as root, ing
   const before = snapshotTree(root);
   if (process.getuid?.() === 0) {
     const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-    const runner = join(repo, 'electron', 'engine', 'ingest', 'run-ingest.ts');
-    const out = execFileSync(process.execPath, ['--import', 'tsx', runner, '--catalog', catalogFile, '--pack', pack.dir, '--quiet', root], {
+    const run = spawnSync(process.execPath, [join(repo, 'bin', 'quari.mjs'), 'ingest', root, '--catalog', catalogFile, '--pack', pack.dir, '--json'], {
       cwd: repo,
       uid: 65534,
       gid: 65534,
       encoding: 'utf8',
     });
-    assert.equal(JSON.parse(out).failed, 1);
+    assert.equal(run.status, 1, `quari ingest exits 1 when a file failed: ${run.stderr}`);
+    assert.equal(JSON.parse(run.stdout.trim().split('\n').pop()!).failed, 1);
   } else {
     const c = openCatalog(catalogFile);
     await ingestFolder({ root, catalog: c, pack });

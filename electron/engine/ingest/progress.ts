@@ -30,7 +30,7 @@ export class ProgressTracker {
     const dt = (t - first.t) / 1000;
     const filesPerSecond = dt > 0 ? (this.done - first.done) / dt : 0;
     const remaining = this.total - this.done;
-    const etaSeconds = this.state !== 'running' ? (remaining === 0 ? 0 : null) : filesPerSecond > 0 ? remaining / filesPerSecond : null;
+    const etaSeconds = this.state === 'done' ? 0 : this.state !== 'running' ? null : filesPerSecond > 0 ? remaining / filesPerSecond : null;
     return {
       runId: this.runId,
       root: this.root,
