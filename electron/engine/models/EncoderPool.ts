@@ -93,7 +93,12 @@ export class EncoderPool implements PixelEncoder {
 
 export type EncoderThreading = { kind: 'workers'; workers: number; intraOpThreads: number } | { kind: 'in-process'; intraOpThreads: number };
 
-/** Two 1-thread workers: see bench/ingest.ts (encode_img_per_s_*) for the comparison with one 2-thread session. */
+/**
+ * Two workers with a 1-thread session each. On the 2-core machine they beat one 2-thread session every time we
+ * measured (bench/ingest.ts encode_img_per_s_*; 224 pass: 185 vs 62 img/s; end to end with a 672×512 region pass:
+ * 121 vs 216 CPU-ms per image): a 2-thread session spins its second thread on every small op and, running inside
+ * onnxruntime-node's synchronous run(), blocks the thread that reads, decodes and commits.
+ */
 export const DEFAULT_THREADING: EncoderThreading = { kind: 'workers', workers: 2, intraOpThreads: 1 };
 
 export async function openEncoder(pack: VerifiedPack, threading: EncoderThreading = DEFAULT_THREADING): Promise<PixelEncoder> {
