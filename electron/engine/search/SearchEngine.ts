@@ -57,7 +57,7 @@ export class SearchEngine {
     if (options.mode === 'adaptive' && !this.adapter) throw new Error('adaptive search needs a QuARI checkpoint in the active model pack');
 
     const t0 = performance.now();
-    const slots = this.candidateSlots(queries, options);
+    const slots = await this.candidateSlots(queries, options);
     const rows = index.rowsOf(slots);
     const baseline = queries.map((q) => index.scoreRows(rows, q));
     const t1 = performance.now();
@@ -67,7 +67,8 @@ export class SearchEngine {
       const batch = new Float32Array(queries.length * index.dim);
       queries.forEach((q, i) => batch.set(q, i * index.dim));
       const transforms = await this.adapter!.adapt(batch, queries.length);
-      adapted = transforms.map((t) => index.scoreRows(rows, t.refinedQuery, t));
+      adapted = [];
+      for (const t of transforms) adapted.push(await index.rescoreRows(rows, t));
     }
     const t2 = performance.now();
 
@@ -76,13 +77,13 @@ export class SearchEngine {
   }
 
   /** Union of each query vector's stage-1 top-K images (or all images), minus exclusions, ascending. */
-  private candidateSlots(queries: readonly Float32Array[], options: SearchOptions): Uint32Array {
+  private async candidateSlots(queries: readonly Float32Array[], options: SearchOptions): Promise<Uint32Array> {
     const { index } = this;
     const wanted = options.k === 0 ? index.imageCount : Math.min(index.imageCount, options.k + (options.excludeSlots?.size ?? 0));
     let slots: Set<number> | null = null;
     if (wanted < index.imageCount) {
       slots = new Set();
-      for (const q of queries) for (const slot of index.topImages(q, wanted).slots) slots.add(slot);
+      for (const q of queries) for (const slot of (await index.topImages(q, wanted)).slots) slots.add(slot);
     }
     const all = slots ? [...slots] : Array.from({ length: index.imageCount }, (_, i) => i);
     const kept = all.filter((s) => !options.excludeSlots?.has(s));

@@ -3,7 +3,7 @@
 // top images for a query, and exact (optionally QuARI-transformed) scores of given rows. The math runs in the native
 // kernels (kernels.ts), on float32 or float16 storage.
 import type { CatalogStore, LoadedEmbeddings } from '../../../db/Interface.ts';
-import { dotRows, flatTopK, float16ToFloat32, float32ToFloat16, rerankLowRank } from './kernels.ts';
+import { dotRows, flatTopKAsync, float16ToFloat32, float32ToFloat16, rerankLowRankAsync } from './kernels.ts';
 
 export type IndexDtype = 'float16' | 'float32';
 
@@ -102,10 +102,13 @@ export class VectorIndex {
     return Number.isNaN(s) ? 0 : s;
   }
 
-  /** Exact top-k images by their best vector's inner product with `query`. */
-  topImages(query: Float32Array, k: number): { slots: Uint32Array; scores: Float32Array; rows: Uint32Array } {
+  /**
+   * Exact top-k images by their best vector's inner product with `query`. The scan runs on a libuv worker thread,
+   * so the main process stays responsive while it streams the whole index.
+   */
+  async topImages(query: Float32Array, k: number): Promise<{ slots: Uint32Array; scores: Float32Array; rows: Uint32Array }> {
     if (this.imageCount === 0) return { slots: new Uint32Array(0), scores: new Float32Array(0), rows: new Uint32Array(0) };
-    const { ids, scores, rows } = flatTopK(this.vectors, this.dim, query, this.offsets, k);
+    const { ids, scores, rows } = await flatTopKAsync(this.vectors, this.dim, query, this.offsets, k);
     return { slots: ids, scores, rows };
   }
 
@@ -119,10 +122,14 @@ export class VectorIndex {
     return rows;
   }
 
-  /** Scores of the given rows: plain inner product, or QuARI's q′·normalize(x + a·(x·U)·Vᵀ) with a transform. */
-  scoreRows(rows: Uint32Array, query: Float32Array, transform?: LowRankTransform): Float32Array {
-    if (!transform) return dotRows(this.vectors, this.dim, rows, query);
-    return rerankLowRank(this.vectors, this.dim, rows, transform.refinedQuery, transform.U, transform.V, transform.rank, transform.anchorScale);
+  /** Plain inner products of the given rows with `query` (stage-1 candidates: small, so run inline). */
+  scoreRows(rows: Uint32Array, query: Float32Array): Float32Array {
+    return dotRows(this.vectors, this.dim, rows, query);
+  }
+
+  /** QuARI scores q′·normalize(x + a·(x·U)·Vᵀ) of the given rows, on a worker thread (it may be the whole catalog). */
+  rescoreRows(rows: Uint32Array, transform: LowRankTransform): Promise<Float32Array> {
+    return rerankLowRankAsync(this.vectors, this.dim, rows, transform.refinedQuery, transform.U, transform.V, transform.rank, transform.anchorScale);
   }
 }
 
