@@ -1,0 +1,253 @@
+// The analyst's whole path through the real UI, the real web host and a real catalog: ingest a folder (one file
+// is corrupt), open a query photo, draw a crop over a small object by mouse, run an adaptive search, find the
+// photo the crop came from at rank 1, tag it with a hotkey, compare, export the HTML report and read it back.
+// Screenshots of every view go to docs/screenshots/.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { ADAPTIVE_PACK_NAME, installAdaptivePack } from './support/adaptivePack.ts';
+import { launchBrowser } from './support/browser.ts';
+import { makeScenes, SCENE_W, type SceneSet } from './support/scenes.ts';
+import { REPO_ROOT, startHost, type RunningHost } from './support/webHost.ts';
+
+const SHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
+const CASE = { name: 'Operation Lantern', categories: ['Same object', 'Same room', 'Possible'] };
+
+describe('investigation flow in the browser', { timeout: 600_000 }, () => {
+  let tmp: string;
+  let scenes: SceneSet;
+  let host: RunningHost;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  let searchId = 0;
+  let checkpointHash = '';
+
+  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+
+  before(async () => {
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'quari-e2e-'));
+    scenes = await makeScenes(path.join(tmp, 'evidence'));
+    await fs.mkdir(SHOTS, { recursive: true });
+    const dataHome = path.join(tmp, 'home');
+    checkpointHash = await installAdaptivePack(dataHome);
+    host = await startHost({ catalogPath: path.join(tmp, 'catalog.sqlite'), dataHome });
+    browser = await launchBrowser();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+    page = await context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    // CSP violations and failed requests surface as console errors.
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageErrors.push(msg.text());
+    });
+    await page.goto(host.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await host?.stop();
+    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('drops the token from the address bar and shows the empty catalog', async () => {
+    assert.equal(new URL(page.url()).search, '', 'the session token must not stay in the URL');
+    await page.getByRole('heading', { name: 'Add evidence folder' }).waitFor();
+    await page.getByTestId('total-images').filter({ hasText: '0' }).waitFor();
+  });
+
+  it('chooses the model pack with a QuARI checkpoint', async () => {
+    const radio = page.getByRole('radio', { name: new RegExp(ADAPTIVE_PACK_NAME.replace(/[()+]/g, '\\$&')) });
+    await radio.check();
+    await page.locator('.pack', { hasText: ADAPTIVE_PACK_NAME }).waitFor();
+    assert.equal(await radio.isChecked(), true);
+  });
+
+  it('ingests the folder through the UI and lists the corrupt file as failed', async () => {
+    await page.getByLabel('Folder path').fill(scenes.folder);
+    await page.getByRole('button', { name: 'Ingest folder' }).click();
+    const status = page.locator('[data-testid="ingest-status"][data-state="done"]');
+    await status.waitFor({ timeout: 300_000 });
+    await page.getByTestId('failures').waitFor();
+    await shot('catalog');
+    const expectedFiles = scenes.scenes.length + 1;
+    assert.match((await page.getByTestId('ingest-status').innerText()).replace(/\s+/g, ' '), new RegExp(`${expectedFiles} / ${expectedFiles} files`));
+    await page.getByTestId('total-indexed').filter({ hasText: new RegExp(`^${scenes.scenes.length}$`) }).waitFor();
+    await page.getByTestId('total-images').filter({ hasText: new RegExp(`^${expectedFiles}$`) }).waitFor();
+
+    const failures = page.getByTestId('failures');
+    await failures.waitFor();
+    const items = failures.locator('li');
+    assert.equal(await items.count(), 1, 'exactly the truncated JPEG fails');
+    const text = await items.first().innerText();
+    assert.ok(text.includes(scenes.badFile), `failure list names ${scenes.badFile}: ${text}`);
+    assert.ok(text.split('\n').length >= 3, 'each failure shows an error message');
+  });
+
+  it('creates a case with three hotkeyed categories', async () => {
+    await page.getByRole('navigation').getByRole('button', { name: /^Cases/ }).click();
+    await page.getByLabel('Name').fill(CASE.name);
+    await page.getByLabel(/Categories/).fill(CASE.categories.join(', '));
+    await page.getByRole('button', { name: 'Create case' }).click();
+    await page.getByRole('heading', { name: CASE.name }).waitFor();
+    for (const [i, name] of CASE.categories.entries()) {
+      await page.locator('.cats span', { hasText: name }).filter({ hasText: String(i + 1) }).waitFor();
+    }
+  });
+
+  it('opens the query photo and draws a crop over the object with the mouse', async () => {
+    await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
+    await page.getByTestId('query-file').setInputFiles(scenes.objectScene);
+    const img = page.getByTestId('crop-stage').locator('img');
+    await img.waitFor();
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="crop-stage"] img') as HTMLImageElement | null;
+      return !!el && el.complete && el.naturalWidth > 0;
+    });
+    const rect = (await img.boundingBox())!;
+    const scale = rect.width / SCENE_W;
+    const b = scenes.objectBox;
+    const x0 = rect.x + b.x * scale;
+    const y0 = rect.y + b.y * scale;
+    await page.mouse.move(x0, y0);
+    await page.mouse.down();
+    await page.mouse.move(x0 + (b.w * scale) / 2, y0 + (b.h * scale) / 2, { steps: 5 });
+    await page.mouse.move(x0 + b.w * scale, y0 + b.h * scale, { steps: 5 });
+    await page.mouse.up();
+
+    const crop = await page.getByTestId('crop-list').locator('li').first().innerText();
+    const m = /(\d+)×(\d+) at (\d+),(\d+)/.exec(crop);
+    assert.ok(m, `crop list shows the box: ${crop}`);
+    const [w, h, x, y] = m.slice(1).map(Number);
+    // Mouse positions are whole CSS pixels; one display pixel is 1/scale image pixels.
+    const tol = Math.ceil(1 / scale) + 1;
+    for (const [got, want, what] of [[x, b.x, 'x'], [y, b.y, 'y'], [w, b.w, 'w'], [h, b.h, 'h']] as const) {
+      assert.ok(Math.abs(got - want) <= tol, `crop ${what} ${got} is within ${tol} px of ${want}`);
+    }
+    await shot('query-crop');
+  });
+
+  it('runs an adaptive search and finds the source photo at rank 1', async () => {
+    const adaptive = page.getByRole('radio', { name: 'Adaptive' });
+    assert.equal(await adaptive.isDisabled(), false, 'the active pack offers adaptive (QuARI) scoring');
+    await page.locator('label', { has: adaptive }).click();
+    await page.getByTestId('crop-stage').focus();
+    await page.keyboard.press('Enter');
+    const summary = page.getByTestId('results-summary');
+    await summary.waitFor({ timeout: 120_000 });
+    assert.match(await summary.innerText(), /Adaptive/);
+    assert.ok((await summary.innerText()).includes(checkpointHash.slice(0, 12)), 'the summary names the checkpoint');
+    searchId = Number(/search #(\d+)/.exec(await summary.innerText())?.[1]);
+    assert.ok(searchId > 0, 'the summary names the recorded search');
+    const first = page.getByTestId('result-tile').first();
+    assert.equal(await first.getAttribute('data-rank'), '1');
+    assert.equal(await first.getAttribute('data-path'), scenes.objectScene);
+    const tiles = page.getByTestId('result-tile');
+    assert.equal(await tiles.count(), scenes.scenes.length, 'every ingested scene is ranked, the corrupt file is not');
+    const scores = await tiles.evaluateAll((els) => els.map((e) => [Number(e.getAttribute('data-score')), Number(e.getAttribute('data-baseline'))]));
+    assert.ok(scores.some(([a, b]) => Math.abs(a - b) > 1e-4), 'QuARI rescoring changed the scores');
+  });
+
+  it('tags the selected result with hotkey 1', async () => {
+    await page.getByTestId('result-tile').first().click();
+    await page.keyboard.press('1');
+    await page.getByTestId('notice').filter({ hasText: `as ${CASE.categories[0]}` }).waitFor();
+    const tagged = page.getByTestId('tagged-items');
+    await tagged.waitFor();
+    const text = await tagged.innerText();
+    assert.ok(text.includes(path.basename(scenes.objectScene)), text);
+    assert.ok(text.includes(CASE.categories[0]), text);
+    assert.ok(text.includes(`search #${searchId}`), `the tag records the search that found it: ${text}`);
+    await page.getByRole('button', { name: /^Rank 1:/ }).hover();
+    await page.locator('.loupe').waitFor();
+    await shot('results');
+  });
+
+  it('opens compare with Enter, zooms both panes with the wheel, closes with Esc', async () => {
+    await page.mouse.move(5, 400);
+    await page.keyboard.press('Enter');
+    const compare = page.getByTestId('compare');
+    await compare.waitFor();
+    await compare.getByTestId('match-box').waitFor();
+    const contents = compare.locator('.content');
+    assert.equal(await contents.count(), 2);
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('[data-testid="compare"] img')].every((i) => (i as HTMLImageElement).complete),
+    );
+    await shot('compare');
+    const before = await contents.evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
+    const pane = (await compare.locator('.viewport').first().boundingBox())!;
+    await page.mouse.move(pane.x + pane.width / 2, pane.y + pane.height / 2);
+    await page.mouse.wheel(0, -300);
+    await page.waitForFunction(
+      (prev) => [...document.querySelectorAll('[data-testid="compare"] .content')].every((e, i) => (e as HTMLElement).style.transform !== prev[i]),
+      before,
+    );
+    // Dragging the hit pane pans the query pane too.
+    const zoomed = await contents.evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
+    const hitPane = (await compare.locator('.viewport').nth(1).boundingBox())!;
+    await page.mouse.move(hitPane.x + 100, hitPane.y + 100);
+    await page.mouse.down();
+    await page.mouse.move(hitPane.x + 160, hitPane.y + 130, { steps: 4 });
+    await page.mouse.up();
+    const panned = await contents.evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
+    assert.notEqual(panned[0], zoomed[0], 'query pane follows the pan');
+    assert.notEqual(panned[1], zoomed[1]);
+    await page.keyboard.press('Escape');
+    await compare.waitFor({ state: 'detached' });
+  });
+
+  it('exports the HTML report with path, SHA-256, tag and search parameters', async () => {
+    await page.getByRole('button', { name: 'Export HTML report' }).first().click();
+    const where = page.getByTestId('export-path').first();
+    await where.waitFor();
+    const reportPath = (await where.innerText()).trim();
+    assert.ok(path.isAbsolute(reportPath), reportPath);
+    assert.ok(!reportPath.startsWith(scenes.folder), 'reports are never written into the evidence folder');
+    const html = await fs.readFile(reportPath, 'utf8');
+    const sha = createHash('sha256').update(await fs.readFile(scenes.objectScene)).digest('hex');
+    assert.ok(html.includes(scenes.objectScene), 'report names the file path');
+    assert.ok(html.includes(sha), 'report carries the SHA-256 of the evidence file');
+    assert.ok(html.includes(CASE.categories[0]), 'report shows the tag');
+    assert.ok(html.includes(CASE.name), 'report names the case');
+    const row = new RegExp(`id="search-${searchId}"[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
+    assert.ok(row, `report lists search #${searchId}`);
+    const decoded = row.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+    assert.ok(decoded.includes('adaptive'), 'search row gives the mode');
+    const b = scenes.objectBox;
+    for (const v of [b.x, b.y]) assert.ok(new RegExp(`\\b${v - 2}\\b|\\b${v - 1}\\b|\\b${v}\\b|\\b${v + 1}\\b|\\b${v + 2}\\b`).test(decoded), `search row gives the crop (near ${v})`);
+  });
+
+  it('shows the case with everything tagged', async () => {
+    await page.getByRole('navigation').getByRole('button', { name: /^Cases/ }).click();
+    const items = page.getByTestId('tagged-items');
+    await items.waitFor();
+    const sha = createHash('sha256').update(await fs.readFile(scenes.objectScene)).digest('hex');
+    assert.ok((await items.innerText()).includes(sha));
+    await shot('cases');
+  });
+
+  it('lists the search in history and re-runs it', async () => {
+    await page.getByRole('navigation').getByRole('button', { name: /^History/ }).click();
+    const table = page.getByTestId('history');
+    await table.waitFor();
+    const row = table.locator('tr', { has: page.locator('td', { hasText: new RegExp(`^${searchId}$`) }) });
+    assert.match(await row.innerText(), /adaptive/);
+    await shot('history');
+    await row.getByRole('button', { name: 'Re-run' }).click();
+    const summary = page.getByTestId('results-summary');
+    await page.waitForFunction((id) => {
+      const m = /search #(\d+)/.exec(document.querySelector('[data-testid="results-summary"]')?.textContent ?? '');
+      return !!m && Number(m[1]) > id;
+    }, searchId);
+    assert.match(await summary.innerText(), /Adaptive/);
+    assert.equal(await page.getByTestId('result-tile').first().getAttribute('data-path'), scenes.objectScene);
+  });
+
+  it('raised no page errors or CSP violations', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
