@@ -1,9 +1,9 @@
 // What the web host needs from the main-process service (electron/engine/app/AppService.ts): every API method
 // except the two that belong to a host (onEvent, chooseFolder), its event stream, and media resolution.
 import type { EventEmitter } from 'node:events';
-import type { QuariApi } from '../shared/api.ts';
+import type { MediaKind, QuariApi } from '../shared/api.ts';
 
-export type MediaKind = 'thumb' | 'image' | 'query';
+export type { MediaKind };
 export const MEDIA_KINDS: readonly MediaKind[] = ['thumb', 'image', 'query'];
 
 export type WebBackend = Omit<QuariApi, 'onEvent' | 'chooseFolder'> & {

@@ -247,6 +247,20 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     assert.equal(await page.getByTestId('result-tile').first().getAttribute('data-path'), scenes.objectScene);
   });
 
+  it('re-runs a search from history after a reload, showing its stored query image and crop', async () => {
+    await page.reload();
+    await page.getByRole('navigation').getByRole('button', { name: /^History/ }).click();
+    const row = page.getByTestId('history').locator('tr', { has: page.locator('td', { hasText: new RegExp(`^${searchId}$`) }) });
+    await row.getByRole('button', { name: 'Re-run' }).click();
+    await page.getByTestId('results-summary').waitFor();
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="crop-stage"] img') as HTMLImageElement | null;
+      return !!el && el.complete && el.naturalWidth > 0;
+    });
+    assert.equal(await page.getByTestId('crop-list').locator('li').count(), 1, 'the crop comes back with the search');
+    assert.equal(await page.getByTestId('result-tile').first().getAttribute('data-path'), scenes.objectScene);
+  });
+
   it('raised no page errors or CSP violations', () => {
     assert.deepEqual(pageErrors, []);
   });

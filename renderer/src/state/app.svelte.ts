@@ -18,7 +18,7 @@ import type {
   SearchResponse,
   Settings,
 } from '../../../electron/shared/api.ts';
-import { api } from '../api/index.ts';
+import { api, mediaSrc } from '../api/index.ts';
 import { errorMessage, fileName } from '../lib/format.ts';
 import { roundBox } from '../lib/geometry.ts';
 
@@ -254,13 +254,7 @@ class AppState {
 
   async rerun(record: SearchRecord) {
     const { queryName, ...request } = record.request;
-    this.query = this.knownQueries.get(request.queryImageId) ?? {
-      queryImageId: request.queryImageId,
-      name: queryName,
-      width: 0,
-      height: 0,
-      url: '',
-    };
+    this.query = this.knownQueries.get(request.queryImageId) ?? (await this.reopenQuery(request.queryImageId, queryName));
     this.crops = request.crops.map((c) => ({ ...c }));
     this.selectedCrop = -1;
     this.text = request.text ?? '';
@@ -269,6 +263,15 @@ class AppState {
     if (request.top !== undefined) this.top = request.top;
     this.view = 'search';
     await this.runRequest(request);
+  }
+
+  /** A query image from an earlier session: the backend keeps it by id; its size is read from the image itself. */
+  private async reopenQuery(queryImageId: string, name: string): Promise<QueryImage> {
+    const url = mediaSrc('query', queryImageId);
+    const size = (await this.task(`Loading query image ${name}…`, () => imageSize(url))) ?? { width: 0, height: 0 };
+    const query: QueryImage = { queryImageId, name, url, ...size };
+    if (size.width > 0) this.knownQueries.set(queryImageId, query);
+    return query;
   }
 
   select(index: number) {
@@ -367,6 +370,16 @@ class AppState {
       this.say(`Report written to ${result.path}`);
     }
   }
+}
+
+/** Natural size of an image (EXIF orientation applied, as the browser displays it). */
+function imageSize(url: string): Promise<{ width: number; height: number }> {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve({ width: img.naturalWidth, height: img.naturalHeight });
+    img.onerror = () => reject(new Error('The query image of this search is no longer available.'));
+    img.src = url;
+  });
 }
 
 export const app = new AppState();
