@@ -115,7 +115,8 @@ function cookie(req: IncomingMessage, name: string): string | null {
 }
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
-  const { backend, maxBodyBytes = 192 * 1024 * 1024 } = options;
+  // AppService accepts query images up to 200 MiB; base64 inflates them by a third.
+  const { backend, maxBodyBytes = 280 * 1024 * 1024 } = options;
   const distDir = path.resolve(options.distDir);
   await fs.access(path.join(distDir, 'index.html')).catch(() => {
     throw new Error(`${path.join(distDir, 'index.html')} is missing: build the renderer first (vite build --config renderer/vite.config.ts)`);
