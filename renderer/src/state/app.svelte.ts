@@ -354,11 +354,12 @@ class AppState {
     this.say(on ? `Tagged ${fileName(hitPath)} as ${label}.` : `Removed ${label} from ${fileName(hitPath)}.`);
   }
 
-  async setNote(imageId: number, text: string) {
+  async setNote(imageId: number, text: string): Promise<boolean> {
     const c = this.activeCase;
-    if (!c) return;
+    if (!c) return false;
     const details = await this.task('Saving note…', () => api().setNote({ caseId: c.caseId, imageId, text }));
     if (details) this.setActiveCase(details);
+    return details !== undefined;
   }
 
   async exportCase(format: ExportFormat) {
