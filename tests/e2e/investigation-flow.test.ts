@@ -16,6 +16,7 @@ import { REPO_ROOT, startHost, type RunningHost } from './support/webHost.ts';
 
 const SHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
 const CASE = { name: 'Operation Lantern', categories: ['Same object', 'Same room', 'Possible'] };
+const NOTE = 'Ringed lamp on the sideboard, same as in the query photo';
 
 describe('investigation flow in the browser', { timeout: 600_000 }, () => {
   let tmp: string;
@@ -161,6 +162,10 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     assert.ok(text.includes(path.basename(scenes.objectScene)), text);
     assert.ok(text.includes(CASE.categories[0]), text);
     assert.ok(text.includes(`search #${searchId}`), `the tag records the search that found it: ${text}`);
+    await page.getByLabel('Note').fill(NOTE);
+    await page.getByLabel('Note').blur();
+    await tagged.filter({ hasText: NOTE }).waitFor();
+    await page.getByTestId('result-tile').first().focus();
     await page.getByRole('button', { name: /^Rank 1:/ }).hover();
     await page.locator('.loupe').waitFor();
     await shot('results');
@@ -213,6 +218,7 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     assert.ok(html.includes(sha), 'report carries the SHA-256 of the evidence file');
     assert.ok(html.includes(CASE.categories[0]), 'report shows the tag');
     assert.ok(html.includes(CASE.name), 'report names the case');
+    assert.ok(html.includes(NOTE), 'report carries the note');
     const row = new RegExp(`id="search-${searchId}"[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
     assert.ok(row, `report lists search #${searchId}`);
     const decoded = row.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
