@@ -267,6 +267,20 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     assert.equal(await page.getByTestId('result-tile').first().getAttribute('data-path'), scenes.objectScene);
   });
 
+  it('blurs every thumbnail until clicked when the setting says so', async () => {
+    await page.getByRole('navigation').getByRole('button', { name: /^Catalog/ }).click();
+    await page.getByLabel('Blur every thumbnail until clicked').check();
+    await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
+    const tiles = page.getByTestId('result-tile');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="result-tile"] img.blurred').length > 0);
+    assert.equal(await tiles.locator('img.blurred').count(), await tiles.count(), 'every visible thumbnail is blurred');
+    await tiles.nth(1).click();
+    assert.equal(await tiles.nth(1).locator('img.blurred').count(), 0, 'a click reveals it');
+    assert.equal(await tiles.nth(2).locator('img.blurred').count(), 1, 'the others stay hidden');
+    await page.getByRole('navigation').getByRole('button', { name: /^Catalog/ }).click();
+    await page.getByLabel('Blur every thumbnail until clicked').uncheck();
+  });
+
   it('raised no page errors or CSP violations', () => {
     assert.deepEqual(pageErrors, []);
   });
