@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { catalogDataDir, openCatalog } from '../../../db/CatalogStore.ts';
 import type { CatalogStore, SearchRow } from '../../../db/Interface.ts';
@@ -186,38 +187,42 @@ class CatalogApp implements AppService {
     if (request.mode === 'adaptive' && !service.checkpointHash) {
       throw new ApiFailure('unavailable', `model pack ${service.packId} has no QuARI checkpoint; use Baseline`);
     }
-    const queryName = (this.store.getSetting(`queryName:${request.queryImageId}`) as string | undefined) ?? request.queryImageId;
-    try {
-      const result = await service.search(
-        { imagePath, crops: request.crops, ...(request.text ? { text: request.text } : {}), mode: request.mode, k: request.k ?? DEFAULT_K, top: request.top ?? DEFAULT_TOP },
-        { record: { params: { queryImageId: request.queryImageId, queryName } } },
-      );
-      return {
-        searchId: result.searchId!,
-        packId: service.packId,
-        checkpointHash: request.mode === 'adaptive' ? service.checkpointHash : null,
-        mode: request.mode,
-        candidates: result.candidates,
-        durationMs: result.durationMs,
-        hits: result.hits.map((h) => ({
-          rank: h.rank,
-          imageId: h.imageId,
-          path: h.path,
-          sha256: h.sha256,
-          width: h.width,
-          height: h.height,
-          score: h.score,
-          baselineScore: h.baselineScore,
-          box: h.box,
-          explicitScore: h.explicitScore,
-          thumbnailUrl: mediaUrl('thumb', h.imageId),
-          imageUrl: mediaUrl('image', h.imageId),
-        })),
-      };
-    } catch (err) {
-      if (err instanceof ApiFailure) throw err;
-      throw new ApiFailure('bad-request', (err as Error).message);
+    if (request.text?.trim() && !service.pack.manifest.text) {
+      throw new ApiFailure('bad-request', `model pack ${service.packId} has no text encoder; search with an image region`);
     }
+    const { width, height } = await readImageHeader(await readFile(imagePath), request.queryImageId);
+    for (const c of request.crops) {
+      if (!(c.w > 0 && c.h > 0 && c.x < width && c.y < height && c.x + c.w > 0 && c.y + c.h > 0)) {
+        throw new ApiFailure('bad-request', `crop ${JSON.stringify(c)} lies outside the query image (${width}×${height})`);
+      }
+    }
+    const queryName = (this.store.getSetting(`queryName:${request.queryImageId}`) as string | undefined) ?? request.queryImageId;
+    const result = await service.search(
+      { imagePath, crops: request.crops, ...(request.text ? { text: request.text } : {}), mode: request.mode, k: request.k ?? DEFAULT_K, top: request.top ?? DEFAULT_TOP },
+      { record: { params: { queryImageId: request.queryImageId, queryName } } },
+    );
+    return {
+      searchId: result.searchId!,
+      packId: service.packId,
+      checkpointHash: request.mode === 'adaptive' ? service.checkpointHash : null,
+      mode: request.mode,
+      candidates: result.candidates,
+      durationMs: result.durationMs,
+      hits: result.hits.map((h) => ({
+        rank: h.rank,
+        imageId: h.imageId,
+        path: h.path,
+        sha256: h.sha256,
+        width: h.width,
+        height: h.height,
+        score: h.score,
+        baselineScore: h.baselineScore,
+        box: h.box,
+        explicitScore: h.explicitScore,
+        thumbnailUrl: mediaUrl('thumb', h.imageId),
+        imageUrl: mediaUrl('image', h.imageId),
+      })),
+    };
   }
 
   async listSearches(): Promise<SearchRecord[]> {
