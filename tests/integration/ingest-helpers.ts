@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { buildNsfwjsPack } from '../../native-models/packs/build-default-pack.ts';
 import type { PackManifest, RegionScheme } from '../../native-models/packs/manifest.ts';
 import { DEFAULT_PACK_ID, PackRegistry } from '../../native-models/packs/registry.ts';
 import { verifyPack, type VerifiedPack } from '../../native-models/packs/verify.ts';
@@ -15,6 +14,8 @@ export async function defaultPack(): Promise<VerifiedPack> {
   try {
     return await registry.load(DEFAULT_PACK_ID);
   } catch {
+    // Imported only when needed: the converter pulls in the whole tfjs conversion chain.
+    const { buildNsfwjsPack } = await import('../../native-models/packs/build-default-pack.ts');
     buildNsfwjsPack('mobilenet_v2');
     return registry.load(DEFAULT_PACK_ID);
   }

@@ -37,3 +37,10 @@ test('squash ignores aspect, center-crop keeps it', async () => {
   assert.ok(s2.data[0] > 200, 'stripe survives squash');
   assert.ok(Math.max(...c2.data) < 30, 'stripe is cropped away');
 });
+
+test('NHWC with one mean/std for all channels (the single-table path) matches the per-channel formula', () => {
+  const pre: Preprocessing = { ...base, scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+  const { data } = toInputTensor([img], pre);
+  const want = Array.from(img.data, (v) => (v / 255 - 0.5) / 0.25);
+  data.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-6, `element ${i}`));
+});

@@ -59,6 +59,7 @@ export class EncoderPool implements PixelEncoder {
     return new EncoderPool(pack.manifest, workers.map((worker) => ({ worker, busy: 0 })));
   }
 
+  /** The batch's pixel buffers are transferred to the worker when they own their memory (then unusable here). */
   encodeInputs(batch: readonly EncoderInputs[]): Promise<ImageEmbedding[]> {
     if (this.failure) return Promise.reject(this.failure);
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
@@ -66,7 +67,15 @@ export class EncoderPool implements PixelEncoder {
     slot.busy++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, batch });
+      const transfer = new Set<ArrayBuffer>();
+      for (const b of batch) {
+        for (const img of [b.whole, b.region]) {
+          const buf = img?.data.buffer;
+          // Only whole, unshared buffers: a Buffer from Node's pool shares its ArrayBuffer with other data.
+          if (buf instanceof ArrayBuffer && img!.data.byteOffset === 0 && img!.data.byteLength === buf.byteLength) transfer.add(buf);
+        }
+      }
+      slot.worker.postMessage({ id, batch }, [...transfer]);
     });
   }
 

@@ -39,13 +39,19 @@ export function toInputTensor(images: readonly RgbImage[], pre: Preprocessing): 
     for (let v = 0; v < 256; v++) lut[v] = (v * pre.scale - pre.mean[src]) / pre.std[src];
     return { src, lut };
   });
+  const sameForAllChannels =
+    pre.channelOrder === 'RGB' && pre.mean.every((m) => m === pre.mean[0]) && pre.std.every((v) => v === pre.std[0]);
   images.forEach((img, n) => {
     if (img.width !== width || img.height !== height || img.data.length !== plane * 3) {
       throw new Error(`batch image ${n} is ${img.width}×${img.height}, expected ${width}×${height} RGB`);
     }
     const px = img.data;
     const base = n * plane * 3;
-    if (pre.layout === 'NHWC') {
+    if (pre.layout === 'NHWC' && sameForAllChannels) {
+      // The common case (one mean/std for all channels, RGB): one table over the interleaved bytes.
+      const lut = luts[0].lut;
+      for (let i = 0; i < plane * 3; i++) data[base + i] = lut[px[i]];
+    } else if (pre.layout === 'NHWC') {
       const [a, b, c] = luts;
       for (let i = 0, o = base; i < plane * 3; i += 3, o += 3) {
         data[o] = a.lut[px[i + a.src]];
