@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { EncoderPool } from '../../electron/engine/models/EncoderPool.ts';
-import { ImageEncoder } from '../../electron/engine/models/ImageEncoder.ts';
+import { coverSize, ImageEncoder, prepareInputs, type ImageEmbedding } from '../../electron/engine/models/ImageEncoder.ts';
+import { decodeRgb } from '../../electron/engine/images/decode.ts';
 import { projectRows, slidingWindows } from '../../electron/engine/models/pooling.ts';
 import { Projection } from '../../electron/engine/models/projection.ts';
 import { photoLike } from '../../bench/ingest-photos.ts';
@@ -41,11 +42,17 @@ test('whole image + region windows with boxes, projected and unit length; conten
   // Region vectors differ from each other (they see different parts of the picture).
   assert.ok(dot(e.vectors.subarray(64, 128), e.vectors.subarray(e.vectors.length - 64)) < 0.999);
 
+  // Concurrent calls on one in-process encoder (ingest lanes do this) give what sequential calls give.
+  const others = await Promise.all([4, 5].map(async (seed) => prepareInputs(pack.manifest, await decodeRgb(await (await photoLike(seed, 800, 600)).jpeg().toBuffer(), 'x', coverSize(pack.manifest)))));
+  const sequential: ImageEmbedding[] = [];
+  for (const o of others) sequential.push((await enc.encodeInputs([o]))[0]);
+  const concurrent = await Promise.all(others.map(async (o) => (await enc.encodeInputs([o]))[0]));
+  concurrent.forEach((c, k) => assert.deepEqual(c.vectors, sequential[k].vectors, `image ${k}`));
+  assert.notDeepEqual(concurrent[0].vectors, concurrent[1].vectors);
+
   // Worker threads compute the same vectors as the in-process session.
   const pool = await EncoderPool.open(pack, { workers: 2, intraOpThreads: 1 });
   t.after(() => pool.close());
-  const { decodeRgb } = await import('../../electron/engine/images/decode.ts');
-  const { coverSize, prepareInputs } = await import('../../electron/engine/models/ImageEncoder.ts');
   const inputs = await prepareInputs(pack.manifest, await decodeRgb(jpeg, 'x', coverSize(pack.manifest)));
   const [viaPool] = await pool.encodeInputs([inputs]);
   assert.equal(viaPool.nVectors, e.nVectors);

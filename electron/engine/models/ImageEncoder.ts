@@ -71,6 +71,8 @@ export function queryPreprocessing(manifest: PackManifest): Preprocessing {
 
 export class ImageEncoder implements PixelEncoder {
   private readonly windowsBySize = new Map<string, ReturnType<typeof slidingWindows>>();
+  private readonly inputBuffers = new Map<string, Float32Array>();
+  private running: Promise<void> = Promise.resolve();
   private readonly explicitIdx: number[];
 
   private constructor(
@@ -194,9 +196,29 @@ export class ImageEncoder implements PixelEncoder {
     await this.projection?.close();
   }
 
+  /**
+   * One forward pass. Passes run one at a time (the session computes synchronously anyway), which lets each input
+   * size keep one input buffer across calls.
+   */
   private async run(images: RgbImage[], pre: Preprocessing, withScores: boolean) {
+    const previous = this.running;
+    let release!: () => void;
+    this.running = new Promise<void>((r) => (release = r));
+    await previous;
+    try {
+      return await this.runNow(images, pre, withScores);
+    } finally {
+      release();
+    }
+  }
+
+  private async runNow(images: RgbImage[], pre: Preprocessing, withScores: boolean) {
     const spec = this.manifest.image;
-    const { data, dims } = toInputTensor(images, pre);
+    const key = `${images.length}x${images[0].width}x${images[0].height}`;
+    const { data, dims } = toInputTensor(images, pre, this.inputBuffers.get(key));
+    // A handful of sizes recur (whole pass, region pass, query crops); anything else must not accumulate.
+    if (!this.inputBuffers.has(key) && this.inputBuffers.size >= 4) this.inputBuffers.clear();
+    this.inputBuffers.set(key, data);
     const fetches = [spec.featureMapOutput];
     if (withScores && spec.contentScoresOutput) fetches.push(spec.contentScoresOutput);
     const result = await this.session.run({ [spec.inputName]: new ort.Tensor('float32', data, dims) }, fetches);

@@ -26,12 +26,18 @@ export async function resizeRgb(image: RgbImage, size: readonly [number, number]
 
 /**
  * Writes images (all the same size) into one float32 batch tensor: value = (byte·scale − mean[c]) / std[c],
- * channels in the manifest's order, NHWC or NCHW. Returns the data and its dims.
+ * channels in the manifest's order, NHWC or NCHW. Returns the data and its dims. `reuse`, when it has the right
+ * length, is overwritten instead of allocating (a fresh multi-MB array costs more than filling it).
  */
-export function toInputTensor(images: readonly RgbImage[], pre: Preprocessing): { data: Float32Array; dims: number[] } {
+export function toInputTensor(
+  images: readonly RgbImage[],
+  pre: Preprocessing,
+  reuse?: Float32Array,
+): { data: Float32Array; dims: number[] } {
   const { width, height } = images[0];
   const plane = width * height;
-  const data = new Float32Array(images.length * plane * 3);
+  const length = images.length * plane * 3;
+  const data = reuse && reuse.length === length ? reuse : new Float32Array(length);
   // Per-channel lookup tables: 256 entries each, so the inner loop is a load and a store.
   const order = pre.channelOrder === 'RGB' ? [0, 1, 2] : [2, 1, 0];
   const luts = order.map((src) => {
