@@ -3,7 +3,7 @@
 // writes PACKS_DIR/<id>/{encoder.onnx, manifest.json} (default PACKS_DIR: native-models/packs/built).
 // Runs at npm install time, so it only converts (≈0.3 s for MobileNetV2) and never measures inference.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -11,13 +11,18 @@ import { convertKerasModel } from '../converters/tfjs/keras-to-onnx.ts';
 import { loadNsfwjsModel, NSFWJS_CLASSES } from '../converters/tfjs/nsfwjs-models.ts';
 import { decodeWeights } from '../converters/tfjs/weights.ts';
 import { MANIFEST_FILE, MANIFEST_SCHEMA, type PackManifest } from './manifest.ts';
+import * as mobilenetv2Scheme from './mobilenetv2-nsfwjs/scheme.ts';
 import { BUILT_PACKS_DIR } from './registry.ts';
 
 export type PackModel = 'mobilenet_v2' | 'inception_v3';
 
-const PACKS: Record<PackModel, { id: string; title: string; featureNote: string }> = {
+/** A measured region scheme + learned projection (see native-models/packs/<id>/scheme.ts). */
+type PackScheme = typeof mobilenetv2Scheme;
+
+const PACKS: Record<PackModel, { id: string; title: string; featureNote: string; scheme?: PackScheme }> = {
   mobilenet_v2: {
     id: 'mobilenetv2-nsfwjs',
+    scheme: mobilenetv2Scheme,
     title: 'MobileNetV2',
     featureNote: 'out_relu: 1280 channels after the final ReLU6, 7×7 at 224×224',
   },
@@ -55,7 +60,8 @@ export function buildNsfwjsPack(model: PackModel, packsDir: string = BUILT_PACKS
   const manifest: PackManifest = {
     schema: MANIFEST_SCHEMA,
     id: spec.id,
-    version: `${CONVERTER_REVISION}.0.0+nsfwjs.${files.version}`,
+    // The minor number is the scheme revision: a new region scheme or projection changes every stored vector.
+    version: `${CONVERTER_REVISION}.${spec.scheme?.revision ?? 0}.0+nsfwjs.${files.version}`,
     name: `${spec.title} (nsfwjs ${files.version}) image encoder`,
     licence: `${files.licence} (nsfwjs, © Infinite Red, Inc.)`,
     embeddingDim: conv.featureChannels,
@@ -95,6 +101,13 @@ export function buildNsfwjsPack(model: PackModel, packsDir: string = BUILT_PACKS
     },
   };
 
+  if (spec.scheme) {
+    manifest.regions = spec.scheme.regions;
+    manifest.projection = spec.scheme.projection;
+    manifest.embeddingDim = spec.scheme.projection.outputDim;
+    manifest.measurements = { ...manifest.measurements, regionScheme: spec.scheme.measurements };
+  }
+
   // Build beside the target and swap in, so a failed build never leaves a half-written pack behind.
   mkdirSync(packsDir, { recursive: true });
   const dir = join(packsDir, spec.id);
@@ -107,6 +120,11 @@ export function buildNsfwjsPack(model: PackModel, packsDir: string = BUILT_PACKS
       sha256: createHash('sha256').update(conv.bytes).digest('hex'),
       bytes: conv.bytes.byteLength,
     };
+    for (const [name, src] of Object.entries(spec.scheme?.projectionFiles ?? {})) {
+      const bytes = readFileSync(src);
+      writeFileSync(join(tmp, name), bytes);
+      manifest.files[name] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength };
+    }
     writeFileSync(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     if (existsSync(dir)) rmSync(dir, { recursive: true });
     renameSync(tmp, dir);
