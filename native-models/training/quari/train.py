@@ -1,7 +1,7 @@
 """Trains the QuARI hypernetwork on crop -> region-vector pairs dumped by dump.ts; writes the released layout.
 
 Usage: /usr/bin/python3 native-models/training/quari/train.py --data DUMP_DIR [DUMP_DIR ...] --out CKPT_DIR
-       [--steps 3000] [--seed 1] [--threads 2] [--feature-extractor ID] [--minutes 60]
+       [--steps 1000] [--seed 1] [--threads 1] [--feature-extractor ID] [--minutes 30]
 See README.md in this folder for the pairs, the loss and the semi-positive rule.
 Writes CKPT_DIR/config.yml + weights.pt (best validation mAP@100 so far, replaced atomically) and
 CKPT_DIR/train-log.json (hparams, data, per-evaluation metrics).
@@ -209,21 +209,21 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--data', nargs='+', required=True)
     ap.add_argument('--out', required=True)
-    ap.add_argument('--steps', type=int, default=3000)
-    ap.add_argument('--minutes', type=float, default=90, help='stop early at this wall time')
+    ap.add_argument('--steps', type=int, default=1000)
+    ap.add_argument('--minutes', type=float, default=30, help='stop early at this wall time')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--threads', type=int, default=1, help='1: OpenMP spinning on a shared 2-core box is slower')
     ap.add_argument('--batch', type=int, default=64)
     ap.add_argument('--selfsup-frac', type=float, default=0.25)
-    ap.add_argument('--hard-per-query', type=int, default=8)
+    ap.add_argument('--hard-per-query', type=int, default=2)
     ap.add_argument('--hard-pool', type=int, default=100)
-    ap.add_argument('--random-negatives', type=int, default=512)
-    ap.add_argument('--lr', type=float, default=3e-4)
-    ap.add_argument('--weight-decay', type=float, default=0.05)
+    ap.add_argument('--random-negatives', type=int, default=1024)
+    ap.add_argument('--lr', type=float, default=3e-5)
+    ap.add_argument('--weight-decay', type=float, default=0.1)
     ap.add_argument('--temperature', type=float, default=0.05)
-    ap.add_argument('--dup-cos', type=float, default=0.9)
+    ap.add_argument('--dup-cos', type=float, default=0.8)
     ap.add_argument('--val-frac', type=float, default=0.1)
-    ap.add_argument('--eval-every', type=int, default=250)
+    ap.add_argument('--eval-every', type=int, default=50)
     ap.add_argument('--hidden-dim', type=int, default=128)
     ap.add_argument('--nhead', type=int, default=4)
     ap.add_argument('--rank', type=int, default=16)
