@@ -89,20 +89,28 @@ async function stageProfile(pack: VerifiedPack, files: string[]): Promise<Record
   return Object.fromEntries(Object.entries(t).map(([k, v]) => [`stage_${k}_ms`, round(v / n)]));
 }
 
-/** Encode-only throughput of one threading layout over the same prepared inputs. */
-async function encodeThroughput(encoder: PixelEncoder, inputs: EncoderInputs[], concurrent: number): Promise<number> {
-  await encoder.encodeInputs([inputs[0]]);
-  if (concurrent > 1) await Promise.all(Array.from({ length: concurrent }, () => encoder.encodeInputs([inputs[0]])));
+/** Encode-only throughput (img/s) and process CPU time (ms/img) of one threading layout over the same inputs. */
+async function encodeThroughput(encoder: PixelEncoder, inputs: EncoderInputs[], concurrent: number): Promise<[number, number]> {
+  // Inputs are copied per call: the worker pool takes ownership of the buffers it is given.
+  const copy = (i: EncoderInputs): EncoderInputs => ({
+    whole: { ...i.whole, data: i.whole.data.slice() },
+    region: i.region && { ...i.region, data: i.region.data.slice() },
+  });
+  await encoder.encodeInputs([copy(inputs[0])]);
+  if (concurrent > 1) await Promise.all(Array.from({ length: concurrent }, () => encoder.encodeInputs([copy(inputs[0])])));
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrent }, async () => {
-      while (next < inputs.length) await encoder.encodeInputs([inputs[next++]]);
+      while (next < inputs.length) await encoder.encodeInputs([copy(inputs[next++])]);
     }),
   );
-  return inputs.length / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(c0);
+  return [inputs.length / ((performance.now() - t0) / 1000), (cpu.user + cpu.system) / 1000 / inputs.length];
 }
 
+/** One 1-thread session, one 2-thread session, two workers with a 1-thread session each. */
 async function threadingComparison(pack: VerifiedPack, files: string[]): Promise<Record<string, number>> {
   const inputs: EncoderInputs[] = [];
   for (const path of files) {
@@ -111,12 +119,14 @@ async function threadingComparison(pack: VerifiedPack, files: string[]): Promise
   }
   const out: Record<string, number> = {};
   for (const [key, open, concurrent] of [
-    ['encode_img_per_s_1session_1thread', () => ImageEncoder.open(pack, { intraOpThreads: 1 }), 1],
-    ['encode_img_per_s_1session_2threads', () => ImageEncoder.open(pack, { intraOpThreads: 2 }), 1],
-    ['encode_img_per_s_2workers_1thread', () => EncoderPool.open(pack, { workers: 2, intraOpThreads: 1 }), 2],
+    ['1session_1thread', () => ImageEncoder.open(pack, { intraOpThreads: 1 }), 1],
+    ['1session_2threads', () => ImageEncoder.open(pack, { intraOpThreads: 2 }), 1],
+    ['2workers_1thread', () => EncoderPool.open(pack, { workers: 2, intraOpThreads: 1 }), 2],
   ] as const) {
     const enc: PixelEncoder = await open();
-    out[key] = round(await encodeThroughput(enc, inputs, concurrent));
+    const [perSecond, cpuMs] = await encodeThroughput(enc, inputs, concurrent);
+    out[`encode_img_per_s_${key}`] = round(perSecond);
+    out[`encode_cpu_ms_per_img_${key}`] = round(cpuMs);
     await enc.close();
   }
   return out;
