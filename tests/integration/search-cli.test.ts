@@ -1,0 +1,162 @@
+// The quari CLI end to end on a real catalog built from generated scenes with the installed default pack:
+// ingest, stats, a crop search that finds the object's scene at rank 1, the search history, eval, and adaptive
+// search with a QuARI checkpoint added to a copy of the pack.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { openCatalog } from '../../db/CatalogStore.ts';
+import type { PackManifest } from '../../native-models/packs/manifest.ts';
+import { sha256File } from '../../native-models/packs/verify.ts';
+import { expectedStateDictShapes } from '../../native-models/quari/checkpoint/index.ts';
+import { makeScenes, type SceneSet } from '../e2e/support/scenes.ts';
+import { writeQuariCheckpoint } from '../helpers/quari-torch-save.ts';
+import { defaultPack } from './ingest-helpers.ts';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = mkdtempSync(join(tmpdir(), 'quari-search-cli-'));
+const home = join(root, 'home');
+const catalog = join(root, 'catalog.quari');
+let scenes: SceneSet;
+
+async function quari(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(REPO, 'bin/quari.mjs'), ...args], {
+      env: { ...process.env, QUARI_HOME: home },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+const jsonLines = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+before(async () => {
+  await defaultPack();
+  scenes = await makeScenes(join(root, 'evidence'), 12);
+  const ingest = await quari('ingest', scenes.folder, '--catalog', catalog, '--json');
+  assert.equal(ingest.code, 1, `one bad file makes the exit code 1: ${ingest.stderr}`);
+  const summary = jsonLines(ingest.stdout).at(-1);
+  assert.equal(summary.added, 12);
+  assert.equal(summary.failed, 1);
+  assert.equal(summary.failures[0].path, scenes.badFile);
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test('stats counts images, embeddings, failures and packs', async () => {
+  const { stdout, code } = await quari('stats', '--catalog', catalog, '--json');
+  assert.equal(code, 0);
+  const stats = JSON.parse(stdout);
+  assert.equal(stats.images, 13);
+  assert.equal(stats.embeddings, 12);
+  assert.equal(stats.failed, 1);
+  assert.deepEqual(stats.packs.map((p: { id: string; embeddings: number }) => [p.id, p.embeddings]), [['mobilenetv2-nsfwjs', 12]]);
+});
+
+test('a crop around a small object finds its scene at rank 1 and is recorded in the history', async () => {
+  const { x, y, w, h } = scenes.objectBox;
+  const { stdout, stderr, code } = await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', `${x},${y},${w},${h}`, '--top', '5', '--json');
+  assert.equal(code, 0, stderr);
+  const hits = jsonLines(stdout);
+  assert.equal(hits.length, 5);
+  assert.deepEqual(Object.keys(hits[0]), ['rank', 'path', 'score', 'baselineScore', 'box']);
+  assert.equal(hits[0].path, scenes.objectScene);
+  assert.deepEqual(hits.map((hit: { rank: number }) => hit.rank), [1, 2, 3, 4, 5]);
+  assert.ok(hits.every((hit: { score: number }, i: number) => i === 0 || hit.score <= hits[i - 1].score));
+  const store = openCatalog(catalog);
+  const [search] = store.listSearches({ limit: 1 });
+  store.close();
+  assert.equal(search!.packId, 'mobilenetv2-nsfwjs');
+  assert.equal(search!.mode, 'baseline');
+  assert.deepEqual(search!.params.crops, [scenes.objectBox]);
+});
+
+test('bad arguments get a usage message and exit code 2; runtime errors exit 1', async () => {
+  const noImage = await quari('search', '--catalog', catalog);
+  assert.equal(noImage.code, 2);
+  assert.match(noImage.stderr, /--image is required[\s\S]*Usage: quari search/);
+  const badCrop = await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', '1,2,3');
+  assert.equal(badCrop.code, 2);
+  assert.match(badCrop.stderr, /--crop must be x,y,w,h/);
+  const outside = await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', '5000,5000,10,10');
+  assert.equal(outside.code, 1);
+  assert.match(outside.stderr, /lies outside/);
+  const text = await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--text', 'a lamp');
+  assert.equal(text.code, 1);
+  assert.match(text.stderr, /has no text encoder/);
+  const unknown = await quari('frobnicate');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "frobnicate"/);
+});
+
+test('eval excludes the query image and reports baseline figures', async () => {
+  const queries = join(root, 'queries.json');
+  const { x, y, w, h } = scenes.objectBox;
+  // The crop's own scene is excluded, so the only relevant image (the scene itself) can never be found: AP = 0.
+  // A second query whose relevant set is another scene checks that found items count.
+  writeFileSync(
+    queries,
+    JSON.stringify([
+      { image: relative(root, scenes.objectScene), crop: [x, y, w, h], relevant: [relative(root, scenes.objectScene)] },
+      { image: relative(root, scenes.scenes[0]!), crop: null, relevant: [relative(root, scenes.scenes[1]!)] },
+    ]),
+  );
+  const { stdout, stderr, code } = await quari('eval', '--catalog', catalog, '--queries', queries, '--json');
+  assert.equal(code, 0, stderr);
+  const report = JSON.parse(stdout);
+  assert.equal(report.queries, 2);
+  assert.equal(report.adaptive, null);
+  // Query 1 contributes 0 everywhere; query 2 finds its one relevant image among the 11 others, so R@100 = 1.
+  assert.equal(report.baseline['R@100'], 0.5);
+  assert.ok(report.baseline['mAP@100'] > 0 && report.baseline['mAP@100'] <= 0.5);
+  const bad = await quari('eval', '--catalog', catalog, '--queries', join(root, 'missing.json'));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /no queries file/);
+});
+
+test('adaptive search with a QuARI checkpoint in the pack: recorded with its hash, baseline scores unchanged', async () => {
+  const base = await defaultPack();
+  const dir = join(home, 'packs', 'mobilenetv2-nsfwjs');
+  cpSync(base.dir, dir, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as PackManifest;
+  mkdirSync(join(dir, 'quari'));
+  const hparams = { embeddingDim: manifest.embeddingDim, lowRankDim: 4, hiddenDim: 32, numSteps: 2, nhead: 4, numLayers: 1, dropout: 0.1, queryResidualWeight: 0.5, useFroNorm: true, anchorScale: 0.8 };
+  let s = 17;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.2;
+  const entries = [...expectedStateDictShapes(hparams)].map(([key, shape]) => ({
+    key,
+    shape,
+    data: key === 'pos_scale' ? Float32Array.of(1) : Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rnd),
+  }));
+  writeQuariCheckpoint(join(dir, 'quari'), [['embedding_dim', hparams.embeddingDim], ['low_rank_dim', 4], ['hidden_dim', 32], ['num_steps', 2], ['nhead', 4], ['num_layers', 1]], entries);
+  for (const f of ['config.yml', 'weights.pt']) {
+    const path = join(dir, 'quari', f);
+    manifest.files[`quari/${f}`] = { sha256: await sha256File(path), bytes: readFileSync(path).length };
+  }
+  manifest.quariCheckpoint = 'quari';
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  const weightsHash = manifest.files['quari/weights.pt']!.sha256;
+
+  const { x, y, w, h } = scenes.objectBox;
+  const crop = `${x},${y},${w},${h}`;
+  const baseline = jsonLines((await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', crop, '--mode', 'baseline', '--top', '12', '--json')).stdout);
+  const adaptive = await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', crop, '--mode', 'adaptive', '--k', '0', '--top', '12', '--json');
+  assert.equal(adaptive.code, 0, adaptive.stderr);
+  const hits = jsonLines(adaptive.stdout);
+  assert.equal(hits.length, 12);
+  const baselineByPath = new Map(baseline.map((hit: { path: string; score: number }) => [hit.path, hit.score]));
+  for (const hit of hits) assert.ok(Math.abs(hit.baselineScore - baselineByPath.get(hit.path)!) < 1e-6, 'baselineScore is the plain score');
+  assert.ok(hits.some((hit: { score: number; baselineScore: number }) => Math.abs(hit.score - hit.baselineScore) > 1e-4), 'QuARI changed the scores');
+  const store = openCatalog(catalog);
+  const [search] = store.listSearches({ limit: 1 });
+  store.close();
+  assert.equal(search!.mode, 'adaptive');
+  assert.equal(search!.checkpointHash, weightsHash);
+});
