@@ -127,21 +127,19 @@ export class ImageEncoder implements PixelEncoder {
       const boxes: number[] = [0, 0, 1, 1];
       rows.push(this.poolWhole(wholeOut.features, wholeOut.dims, i));
       if (regionOut) {
-        const pooled = this.poolRegions(regionOut.features, regionOut.dims, i);
-        rows.push(pooled.vectors);
-        boxes.push(...pooled.boxes);
+        const regions = this.poolRegions(regionOut.features, regionOut.dims, i);
+        rows.push(regions.vectors);
+        boxes.push(...regions.boxes);
       }
       return { raw: concat(rows), boxes };
     });
     // One projection call for the whole batch's vectors.
     const all = await this.finish(concat(pooled.map((p) => p.raw)));
-    const inDim = spec.featureChannels;
     let offset = 0;
-    return pooled.map(({ raw, boxes }, i) => {
+    return pooled.map(({ boxes }, i) => {
       const nVectors = boxes.length / 4;
       const vectors = all.slice(offset * this.dim, (offset + nVectors) * this.dim);
       offset += nVectors;
-      if (raw.length !== nVectors * inDim) throw new Error('pooled vector count does not match the boxes');
       let contentScores: number[] | null = null;
       let explicitScore: number | null = null;
       if (wholeOut.scores && this.manifest.content) {
