@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import type { QuariApi } from '../../electron/shared/api.ts';
 import { ADAPTIVE_PACK_NAME, installAdaptivePack } from './support/adaptivePack.ts';
 import { launchBrowser } from './support/browser.ts';
 import { makeScenes, SCENE_W, type SceneSet } from './support/scenes.ts';
@@ -71,12 +72,20 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
   });
 
   it('ingests the folder through the UI and lists the corrupt file as failed', async () => {
+    // Watch the event stream the UI uses, to check progress really arrives over Server-Sent Events.
+    await page.evaluate(() => {
+      const w = window as unknown as { quari: QuariApi; quariEvents: string[] };
+      w.quariEvents = [];
+      w.quari.onEvent((e) => w.quariEvents.push(e.progress.state));
+    });
     await page.getByLabel('Folder path').fill(scenes.folder);
     await page.getByRole('button', { name: 'Ingest folder' }).click();
     const status = page.locator('[data-testid="ingest-status"][data-state="done"]');
     await status.waitFor({ timeout: 300_000 });
     await page.getByTestId('failures').waitFor();
     await shot('catalog');
+    const states = await page.evaluate(() => (window as unknown as { quariEvents: string[] }).quariEvents);
+    assert.ok(states.includes('running') && states.at(-1) === 'done', `ingest progress arrives as events: ${states.join(',')}`);
     const expectedFiles = scenes.scenes.length + 1;
     assert.match((await page.getByTestId('ingest-status').innerText()).replace(/\s+/g, ' '), new RegExp(`${expectedFiles} / ${expectedFiles} files`));
     await page.getByTestId('total-indexed').filter({ hasText: new RegExp(`^${scenes.scenes.length}$`) }).waitFor();
