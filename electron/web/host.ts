@@ -100,6 +100,15 @@ export function toApiError(err: unknown): ApiError {
   return { code: 'internal', message };
 }
 
+/** decodeURIComponent that answers 404 for a malformed escape instead of throwing a URIError. */
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(404, 'not-found', 'Not found');
+  }
+}
+
 function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -259,11 +268,12 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   }
 
   async function handleMedia(req: IncomingMessage, res: ServerResponse, rest: string) {
-    const [kind, id, extra] = rest.split('/');
-    if (extra !== undefined || !MEDIA_KINDS.includes(kind as MediaKind) || !id || !MEDIA_ID.test(decodeURIComponent(id))) {
+    const [kind, rawId, extra] = rest.split('/');
+    const id = rawId ? decodePathPart(rawId) : '';
+    if (extra !== undefined || !MEDIA_KINDS.includes(kind as MediaKind) || !MEDIA_ID.test(id)) {
       throw new HttpError(404, 'not-found', 'No such media');
     }
-    let file = backend.mediaPath(kind as MediaKind, decodeURIComponent(id));
+    let file = backend.mediaPath(kind as MediaKind, id);
     if (!file) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
     if (backend.mediaRoots) {
       // Defence in depth, as in the Electron shell: the resolved real path must lie inside a media root.
@@ -276,7 +286,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   }
 
   async function handleStatic(req: IncomingMessage, res: ServerResponse, pathname: string) {
-    const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1));
+    const rel = pathname === '/' ? 'index.html' : decodePathPart(pathname.slice(1));
     const file = path.resolve(distDir, rel);
     if (file !== distDir && !file.startsWith(distDir + path.sep)) throw new HttpError(404, 'not-found', 'Not found');
     const type = STATIC_TYPES[path.extname(file).toLowerCase()];

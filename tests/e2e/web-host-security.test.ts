@@ -125,7 +125,7 @@ describe('loopback web host security', { timeout: 300_000 }, () => {
 
   it('serves media by catalog id only', async () => {
     const auth = { ...own, 'x-quari-token': host.token };
-    for (const p of ['/media/thumb/987654', '/media/image/..%2F..%2F..%2Fetc%2Fpasswd', '/media/../../etc/passwd', '/media/file/1', '/..%2F..%2Fetc%2Fpasswd']) {
+    for (const p of ['/media/thumb/987654', '/media/image/..%2F..%2F..%2Fetc%2Fpasswd', '/media/../../etc/passwd', '/media/file/1', '/..%2F..%2Fetc%2Fpasswd', '/media/thumb/%E0%A4%A', '/assets/%E0%A4%A.js']) {
       const r = await send(host.port, { path: p, headers: auth });
       assert.equal(r.status, 404, p);
       assert.ok(!r.body.includes('root:'), p);
