@@ -46,8 +46,7 @@ function npm(args) {
 }
 
 async function startElectron(binary, args) {
-  const vite = require.resolve('vite/bin/vite.js');
-  const code = await run(process.execPath, [vite, 'build', '--config', path.join(ROOT, 'renderer', 'vite.config.ts'), '--logLevel', 'warn']);
+  const code = await npm(['run', 'build:renderer']);
   if (code !== 0) return code;
   const { buildElectron } = await import('./build-electron.mjs');
   const outDir = await buildElectron();

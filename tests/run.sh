@@ -4,4 +4,5 @@
 set -e
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
+npm run --silent typecheck:renderer
 node --import tsx --test --test-concurrency=1 $(find tests -name '*.test.ts' | sort)

@@ -137,7 +137,10 @@ class CatalogApp implements AppService {
         // started on "done" sees them). The service itself stays open; a search in flight keeps its sessions.
         this.indexStale = true;
         const last = this.lastProgress ?? progress;
-        publish({ ...last, state: result.cancelled ? 'cancelled' : 'done', added: result.added + result.updated, skipped: result.skipped + result.moved, failed: result.failed, etaSeconds: 0 });
+        const added = result.added + result.updated;
+        const skipped = result.skipped + result.moved;
+        const done = added + skipped + result.failed;
+        publish({ ...last, state: result.cancelled ? 'cancelled' : 'done', done, total: result.cancelled ? last.total : done, added, skipped, failed: result.failed, etaSeconds: 0 });
       })
       .catch((err: Error) => publish({ ...(this.lastProgress ?? progress), state: 'failed', error: err.message }))
       .finally(() => {
