@@ -4,14 +4,15 @@
 // Runs at npm install time, so it only converts (≈0.3 s for MobileNetV2) and never measures inference.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { convertKerasModel } from '../converters/tfjs/keras-to-onnx.ts';
 import { loadNsfwjsModel, NSFWJS_CLASSES } from '../converters/tfjs/nsfwjs-models.ts';
 import { decodeWeights } from '../converters/tfjs/weights.ts';
 import { MANIFEST_FILE, MANIFEST_SCHEMA, type PackManifest } from './manifest.ts';
 import * as mobilenetv2Scheme from './mobilenetv2-nsfwjs/scheme.ts';
+import { readQuariConfig } from '../quari/checkpoint/index.ts';
 import { BUILT_PACKS_DIR } from './registry.ts';
 
 export type PackModel = 'mobilenet_v2' | 'inception_v3';
@@ -124,6 +125,21 @@ export function buildNsfwjsPack(model: PackModel, packsDir: string = BUILT_PACKS
       const bytes = readFileSync(src);
       writeFileSync(join(tmp, name), bytes);
       manifest.files[name] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength };
+    }
+    // The QuARI hypernetwork trained on this pack's vectors: native-models/packs/<id>/quari/ (MODEL_CARD.md there).
+    const quariSrc = join(dirname(fileURLToPath(import.meta.url)), spec.id, 'quari');
+    if (existsSync(join(quariSrc, 'weights.pt'))) {
+      const { hparams } = readQuariConfig(join(quariSrc, 'config.yml'));
+      if (hparams.embeddingDim !== manifest.embeddingDim) {
+        throw new Error(`${quariSrc}: embedding_dim ${hparams.embeddingDim} ≠ pack embeddingDim ${manifest.embeddingDim}; retrain it (native-models/training/quari)`);
+      }
+      mkdirSync(join(tmp, 'quari'));
+      for (const name of ['config.yml', 'weights.pt']) {
+        const bytes = readFileSync(join(quariSrc, name));
+        writeFileSync(join(tmp, 'quari', name), bytes);
+        manifest.files[`quari/${name}`] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength };
+      }
+      manifest.quariCheckpoint = 'quari';
     }
     writeFileSync(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     if (existsSync(dir)) rmSync(dir, { recursive: true });
