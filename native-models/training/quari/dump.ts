@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { ImageEncoder } from '../../../electron/engine/models/ImageEncoder.ts';
+import type { PackManifest, Projection, RegionScheme } from '../../packs/manifest.ts';
 import { BUILT_PACKS_DIR, DEFAULT_PACK_ID } from '../../packs/registry.ts';
 import { verifyPack } from '../../packs/verify.ts';
 import { planBenchmark, queryCrop, renderImage, rng, type Box, type PlannedImage } from '../benchmark/generate.ts';
@@ -41,7 +42,8 @@ export interface DumpQuery {
 }
 
 export interface DumpMeta {
-  pack: { id: string; version: string; embeddingDim: number; manifestSha256: string };
+  /** vectorsId: what determines the vectors (see vectorsId()); dumps of equal vectorsId can be trained on together. */
+  pack: { id: string; version: string; embeddingDim: number; manifestSha256: string; vectorsId: string };
   options: Record<string, unknown>;
   dim: number;
   objects: string[];
@@ -51,6 +53,17 @@ export interface DumpMeta {
   /** Per gallery row: box [x, y, w, h] normalised; row 0 of each image is the whole image. */
   boxes: number[];
   queries: DumpQuery[];
+}
+
+/**
+ * Identity of the vectors a pack produces: encoder and projection files, preprocessing, pooling, regions and
+ * projection shapes — not the version string, prose, measurements or a QuARI checkpoint shipped beside them.
+ */
+export function vectorsId(m: PackManifest): string {
+  const { rationale: _r, ...regions } = m.regions ?? ({} as Partial<RegionScheme>);
+  const { provenance: _p, ...projection } = m.projection ?? ({} as Partial<Projection>);
+  const files = [m.image.model, m.projection?.meanFile, m.projection?.matrixFile].filter((f): f is string => !!f).map((f) => m.files[f]?.sha256);
+  return createHash('sha256').update(JSON.stringify({ image: m.image, regions, projection, dim: m.embeddingDim, files })).digest('hex').slice(0, 16);
 }
 
 const norm = (b: Box, W: number, H: number): Box => [b[0] / W, b[1] / H, b[2] / W, b[3] / H];
@@ -123,7 +136,7 @@ async function main(): Promise<void> {
   const gallery: Float32Array[] = [];
   const queryVecs: Float32Array[] = [];
   const meta: DumpMeta = {
-    pack: { id: m.id, version: m.version, embeddingDim: m.embeddingDim, manifestSha256: createHash('sha256').update(readFileSync(join(pack.dir, 'manifest.json'))).digest('hex') },
+    pack: { id: m.id, version: m.version, embeddingDim: m.embeddingDim, manifestSha256: createHash('sha256').update(readFileSync(join(pack.dir, 'manifest.json'))).digest('hex'), vectorsId: vectorsId(m) },
     options: { ...opts, crops: nCrops, selfsup, shard: values.shard, source: 'native-models/training/quari/dump.ts' },
     dim: m.embeddingDim,
     objects: [],

@@ -45,7 +45,7 @@ def load(dirs):
         if dim is None:
             dim = meta['dim']
             pack = meta['pack']
-        elif meta['dim'] != dim or meta['pack']['manifestSha256'] != pack['manifestSha256']:
+        elif meta['dim'] != dim or meta['pack'].get('vectorsId', meta['pack']['manifestSha256']) != pack.get('vectorsId', pack['manifestSha256']):
             sys.exit(f'{d}: dumped with another pack than {dirs[0]}')
         g = np.fromfile(os.path.join(d, 'gallery.f32'), dtype='<f4').reshape(-1, dim)
         q = np.fromfile(os.path.join(d, 'queries.f32'), dtype='<f4').reshape(-1, dim)
@@ -221,6 +221,8 @@ def main():
     ap.add_argument('--lr', type=float, default=3e-5)
     ap.add_argument('--weight-decay', type=float, default=0.1)
     ap.add_argument('--temperature', type=float, default=0.05)
+    ap.add_argument('--query-noise', type=float, default=0.0,
+                    help='norm of isotropic Gaussian noise added to each training query before re-normalising')
     ap.add_argument('--dup-cos', type=float, default=0.8)
     ap.add_argument('--val-frac', type=float, default=0.1)
     ap.add_argument('--eval-every', type=int, default=50)
@@ -296,6 +298,9 @@ def main():
         mask = np.stack([np.isin(cand_owner, related[qi]) for qi in b_idx])
         mask[np.arange(B), np.arange(B)] = False
         q = Qt[b_idx]
+        if args.query_noise > 0:
+            # Feature-space augmentation against memorising individual training crops.
+            q = torch.nn.functional.normalize(q + torch.randn_like(q) * (args.query_noise / math.sqrt(E)), dim=-1)
         refined, U, V = model(q)
         s = lowrank_scores(refined, U, V, Gt[cand], model.a) * inv_t
         s = s.masked_fill(torch.from_numpy(mask), -1e4)
