@@ -118,11 +118,14 @@ def mine_hard(G, Q, owner, related, k, chunk=256):
     """Per query, the k rows of unrelated images with the highest baseline cosine (what stage 1 confuses)."""
     Gt = torch.from_numpy(G)
     out = np.zeros((len(Q), k), dtype=np.int64)
-    own = torch.from_numpy(owner)
+    n_img = int(owner[-1]) + 1
+    start = np.searchsorted(owner, np.arange(n_img))
+    end = np.searchsorted(owner, np.arange(n_img), side='right')
     for s in range(0, len(Q), chunk):
         sc = torch.from_numpy(Q[s:s + chunk]) @ Gt.T
         for b in range(sc.shape[0]):
-            sc[b, torch.isin(own, torch.from_numpy(related[s + b]))] = -1e9
+            for j in related[s + b]:  # an image's rows are contiguous (dumps are written image by image)
+                sc[b, start[j]:end[j]] = -1e9
         out[s:s + chunk] = sc.topk(k, dim=1).indices.numpy()
     return out
 
