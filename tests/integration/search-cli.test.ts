@@ -1,20 +1,16 @@
 // The quari CLI end to end on a real catalog built from generated scenes with the installed default pack:
-// ingest, stats, a crop search that finds the object's scene at rank 1, the search history, eval, and adaptive
-// search with a QuARI checkpoint added to a copy of the pack.
+// ingest, stats, a crop search that finds the object's scene at rank 1 (baseline and adaptive, with the pack's
+// shipped QuARI checkpoint), the search history, usage errors and eval.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openCatalog } from '../../db/CatalogStore.ts';
-import type { PackManifest } from '../../native-models/packs/manifest.ts';
-import { sha256File } from '../../native-models/packs/verify.ts';
-import { expectedStateDictShapes } from '../../native-models/quari/checkpoint/index.ts';
 import { makeScenes, type SceneSet } from '../e2e/support/scenes.ts';
-import { writeQuariCheckpoint } from '../helpers/quari-torch-save.ts';
 import { defaultPack } from './ingest-helpers.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -60,22 +56,34 @@ test('stats counts images, embeddings, failures and packs', async () => {
   assert.deepEqual(stats.packs.map((p: { id: string; embeddings: number }) => [p.id, p.embeddings]), [['mobilenetv2-nsfwjs', 12]]);
 });
 
-test('a crop around a small object finds its scene at rank 1 and is recorded in the history', async () => {
+test('a crop around a small object finds its scene at rank 1 in both modes, each recorded in the history', async () => {
   const { x, y, w, h } = scenes.objectBox;
-  const { stdout, stderr, code } = await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', `${x},${y},${w},${h}`, '--top', '5', '--json');
-  assert.equal(code, 0, stderr);
-  const hits = jsonLines(stdout);
-  assert.equal(hits.length, 5);
-  assert.deepEqual(Object.keys(hits[0]), ['rank', 'path', 'score', 'baselineScore', 'box']);
-  assert.equal(hits[0].path, scenes.objectScene);
-  assert.deepEqual(hits.map((hit: { rank: number }) => hit.rank), [1, 2, 3, 4, 5]);
-  assert.ok(hits.every((hit: { score: number }, i: number) => i === 0 || hit.score <= hits[i - 1].score));
-  const store = openCatalog(catalog);
-  const [search] = store.listSearches({ limit: 1 });
-  store.close();
-  assert.equal(search!.packId, 'mobilenetv2-nsfwjs');
-  assert.equal(search!.mode, 'baseline');
-  assert.deepEqual(search!.params.crops, [scenes.objectBox]);
+  const pack = await defaultPack();
+  const weightsHash = pack.manifest.files[`${pack.manifest.quariCheckpoint}/weights.pt`]!.sha256;
+  const results: Record<string, { path: string; score: number; baselineScore: number }[]> = {};
+  for (const mode of ['baseline', 'adaptive']) {
+    const { stdout, stderr, code } = await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', `${x},${y},${w},${h}`, '--mode', mode, '--top', '12', '--json');
+    assert.equal(code, 0, stderr);
+    const hits = jsonLines(stdout);
+    assert.equal(hits.length, 12);
+    assert.deepEqual(Object.keys(hits[0]), ['rank', 'path', 'score', 'baselineScore', 'box']);
+    assert.equal(hits[0].path, scenes.objectScene, `${mode}: the object's scene first`);
+    assert.deepEqual(hits.map((hit: { rank: number }) => hit.rank), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.ok(hits.every((hit: { score: number }, i: number) => i === 0 || hit.score <= hits[i - 1].score));
+    const [bx, by, bw, bh] = hits[0].box;
+    assert.ok(bx < x + w && bx + bw > x && by < y + h && by + bh > y, `${mode}: the matched region overlaps the object`);
+    results[mode] = hits;
+    const store = openCatalog(catalog);
+    const [search] = store.listSearches({ limit: 1 });
+    store.close();
+    assert.equal(search!.packId, 'mobilenetv2-nsfwjs');
+    assert.equal(search!.mode, mode);
+    assert.equal(search!.checkpointHash, mode === 'adaptive' ? weightsHash : null);
+    assert.deepEqual(search!.params.crops, [scenes.objectBox]);
+  }
+  const baselineByPath = new Map(results.baseline!.map((hit) => [hit.path, hit.score]));
+  for (const hit of results.adaptive!) assert.ok(Math.abs(hit.baselineScore - baselineByPath.get(hit.path)!) < 1e-6, 'baselineScore is the plain score');
+  assert.ok(results.adaptive!.some((hit) => Math.abs(hit.score - hit.baselineScore) > 1e-3), 'QuARI changed the scores');
 });
 
 test('bad arguments get a usage message and exit code 2; runtime errors exit 1', async () => {
@@ -96,7 +104,7 @@ test('bad arguments get a usage message and exit code 2; runtime errors exit 1',
   assert.match(unknown.stderr, /unknown command "frobnicate"/);
 });
 
-test('eval excludes the query image and reports baseline figures', async () => {
+test('eval excludes the query image and reports baseline and adaptive figures', async () => {
   const queries = join(root, 'queries.json');
   const { x, y, w, h } = scenes.objectBox;
   // The crop's own scene is excluded, so the only relevant image (the scene itself) can never be found: AP = 0.
@@ -112,51 +120,13 @@ test('eval excludes the query image and reports baseline figures', async () => {
   assert.equal(code, 0, stderr);
   const report = JSON.parse(stdout);
   assert.equal(report.queries, 2);
-  assert.equal(report.adaptive, null);
   // Query 1 contributes 0 everywhere; query 2 finds its one relevant image among the 11 others, so R@100 = 1.
-  assert.equal(report.baseline['R@100'], 0.5);
-  assert.ok(report.baseline['mAP@100'] > 0 && report.baseline['mAP@100'] <= 0.5);
+  for (const mode of ['baseline', 'adaptive']) {
+    assert.deepEqual(Object.keys(report[mode]), ['mAP@100', 'R@1', 'R@10', 'R@100']);
+    assert.equal(report[mode]['R@100'], 0.5);
+    assert.ok(report[mode]['mAP@100'] > 0 && report[mode]['mAP@100'] <= 0.5);
+  }
   const bad = await quari('eval', '--catalog', catalog, '--queries', join(root, 'missing.json'));
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /no queries file/);
-});
-
-test('adaptive search with a QuARI checkpoint in the pack: recorded with its hash, baseline scores unchanged', async () => {
-  const base = await defaultPack();
-  const dir = join(home, 'packs', 'mobilenetv2-nsfwjs');
-  cpSync(base.dir, dir, { recursive: true });
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as PackManifest;
-  mkdirSync(join(dir, 'quari'));
-  const hparams = { embeddingDim: manifest.embeddingDim, lowRankDim: 4, hiddenDim: 32, numSteps: 2, nhead: 4, numLayers: 1, dropout: 0.1, queryResidualWeight: 0.5, useFroNorm: true, anchorScale: 0.8 };
-  let s = 17;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.2;
-  const entries = [...expectedStateDictShapes(hparams)].map(([key, shape]) => ({
-    key,
-    shape,
-    data: key === 'pos_scale' ? Float32Array.of(1) : Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rnd),
-  }));
-  writeQuariCheckpoint(join(dir, 'quari'), [['embedding_dim', hparams.embeddingDim], ['low_rank_dim', 4], ['hidden_dim', 32], ['num_steps', 2], ['nhead', 4], ['num_layers', 1]], entries);
-  for (const f of ['config.yml', 'weights.pt']) {
-    const path = join(dir, 'quari', f);
-    manifest.files[`quari/${f}`] = { sha256: await sha256File(path), bytes: readFileSync(path).length };
-  }
-  manifest.quariCheckpoint = 'quari';
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  const weightsHash = manifest.files['quari/weights.pt']!.sha256;
-
-  const { x, y, w, h } = scenes.objectBox;
-  const crop = `${x},${y},${w},${h}`;
-  const baseline = jsonLines((await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', crop, '--mode', 'baseline', '--top', '12', '--json')).stdout);
-  const adaptive = await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', crop, '--mode', 'adaptive', '--k', '0', '--top', '12', '--json');
-  assert.equal(adaptive.code, 0, adaptive.stderr);
-  const hits = jsonLines(adaptive.stdout);
-  assert.equal(hits.length, 12);
-  const baselineByPath = new Map(baseline.map((hit: { path: string; score: number }) => [hit.path, hit.score]));
-  for (const hit of hits) assert.ok(Math.abs(hit.baselineScore - baselineByPath.get(hit.path)!) < 1e-6, 'baselineScore is the plain score');
-  assert.ok(hits.some((hit: { score: number; baselineScore: number }) => Math.abs(hit.score - hit.baselineScore) > 1e-4), 'QuARI changed the scores');
-  const store = openCatalog(catalog);
-  const [search] = store.listSearches({ limit: 1 });
-  store.close();
-  assert.equal(search!.mode, 'adaptive');
-  assert.equal(search!.checkpointHash, weightsHash);
 });

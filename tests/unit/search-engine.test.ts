@@ -8,18 +8,14 @@ import { Hypernetwork, lowRankScores } from '../../electron/engine/models/Hypern
 import { float32ToFloat16 } from '../../electron/engine/search/kernels.ts';
 import { SearchEngine, type QueryAdapter } from '../../electron/engine/search/SearchEngine.ts';
 import { VectorIndex } from '../../electron/engine/search/VectorIndex.ts';
+import { mulberry32 } from '../helpers/rng.ts';
 
 const CFG_B = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/quari-reference/cfgB');
 
+/** Uniform numbers in [-0.5, 0.5). */
 function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const next = mulberry32(seed);
+  return () => next() - 0.5;
 }
 
 function unit(v: Float32Array): Float32Array {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
-import type { Box } from '../../shared/api.ts';
+import type { Box, SearchHit } from '../../shared/api.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
 import { SearchEngine, type QueryAdapter } from './SearchEngine.ts';
@@ -21,20 +21,8 @@ export interface QuerySpec {
   top: number;
 }
 
-export interface Hit {
-  rank: number;
-  imageId: number;
-  path: string;
-  sha256: string;
-  width: number;
-  height: number;
-  score: number;
-  baselineScore: number;
-  /** Best-matching region of the hit, in its pixels. */
-  box: Box;
-  explicitScore: number;
-  thumbnail: string | null;
-}
+/** A search hit as the engine knows it: the API's SearchHit, with the thumbnail's catalog path instead of URLs. */
+export type Hit = Omit<SearchHit, 'thumbnailUrl' | 'imageUrl'> & { thumbnail: string | null };
 
 export interface SearchResult {
   searchId: number | null;

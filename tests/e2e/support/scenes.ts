@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Box } from '../../../electron/shared/api.ts';
+import { mulberry32 } from '../../helpers/rng.ts';
 
 export const SCENE_W = 640;
 export const SCENE_H = 480;
@@ -18,20 +19,9 @@ export interface SceneSet {
   badFile: string;
 }
 
-/** Small deterministic PRNG so every run builds the same pixels. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function texture(seed: number): Buffer {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const base = [40 + r() * 150, 40 + r() * 150, 40 + r() * 150];
   const accent = [r() * 255, r() * 255, r() * 255];
   const angle = r() * Math.PI;
