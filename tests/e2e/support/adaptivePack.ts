@@ -1,9 +1,9 @@
-// A user model pack for the end-to-end tests: the installed default pack plus a QuARI checkpoint, so the UI can
-// run adaptive searches. The checkpoint's weights are seeded random (no trained checkpoint ships for this
-// encoder); the tests check the adaptive path end to end, not the quality of a trained hypernetwork. A high
+// A user model pack for the end-to-end tests: the installed default pack with its QuARI checkpoint replaced by a
+// seeded random one, so the tests' scores do not move whenever the shipped checkpoint is retrained; they check
+// the adaptive path end to end, not the quality of a trained hypernetwork (npm run eval does that). A high
 // query-residual weight and a small anchor scale keep the refined query near the original and W near I, so the
 // rescoring changes scores measurably without scrambling the ranking the way an untrained network would.
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PackManifest } from '../../../native-models/packs/manifest.ts';
 import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
@@ -22,6 +22,7 @@ export async function installAdaptivePack(dataHome: string): Promise<string> {
   const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as PackManifest;
   manifest.id = ADAPTIVE_PACK_ID;
   manifest.name = ADAPTIVE_PACK_NAME;
+  rmSync(path.join(dir, 'quari'), { recursive: true, force: true });
   mkdirSync(path.join(dir, 'quari'));
   const hparams = { embeddingDim: manifest.embeddingDim, lowRankDim: 4, hiddenDim: 32, numSteps: 2, nhead: 4, numLayers: 1, dropout: 0.1, queryResidualWeight: 0.9, useFroNorm: true, anchorScale: 0.2 };
   let s = 29;
