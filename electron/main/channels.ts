@@ -12,10 +12,3 @@ export function channelFor(method: ApiMethod): string {
 
 export type IpcResult<T = unknown> = { ok: true; value: T } | { ok: false; error: ApiError };
 
-export const API_ERROR_CODES: ReadonlySet<ApiError['code']> = new Set([
-  'bad-request',
-  'not-found',
-  'conflict',
-  'unavailable',
-  'internal',
-]);

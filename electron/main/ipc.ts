@@ -1,7 +1,7 @@
 // One ipcMain.handle per QuariApi method. Each handler checks the sender, validates the arguments, calls the
 // engine and answers with an IpcResult envelope: errors cross as {code, message}, never as thrown stacks.
-import { API_METHODS, type ApiError, type ApiMethod, type QuariApi } from '../shared/api.ts';
-import { API_ERROR_CODES, channelFor, type IpcResult } from './channels.ts';
+import { API_METHODS, isApiErrorCode, type ApiError, type ApiMethod, type QuariApi } from '../shared/api.ts';
+import { channelFor, type IpcResult } from './channels.ts';
 import type { Logger } from './log.ts';
 import { ValidationError, validateArgs } from './validate.ts';
 
@@ -37,7 +37,7 @@ export function toApiError(err: unknown, method: string, log: Logger): ApiError 
   const e = err instanceof Error ? err : new Error(String(err));
   const raw = (e as { code?: unknown }).code;
   let code: ApiError['code'] = 'internal';
-  if (typeof raw === 'string' && API_ERROR_CODES.has(raw as ApiError['code'])) code = raw as ApiError['code'];
+  if (isApiErrorCode(raw)) code = raw;
   else if (raw === 'ENOENT') code = 'not-found';
   log.error(`ipc ${method}: ${code}: ${e.stack ?? e.message}`);
   const message = e.message.length > MAX_MESSAGE ? `${e.message.slice(0, MAX_MESSAGE)}…` : e.message;

@@ -1,22 +1,13 @@
 // QuariApi on top of two primitives (invoke a channel, subscribe to events), kept free of Electron so the
 // unwrapping is tested in plain Node. The preload passes ipcRenderer-backed primitives.
-import type { ApiError, ApiMethod, QuariApi, QuariEvent } from '../shared/api.ts';
+import { isApiErrorCode, QuariApiError, type ApiError, type ApiMethod, type QuariApi, type QuariEvent } from '../shared/api.ts';
 import type { IpcResult } from '../main/channels.ts';
 
-const CODES: ReadonlySet<string> = new Set(['bad-request', 'not-found', 'conflict', 'unavailable', 'internal']);
-
 /**
- * A failed call: `code` for the UI to act on, `message` for the analyst. contextBridge re-creates errors in the
- * page's world with their message only, so the page may see a plain Error with this message and no code.
+ * Failed calls throw QuariApiError. contextBridge re-creates errors in the page's world with their message only,
+ * so the page may see a plain Error with this message and no code.
  */
-export class QuariApiError extends Error implements ApiError {
-  readonly code: ApiError['code'];
-  constructor(code: ApiError['code'], message: string) {
-    super(message);
-    this.name = 'QuariApiError';
-    this.code = code;
-  }
-}
+export { QuariApiError };
 
 export interface BridgePrimitives {
   invoke(channel: string, args: unknown[]): Promise<IpcResult>;
@@ -34,7 +25,7 @@ export function unwrapResult(method: string, result: unknown): unknown {
   if (envelope.ok) return envelope.value;
   const { code, message } = envelope.error ?? {};
   throw new QuariApiError(
-    typeof code === 'string' && CODES.has(code) ? code : 'internal',
+    isApiErrorCode(code) ? code : 'internal',
     typeof message === 'string' && message ? message : `${method} failed`,
   );
 }

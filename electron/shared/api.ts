@@ -165,6 +165,20 @@ export interface ApiError {
   message: string;
 }
 
+export const API_ERROR_CODES: ReadonlySet<ApiError['code']> = new Set(['bad-request', 'not-found', 'conflict', 'unavailable', 'internal']);
+
+export const isApiErrorCode = (code: unknown): code is ApiError['code'] => typeof code === 'string' && API_ERROR_CODES.has(code as ApiError['code']);
+
+/** An ApiError as a throwable: thrown by the engine, re-created on the renderer's side of either host. */
+export class QuariApiError extends Error implements ApiError {
+  readonly code: ApiError['code'];
+  constructor(code: ApiError['code'], message: string) {
+    super(message);
+    this.name = 'QuariApiError';
+    this.code = code;
+  }
+}
+
 export interface QuariApi {
   getCatalogInfo(): Promise<CatalogInfo>;
   setActivePack(packId: string): Promise<CatalogInfo>;

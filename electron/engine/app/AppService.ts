@@ -11,6 +11,7 @@ import type { CatalogStore, SearchRow } from '../../../db/Interface.ts';
 import { DEFAULT_PACK_ID, PackRegistry, defaultDataHome } from '../../../native-models/packs/registry.ts';
 import {
   mediaUrl,
+  QuariApiError,
   type CaseDetails,
   type CaseSummary,
   type CatalogInfo,
@@ -32,7 +33,6 @@ import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
 import { readImageHeader } from '../images/decode.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { SearchService } from '../search/SearchService.ts';
-import { ApiFailure } from './errors.ts';
 
 export interface AppServiceOptions {
   catalogPath: string;
@@ -99,10 +99,10 @@ class CatalogApp implements AppService {
 
   async setActivePack(packId: string): Promise<CatalogInfo> {
     const pack = this.packSummaries().find((p) => p.id === packId);
-    if (!pack) throw new ApiFailure('not-found', `no model pack "${packId}"`);
-    if (pack.error) throw new ApiFailure('unavailable', pack.error);
+    if (!pack) throw new QuariApiError('not-found', `no model pack "${packId}"`);
+    if (pack.error) throw new QuariApiError('unavailable', pack.error);
     await this.registry.load(packId).catch((err: Error) => {
-      throw new ApiFailure('unavailable', err.message);
+      throw new QuariApiError('unavailable', err.message);
     });
     this.store.setSetting('activePackId', packId);
     await this.dropSearchService();
@@ -112,13 +112,13 @@ class CatalogApp implements AppService {
   // ---- Ingest ----
 
   async startIngest(folder: string): Promise<IngestProgress> {
-    if (this.ingest) throw new ApiFailure('conflict', `an ingest of ${this.ingest.progress.root} is already running`);
+    if (this.ingest) throw new QuariApiError('conflict', `an ingest of ${this.ingest.progress.root} is already running`);
     const root = resolve(folder);
-    if (!existsSync(root) || !statSync(root).isDirectory()) throw new ApiFailure('bad-request', `${root} is not a folder`);
+    if (!existsSync(root) || !statSync(root).isDirectory()) throw new QuariApiError('bad-request', `${root} is not a folder`);
     const packId = this.activePackId();
-    if (!packId) throw new ApiFailure('unavailable', 'no model pack is installed; run npm install to build the default pack');
+    if (!packId) throw new QuariApiError('unavailable', 'no model pack is installed; run npm install to build the default pack');
     const pack = await this.registry.load(packId).catch((err: Error) => {
-      throw new ApiFailure('unavailable', err.message);
+      throw new QuariApiError('unavailable', err.message);
     });
     const controller = new AbortController();
     const progress: IngestProgress = { runId: `${Date.now()}`, root, state: 'scanning', total: 0, done: 0, added: 0, skipped: 0, failed: 0, filesPerSecond: 0, etaSeconds: null };
@@ -152,7 +152,7 @@ class CatalogApp implements AppService {
   }
 
   async cancelIngest(runId: string): Promise<void> {
-    if (!this.ingest || this.ingest.progress.runId !== runId) throw new ApiFailure('not-found', `no running ingest ${runId}`);
+    if (!this.ingest || this.ingest.progress.runId !== runId) throw new QuariApiError('not-found', `no running ingest ${runId}`);
     this.ingest.controller.abort();
     await this.ingest?.done;
   }
@@ -168,11 +168,11 @@ class CatalogApp implements AppService {
   // ---- Query images and search ----
 
   async addQueryImage(file: { name: string; bytes: Uint8Array }): Promise<QueryImage> {
-    if (file.bytes.length === 0) throw new ApiFailure('bad-request', `${file.name} is empty`);
-    if (file.bytes.length > MAX_QUERY_BYTES) throw new ApiFailure('bad-request', `${file.name} is larger than ${MAX_QUERY_BYTES / 2 ** 20} MiB`);
+    if (file.bytes.length === 0) throw new QuariApiError('bad-request', `${file.name} is empty`);
+    if (file.bytes.length > MAX_QUERY_BYTES) throw new QuariApiError('bad-request', `${file.name} is larger than ${MAX_QUERY_BYTES / 2 ** 20} MiB`);
     const bytes = Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
     const header = await readImageHeader(bytes, file.name).catch((err: Error) => {
-      throw new ApiFailure('bad-request', err.message);
+      throw new QuariApiError('bad-request', err.message);
     });
     const id = `${createHash('sha256').update(bytes).digest('hex')}.${header.format === 'jpeg' ? 'jpg' : header.format}`;
     mkdirSync(this.queryDir, { recursive: true });
@@ -185,18 +185,18 @@ class CatalogApp implements AppService {
 
   async search(request: SearchRequest): Promise<SearchResponse> {
     const imagePath = this.queryPath(request.queryImageId);
-    if (!imagePath) throw new ApiFailure('not-found', `unknown query image ${request.queryImageId}`);
+    if (!imagePath) throw new QuariApiError('not-found', `unknown query image ${request.queryImageId}`);
     const service = await this.searchService();
     if (request.mode === 'adaptive' && !service.checkpointHash) {
-      throw new ApiFailure('unavailable', `model pack ${service.packId} has no QuARI checkpoint; use Baseline`);
+      throw new QuariApiError('unavailable', `model pack ${service.packId} has no QuARI checkpoint; use Baseline`);
     }
     if (request.text?.trim() && !service.pack.manifest.text) {
-      throw new ApiFailure('bad-request', `model pack ${service.packId} has no text encoder; search with an image region`);
+      throw new QuariApiError('bad-request', `model pack ${service.packId} has no text encoder; search with an image region`);
     }
     const { width, height } = await readImageHeader(await readFile(imagePath), request.queryImageId);
     for (const c of request.crops) {
       if (!(c.w > 0 && c.h > 0 && c.x < width && c.y < height && c.x + c.w > 0 && c.y + c.h > 0)) {
-        throw new ApiFailure('bad-request', `crop ${JSON.stringify(c)} lies outside the query image (${width}×${height})`);
+        throw new QuariApiError('bad-request', `crop ${JSON.stringify(c)} lies outside the query image (${width}×${height})`);
       }
     }
     const queryName = (this.store.getSetting(`queryName:${request.queryImageId}`) as string | undefined) ?? request.queryImageId;
@@ -239,15 +239,15 @@ class CatalogApp implements AppService {
   }
 
   async createCase(input: { name: string; description?: string; categories: string[] }): Promise<CaseDetails> {
-    if (!input.name.trim()) throw new ApiFailure('bad-request', 'a case needs a name');
-    if (input.categories.length > 9) throw new ApiFailure('bad-request', 'a case has at most 9 categories (hotkeys 1–9)');
+    if (!input.name.trim()) throw new QuariApiError('bad-request', 'a case needs a name');
+    if (input.categories.length > 9) throw new QuariApiError('bad-request', 'a case has at most 9 categories (hotkeys 1–9)');
     const row = this.store.createCase({ name: input.name.trim(), description: input.description ?? '', categories: input.categories });
     return this.getCase(row.id);
   }
 
   async getCase(caseId: number): Promise<CaseDetails> {
     const summary = this.store.getCase(caseId);
-    if (!summary) throw new ApiFailure('not-found', `case ${caseId} does not exist`);
+    if (!summary) throw new QuariApiError('not-found', `case ${caseId} does not exist`);
     return {
       caseId: summary.id,
       name: summary.name,
@@ -280,7 +280,7 @@ class CatalogApp implements AppService {
   }
 
   async setNote(input: { caseId: number; imageId: number; text: string }): Promise<CaseDetails> {
-    if (!this.store.getCase(input.caseId)) throw new ApiFailure('not-found', `case ${input.caseId} does not exist`);
+    if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
     this.requireImage(input.imageId);
     if (input.text.trim() === '') this.store.deleteNote(input.caseId, input.imageId);
     else this.store.setNote(input.caseId, input.imageId, input.text);
@@ -288,7 +288,7 @@ class CatalogApp implements AppService {
   }
 
   async exportCase(input: { caseId: number; format: ExportFormat }): Promise<ExportResult> {
-    if (!this.store.getCase(input.caseId)) throw new ApiFailure('not-found', `case ${input.caseId} does not exist`);
+    if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
     const report = buildCaseReport(this.store, input.caseId);
     return writeCaseExport(report, input.format, join(this.dataDir, 'exports'), this.dataDir);
   }
@@ -301,8 +301,8 @@ class CatalogApp implements AppService {
 
   async setSettings(settings: Partial<Settings>): Promise<Settings> {
     const next = { ...(await this.getSettings()), ...settings };
-    if (typeof next.blurAll !== 'boolean') throw new ApiFailure('bad-request', 'blurAll must be true or false');
-    if (!(next.explicitThreshold >= 0 && next.explicitThreshold <= 1)) throw new ApiFailure('bad-request', 'explicitThreshold must lie in 0..1');
+    if (typeof next.blurAll !== 'boolean') throw new QuariApiError('bad-request', 'blurAll must be true or false');
+    if (!(next.explicitThreshold >= 0 && next.explicitThreshold <= 1)) throw new QuariApiError('bad-request', 'explicitThreshold must lie in 0..1');
     this.store.setSetting('ui', next);
     return next;
   }
@@ -366,7 +366,7 @@ class CatalogApp implements AppService {
 
   private searchService(): Promise<SearchService> {
     const packId = this.activePackId();
-    if (!packId) throw new ApiFailure('unavailable', 'no model pack is installed; run npm install to build the default pack');
+    if (!packId) throw new QuariApiError('unavailable', 'no model pack is installed; run npm install to build the default pack');
     if (this.search_?.packId !== packId) {
       const service = this.registry.load(packId).then((pack) => SearchService.open(this.store, pack));
       // A failed open is not cached: the next search tries again.
@@ -399,13 +399,13 @@ class CatalogApp implements AppService {
   }
 
   private requireImage(imageId: number): void {
-    if (!this.store.getImage(imageId)) throw new ApiFailure('not-found', `image ${imageId} is not in the catalog`);
+    if (!this.store.getImage(imageId)) throw new QuariApiError('not-found', `image ${imageId} is not in the catalog`);
   }
 
   private requireCategory(caseId: number, categoryId: number): void {
-    if (!this.store.getCase(caseId)) throw new ApiFailure('not-found', `case ${caseId} does not exist`);
+    if (!this.store.getCase(caseId)) throw new QuariApiError('not-found', `case ${caseId} does not exist`);
     if (!this.store.listCategories(caseId).some((c) => c.id === categoryId)) {
-      throw new ApiFailure('not-found', `category ${categoryId} does not belong to case ${caseId}`);
+      throw new QuariApiError('not-found', `category ${categoryId} does not belong to case ${caseId}`);
     }
   }
 }

@@ -2,6 +2,8 @@
 // Server-Sent Events. Authentication is the HttpOnly session cookie the host set when the tokened URL was opened.
 import {
   API_METHODS,
+  isApiErrorCode,
+  QuariApiError,
   type ApiError,
   type ApiMethod,
   type QuariApi,
@@ -9,17 +11,7 @@ import {
 } from '../../../electron/shared/api.ts';
 import { API_PREFIX, EVENTS_PATH, decodeWire, encodeWire } from './wire.ts';
 
-const ERROR_CODES: ReadonlySet<string> = new Set(['bad-request', 'not-found', 'conflict', 'unavailable', 'internal']);
-
-/** An ApiError as a throwable: `code` for the UI to act on, `message` for the analyst. */
-export class QuariApiError extends Error implements ApiError {
-  readonly code: ApiError['code'];
-  constructor(code: ApiError['code'], message: string) {
-    super(message);
-    this.name = 'QuariApiError';
-    this.code = code;
-  }
-}
+export { QuariApiError };
 
 async function call(base: string, method: ApiMethod, args: unknown[]): Promise<unknown> {
   let response: Response;
@@ -42,7 +34,7 @@ async function call(base: string, method: ApiMethod, args: unknown[]): Promise<u
   }
   if (!response.ok) {
     const err = body as Partial<ApiError> | undefined;
-    if (err && typeof err.message === 'string' && typeof err.code === 'string' && ERROR_CODES.has(err.code)) {
+    if (err && typeof err.message === 'string' && isApiErrorCode(err.code)) {
       throw new QuariApiError(err.code, err.message);
     }
     const code = response.status === 401 || response.status === 403 ? 'unavailable' : 'internal';
