@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { convertKerasModel } from '../converters/tfjs/keras-to-onnx.ts';
 import { loadNsfwjsModel, NSFWJS_CLASSES } from '../converters/tfjs/nsfwjs-models.ts';
 import { decodeWeights } from '../converters/tfjs/weights.ts';
-import { MANIFEST_FILE, MANIFEST_SCHEMA, type PackManifest } from './manifest.ts';
+import { MANIFEST_FILE, MANIFEST_SCHEMA, type PackManifest, type Preprocessing } from './manifest.ts';
 import * as mobilenetv2Scheme from './mobilenetv2-nsfwjs/scheme.ts';
 import { readQuariConfig } from '../quari/checkpoint/index.ts';
 import { BUILT_PACKS_DIR } from './registry.ts';
@@ -37,6 +37,11 @@ const PACKS: Record<PackModel, { id: string; title: string; featureNote: string;
 /** Bumped when the conversion changes the produced graph, so built packs are told apart from older builds. */
 const CONVERTER_REVISION = 1;
 const GEM_P = 3;
+
+/** How nsfwjs feeds its models: resized to the square input ignoring aspect, divided by 255, nothing else (dist/esm/core.js). */
+export function nsfwjsPreprocessing(inputSize: [number, number]): Preprocessing {
+  return { inputSize, resize: 'squash', scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1], channelOrder: 'RGB', layout: 'NHWC' };
+}
 
 export interface BuiltPack {
   dir: string;
@@ -79,16 +84,7 @@ export function buildNsfwjsPack(model: PackModel, packsDir: string = BUILT_PACKS
       contentScoresOutput: conv.outputNames.scores,
       featureChannels: conv.featureChannels,
       gemP: GEM_P,
-      preprocessing: {
-        inputSize: [width, height],
-        // nsfwjs resizes to the square input ignoring aspect and divides by 255, nothing else (dist/esm/core.js).
-        resize: 'squash',
-        scale: 1 / 255,
-        mean: [0, 0, 0],
-        std: [1, 1, 1],
-        channelOrder: 'RGB',
-        layout: 'NHWC',
-      },
+      preprocessing: nsfwjsPreprocessing([width, height]),
     },
     content: { labels: [...NSFWJS_CLASSES], explicitLabels: ['hentai', 'porn', 'sexy'] },
     files: {},

@@ -5,18 +5,11 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { gemPowered, gemWindow, slidingWindows } from '../../../electron/engine/models/pooling.ts';
 import { resizeRgb, toInputTensor, type RgbImage } from '../../../electron/engine/models/preprocess.ts';
+import { nsfwjsPreprocessing } from '../../packs/build-default-pack.ts';
 import type { Preprocessing } from '../../packs/manifest.ts';
 
 /** nsfwjs MobileNetV2 as converted: NHWC RGB in [0, 1]. */
-export const NSFWJS_PREPROCESSING: Preprocessing = {
-  inputSize: [224, 224],
-  resize: 'squash',
-  scale: 1 / 255,
-  mean: [0, 0, 0],
-  std: [1, 1, 1],
-  channelOrder: 'RGB',
-  layout: 'NHWC',
-};
+export const NSFWJS_PREPROCESSING: Preprocessing = nsfwjsPreprocessing([224, 224]);
 
 export interface RegionConfig {
   name: string;
