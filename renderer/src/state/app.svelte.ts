@@ -36,6 +36,8 @@ class AppState {
   settings = $state.raw<Settings>({ blurAll: false, explicitThreshold: 0.5 });
   /** Banner for the last failure; cleared by the analyst or the next success of the same kind. */
   error = $state<string | null>(null);
+  /** The task whose failure is shown; only its own later success clears it, so an unrelated call never hides it. */
+  private errorTask: string | null = null;
   /** Sentence describing the wait in progress, shown in the status bar; null when idle. */
   busy = $state<string | null>(null);
   /** Short confirmation of the last completed action. */
@@ -97,15 +99,27 @@ class AppState {
     this.noticeTimer = setTimeout(() => (this.notice = null), 6000);
   }
 
+  /** Shows a message that stays until the analyst dismisses it (or a later error replaces it). */
+  showError(message: string) {
+    this.error = message;
+    this.errorTask = null;
+  }
+
+  clearError() {
+    this.error = null;
+    this.errorTask = null;
+  }
+
   /** Runs one backend call, announcing `what` while it waits; returns undefined (and shows why) on failure. */
   async task<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
     this.busy = what;
     try {
       const result = await fn();
-      this.error = null;
+      if (this.errorTask === what) this.clearError();
       return result;
     } catch (err) {
       this.error = errorMessage(err);
+      this.errorTask = what;
       return undefined;
     } finally {
       if (this.busy === what) this.busy = null;
@@ -192,7 +206,7 @@ class AppState {
 
   async openQueryFile(file: File) {
     if (!file.type.startsWith('image/') && !/\.(jpe?g|png|webp|tiff?|bmp|gif|heic|avif)$/i.test(file.name)) {
-      this.error = `${file.name} is not an image file.`;
+      this.showError(`${file.name} is not an image file.`);
       return;
     }
     const bytes = new Uint8Array(await file.arrayBuffer());
@@ -327,12 +341,12 @@ class AppState {
     const c = this.activeCase;
     if (!hit) return;
     if (!c) {
-      this.error = 'Open or create a case before tagging: the number keys apply its categories.';
+      this.showError('Open or create a case before tagging: the number keys apply its categories.');
       return;
     }
     const category = c.categories.find((cat) => cat.hotkey === hotkey);
     if (!category) {
-      this.error = `Case “${c.name}” has no category on key ${hotkey}.`;
+      this.showError(`Case “${c.name}” has no category on key ${hotkey}.`);
       return;
     }
     const item = c.items.find((i) => i.imageId === hit.imageId);
