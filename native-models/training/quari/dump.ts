@@ -11,6 +11,8 @@
 // image, object id or -1, crop box). Boxes are [x, y, w, h] normalised to the image. No image is written.
 // Usage: npx tsx native-models/training/quari/dump.ts --out DIR [--pack PACK_DIR] [--objects 500] [--seed 7]
 //        [--extra 0.25] [--crops 1] [--selfsup 1] [--catalog CACHE/catalog.json] [--limit N] [--shard K/N]
+//        [--split train|whitening]
+// --split whitening draws objects and scene photos from the projection's split (never the eval split).
 // --shard K/N dumps only planned images i with i % N = K (run N processes on N folders; train.py merges them).
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -96,9 +98,12 @@ async function main(): Promise<void> {
       catalog: { type: 'string', default: join(cacheDir(), CATALOG_FILE) },
       limit: { type: 'string' },
       shard: { type: 'string', default: '0/1' },
+      split: { type: 'string', default: 'train' },
     },
   });
   if (!values.out) throw new Error('--out DIR is required');
+  // The eval split is npm run eval's: training on it would leak into the figures it reports.
+  if (values.split !== 'train' && values.split !== 'whitening') throw new Error(`--split: '${values.split}' is not train or whitening`);
   const num = (name: string, v: string): number => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: '${v}' is not a non-negative number`);
@@ -110,7 +115,7 @@ async function main(): Promise<void> {
   const nCrops = num('crops', values.crops!);
   const catalog = JSON.parse(readFileSync(values.catalog!, 'utf8')) as Catalog;
   const root = join(values.catalog!, '..');
-  const plan = planBenchmark(catalog, { split: 'train', seed, objects: num('objects', values.objects!), extraFraction: num('extra', values.extra!) });
+  const plan = planBenchmark(catalog, { split: values.split, seed, objects: num('objects', values.objects!), extraFraction: num('extra', values.extra!) });
   const [shardK, shardN] = values.shard!.split('/').map(Number);
   if (!(Number.isInteger(shardK) && Number.isInteger(shardN) && shardK >= 0 && shardK < shardN)) throw new Error(`--shard: '${values.shard}' is not K/N with 0 ≤ K < N`);
   const all = values.limit ? plan.images.slice(0, num('limit', values.limit)) : plan.images;

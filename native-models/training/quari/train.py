@@ -147,6 +147,7 @@ def evaluate(model, G, Q, owner, images, queries, val_q, shortlist=300):
     Gt = torch.from_numpy(G)
     own = torch.from_numpy(owner)
     n_img = len(images)
+    target = np.asarray([im['target'] for im in images])
     res = {'baseline': [], 'adaptive': []}
     r1 = {'baseline': [], 'adaptive': []}
     r10 = {'baseline': [], 'adaptive': []}
@@ -157,7 +158,7 @@ def evaluate(model, G, Q, owner, images, queries, val_q, shortlist=300):
         refined, U, V = model(q)
         for b, qi in enumerate(idx):
             qq = queries[qi]
-            rel = set(j for j, im in enumerate(images) if im['target'] == qq['object'] and j != qq['image'])
+            rel = set(np.nonzero(target == qq['object'])[0].tolist()) - {qq['image']}
             img_best = torch.full((n_img,), -1e9).scatter_reduce(0, own, base_rows[b], 'amax')
             img_best[qq['image']] = -1e9
             order = img_best.argsort(descending=True)
