@@ -13,10 +13,16 @@ const CONFIG_FILE = path.join(ROOT, 'electron-builder.yml');
 const require = createRequire(import.meta.url);
 const config = parse(readFileSync(CONFIG_FILE, 'utf8')) as Record<string, any>;
 
+const configModule = require.resolve('app-builder-lib/out/util/config/config');
+const builderUtil = createRequire(configModule)('builder-util');
+// electron-builder logs ("• loaded configuration …") to stdout, which node:test reads as its own message stream
+// from this file's process: a log line landing mid-message fails the file. Its log goes to stderr instead.
+builderUtil.log.stream = process.stderr;
+
 /** electron-builder's own loader and schema check (app-builder-lib ships with electron-builder). */
 async function validate(configPath: string | null, inline: Record<string, unknown> | null): Promise<void> {
-  const { getConfig, validateConfiguration } = require('app-builder-lib/out/util/config/config');
-  const { DebugLogger } = require('builder-util');
+  const { getConfig, validateConfiguration } = require(configModule);
+  const { DebugLogger } = builderUtil;
   const loaded = await getConfig(ROOT, configPath, inline);
   await validateConfiguration(loaded, new DebugLogger(false));
 }
