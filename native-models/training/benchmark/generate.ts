@@ -12,6 +12,7 @@ import sharp, { type OverlayOptions } from 'sharp';
 import type { Catalog, ObjectEntry, SceneEntry } from '../data/catalog.ts';
 import { CATALOG_FILE, cacheDir } from '../data/sources.ts';
 import type { Split } from '../data/split.ts';
+import { mulberry32 } from './rng.ts';
 
 export type Box = [number, number, number, number];
 
@@ -99,18 +100,6 @@ export interface RenderedImage {
   distractors: { object: string; box: Box }[];
 }
 
-/** mulberry32: small, fast, and identical on every platform. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const uniform = (r: () => number, lo: number, hi: number): number => lo + (hi - lo) * r();
 const intIn = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 
@@ -141,7 +130,7 @@ function paste(r: () => number, object: string, area: [number, number], opts: Be
 /** Pure planning step: which objects go in which scenes with which jitter. No image is touched. */
 export function planBenchmark(catalog: Pick<Catalog, 'scenes' | 'objects'>, options: Partial<BenchmarkOptions> = {}): Plan {
   const opts: BenchmarkOptions = { ...DEFAULT_OPTIONS, ...options };
-  const r = rng(opts.seed);
+  const r = mulberry32(opts.seed);
   const scenes = catalog.scenes.filter((s) => s.split === opts.split).map((s) => s.path).sort();
   const objects = shuffle(r, catalog.objects.filter((o) => o.split === opts.split).map((o) => o.path).sort());
   if (scenes.length < opts.scenesPerObject[1]) throw new Error(`split '${opts.split}': ${scenes.length} scenes, need at least ${opts.scenesPerObject[1]}`);
@@ -283,7 +272,7 @@ export async function renderImage(
 
 /** The analyst's crop: the pasted box with each edge moved by up to 5 % of the box side, kept inside the image. */
 export function queryCrop(box: Box, seed: number, W: number, H: number): Box {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const j = (side: number) => Math.round(uniform(r, -0.05, 0.05) * side);
   const x0 = Math.max(0, box[0] + j(box[2]));
   const y0 = Math.max(0, box[1] + j(box[3]));

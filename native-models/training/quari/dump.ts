@@ -23,7 +23,8 @@ import { ImageEncoder } from '../../../electron/engine/models/ImageEncoder.ts';
 import type { PackManifest, Projection, RegionScheme } from '../../packs/manifest.ts';
 import { BUILT_PACKS_DIR, DEFAULT_PACK_ID } from '../../packs/registry.ts';
 import { verifyPack } from '../../packs/verify.ts';
-import { planBenchmark, queryCrop, renderImage, rng, type Box, type PlannedImage } from '../benchmark/generate.ts';
+import { planBenchmark, queryCrop, renderImage, type Box, type PlannedImage } from '../benchmark/generate.ts';
+import { mulberry32 } from '../benchmark/rng.ts';
 import type { Catalog } from '../data/catalog.ts';
 import { CATALOG_FILE, cacheDir } from '../data/sources.ts';
 
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
     for (let k = 0; rendered.target && k < nCrops; k++) {
       crops.push({ object: target, box: queryCrop(rendered.target.box, seed * 1_000_003 + at + k * 100_000_007, W, H) });
     }
-    const r = rng(seed * 7_919 + at);
+    const r = mulberry32(seed * 7_919 + at);
     for (let k = 0; k < selfsup; k++) crops.push({ object: -1, box: randomCrop(r, W, H) });
     for (const c of crops) {
       queryVecs.push(await encoder.encodeCrop(jpeg, { x: c.box[0], y: c.box[1], w: c.box[2], h: c.box[3] }));
