@@ -1,9 +1,13 @@
 // The SQLite implementation of CatalogStore: the one module that owns the catalog file and every SQL statement.
 // Evidence folders are never touched here; the store writes only the catalog (and its -wal/-shm companions).
-import { endianness } from 'node:os';
+import { createHash } from 'node:crypto';
+import { endianness, userInfo } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { appendAudit, auditHead, canonicalJson, listAudit, verifyAudit } from './audit.ts';
 import type {
+  AuditRecord,
+  AuditVerification,
   CaseItem,
   CaseRow,
   CaseSummary,
@@ -43,8 +47,8 @@ export function catalogDataDir(catalogFile: string): string {
   return `${resolve(catalogFile)}.data`;
 }
 
-/** Opens (creating if needed) and migrates the catalog at `file`. */
-export function openCatalog(file: string): CatalogStore {
+/** Opens (creating if needed) and migrates the catalog at `file`. `examiner` names who this session's audit records are by. */
+export function openCatalog(file: string, options: { examiner?: string } = {}): CatalogStore {
   // Vectors and boxes are stored as the host's typed-array bytes; the format is little-endian.
   if (endianness() !== 'LE') throw new Error(`Cannot open catalog ${file}: this host is big-endian`);
   const abs = resolve(file);
@@ -57,7 +61,9 @@ export function openCatalog(file: string): CatalogStore {
   }
   try {
     migrate(db, abs);
-    return new SqliteCatalogStore(db, abs);
+    const store = new SqliteCatalogStore(db, abs);
+    if (options.examiner !== undefined && options.examiner.trim() !== '') store.useExaminer(options.examiner);
+    return store;
   } catch (err) {
     db.close();
     throw err;
@@ -334,6 +340,7 @@ class SqliteCatalogStore implements CatalogStore {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly s: ReturnType<typeof prepareStatements>;
+  private sessionExaminer: string | null = null;
 
   constructor(db: Database.Database, file: string) {
     this.db = db;
@@ -347,6 +354,16 @@ class SqliteCatalogStore implements CatalogStore {
    */
   private write<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+
+  /** A write and its audit record in one transaction; `data` returns null when nothing changed (nothing recorded). */
+  private audited<T>(event: string, fn: () => T, data: (result: T) => Record<string, unknown> | null): T {
+    return this.write(() => {
+      const result = fn();
+      const record = data(result);
+      if (record) appendAudit(this.db, { examiner: this.examiner(), event, data: record, at: now() });
+      return result;
+    });
   }
 
   /** Several reads from one snapshot. */
@@ -509,7 +526,7 @@ class SqliteCatalogStore implements CatalogStore {
     if (!Number.isSafeInteger(pack.dim) || pack.dim < 1) throw new Error(`registerPack(${pack.id}): invalid dim ${pack.dim}`);
     const manifest = JSON.stringify(pack.manifest);
     if (manifest === undefined) throw new Error(`registerPack(${pack.id}): manifest is not JSON-serialisable`);
-    return this.write(() => {
+    return this.audited('pack.registered', () => {
       const existing = this.getPack(pack.id);
       if (existing && existing.dim !== pack.dim && this.countEmbeddings(pack.id) > 0) {
         throw new Error(
@@ -526,7 +543,7 @@ class SqliteCatalogStore implements CatalogStore {
         registeredAt: now(),
       });
       return this.getPack(pack.id)!;
-    });
+    }, (row) => ({ packId: row.id, version: row.version, manifestSha256: manifestHash(row.manifest) }));
   }
 
   getPack(id: string): PackRow | undefined {
@@ -651,15 +668,20 @@ class SqliteCatalogStore implements CatalogStore {
   createCase(input: { name: string; description?: string; categories?: readonly (string | CategoryInput)[] }): CaseRow {
     const name = input.name?.trim();
     if (!name) throw new Error('createCase: name must be non-empty');
-    return this.write(() => {
+    return this.audited('case.created', () => {
       const row = onConstraint(
         'UNIQUE',
         () => `createCase: a case named '${name}' already exists`,
         () => this.s.insertCase.get(name, input.description ?? '', now()) as CaseRow,
       );
-      for (const c of input.categories ?? []) this.insertCategory(row.id, typeof c === 'string' ? { name: c } : c);
-      return row;
-    });
+      const categories = (input.categories ?? []).map((c) => this.insertCategory(row.id, typeof c === 'string' ? { name: c } : c));
+      return { row, categories };
+    }, ({ row, categories }) => ({
+      caseId: row.id,
+      name: row.name,
+      description: row.description,
+      categories: categories.map((c) => ({ categoryId: c.id, name: c.name, hotkey: c.hotkey })),
+    })).row;
   }
 
   getCase(id: number): CaseSummary | undefined {
@@ -676,21 +698,23 @@ class SqliteCatalogStore implements CatalogStore {
     if (!current) throw new Error(`updateCase: no case with id ${id}`);
     const name = changes.name === undefined ? current.name : changes.name.trim();
     if (!name) throw new Error(`updateCase(${id}): name must be non-empty`);
-    return onConstraint(
+    return this.audited('case.updated', () => onConstraint(
       'UNIQUE',
       () => `updateCase(${id}): a case named '${name}' already exists`,
       () => this.s.updateCase.get(name, changes.description ?? current.description, id) as CaseRow,
-    );
+    ), (row) => ({ caseId: id, name: row.name, description: row.description, before: { name: current.name, description: current.description } }));
   }
 
   deleteCase(id: number): void {
     checkId('deleteCase', id);
-    if (this.s.deleteCase.run(id).changes !== 1) throw new Error(`deleteCase: no case with id ${id}`);
+    this.audited('case.deleted', () => {
+      if (this.s.deleteCase.run(id).changes !== 1) throw new Error(`deleteCase: no case with id ${id}`);
+    }, () => ({ caseId: id }));
   }
 
   createCategory(caseId: number, input: CategoryInput): CategoryRow {
     checkId('createCategory', caseId);
-    return this.write(() => this.insertCategory(caseId, input));
+    return this.audited('category.created', () => this.insertCategory(caseId, input), (c) => ({ caseId, categoryId: c.id, name: c.name, hotkey: c.hotkey }));
   }
 
   /** Must run inside a transaction (the free-hotkey choice and the insert must see the same state). */
@@ -728,16 +752,18 @@ class SqliteCatalogStore implements CatalogStore {
     const hotkey = changes.hotkey ?? current.hotkey;
     checkHotkey(what, hotkey);
     const colour = normaliseColour(what, changes.colour ?? current.colour);
-    return onConstraint(
+    return this.audited('category.updated', () => onConstraint(
       'UNIQUE',
       () => `${what}: category name '${name}' or hotkey ${hotkey} is already used in this case`,
       () => this.s.updateCategory.get(name, hotkey, colour, id) as CategoryRow,
-    );
+    ), (c) => ({ caseId: c.caseId, categoryId: id, name: c.name, hotkey: c.hotkey, colour: c.colour, before: { name: current.name, hotkey: current.hotkey, colour: current.colour } }));
   }
 
   deleteCategory(id: number): void {
     checkId('deleteCategory', id);
-    if (this.s.deleteCategory.run(id).changes !== 1) throw new Error(`deleteCategory: no category with id ${id}`);
+    this.audited('category.deleted', () => {
+      if (this.s.deleteCategory.run(id).changes !== 1) throw new Error(`deleteCategory: no category with id ${id}`);
+    }, () => ({ categoryId: id }));
   }
 
   tagImage(tag: TagInput): boolean {
@@ -748,12 +774,15 @@ class SqliteCatalogStore implements CatalogStore {
       () =>
         `tagImage: case ${caseId}, image ${imageId}, category ${categoryId}` +
         `${searchId === null ? '' : ` or search ${searchId}`} does not exist, or the category belongs to another case`,
-      () => this.s.tag.run(caseId, imageId, categoryId, searchId, now()).changes === 1,
+      () => this.audited('case.tagged', () => this.s.tag.run(caseId, imageId, categoryId, searchId, now()).changes === 1,
+        (added) => (added ? { caseId, imageId, categoryId, searchId, sha256: this.getImage(imageId)?.sha256 ?? null } : null)),
     );
   }
 
   untagImage(tag: Omit<TagInput, 'searchId'>): boolean {
-    return this.s.untag.run(tag.caseId, tag.imageId, tag.categoryId).changes === 1;
+    const { caseId, imageId, categoryId } = tag;
+    return this.audited('case.untagged', () => this.s.untag.run(caseId, imageId, categoryId).changes === 1,
+      (removed) => (removed ? { caseId, imageId, categoryId } : null));
   }
 
   getImageTags(caseId: number, imageId: number): ImageTag[] {
@@ -787,7 +816,10 @@ class SqliteCatalogStore implements CatalogStore {
     return onConstraint(
       'FOREIGNKEY',
       () => `setNote: case ${caseId} or image ${imageId} does not exist`,
-      () => this.s.setNote.get(caseId, imageId, text, now()) as NoteRow,
+      () => this.audited('note.set', () => {
+        const before = this.getNote(caseId, imageId)?.text ?? null;
+        return { before, row: this.s.setNote.get(caseId, imageId, text, now()) as NoteRow };
+      }, ({ before }) => (before === text ? null : { caseId, imageId, text, previous: before })).row,
     );
   }
 
@@ -796,7 +828,10 @@ class SqliteCatalogStore implements CatalogStore {
   }
 
   deleteNote(caseId: number, imageId: number): boolean {
-    return this.s.deleteNote.run(caseId, imageId).changes === 1;
+    return this.audited('note.cleared', () => {
+      const before = this.getNote(caseId, imageId)?.text ?? null;
+      return { before, removed: this.s.deleteNote.run(caseId, imageId).changes === 1 };
+    }, ({ before, removed }) => (removed ? { caseId, imageId, previous: before } : null)).removed;
   }
 
   // ---- searches
@@ -811,7 +846,9 @@ class SqliteCatalogStore implements CatalogStore {
     const params = JSON.stringify(search.params);
     if (params === undefined || params[0] !== '{') throw new Error(`${what}: params must be a JSON object`);
     const caseId = search.caseId ?? null;
-    const row = onConstraint(
+    const resultImageIds = search.resultImageIds ?? [];
+    if (!resultImageIds.every((id) => Number.isSafeInteger(id) && id > 0)) throw new Error(`${what}: resultImageIds must be image ids`);
+    const row = this.audited('search.run', () => onConstraint(
       'FOREIGNKEY',
       () => `${what}: pack '${search.packId}'${caseId === null ? '' : ` or case ${caseId}`} does not exist`,
       () =>
@@ -825,7 +862,17 @@ class SqliteCatalogStore implements CatalogStore {
           search.durationMs,
           now(),
         ) as SearchDbRow,
-    );
+    ), (r) => ({
+      searchId: r.id,
+      caseId,
+      packId: search.packId,
+      packManifestSha256: manifestHash(this.getPack(search.packId)?.manifest ?? null),
+      checkpointHash: search.checkpointHash,
+      mode: search.mode,
+      params: search.params,
+      resultCount: search.resultCount,
+      resultImageIds,
+    }));
     return searchFromDb(row);
   }
 
@@ -845,7 +892,7 @@ class SqliteCatalogStore implements CatalogStore {
 
   startIngestRun(root: string): IngestRunRow {
     if (typeof root !== 'string' || !isAbsolute(root)) throw new Error(`startIngestRun: root must be absolute, got '${root}'`);
-    return this.s.startRun.get(root, now()) as IngestRunRow;
+    return this.audited('ingest.started', () => this.s.startRun.get(root, now()) as IngestRunRow, (run) => ({ runId: run.id, root }));
   }
 
   updateIngestRun(id: number, counts: IngestCounts): void {
@@ -865,9 +912,11 @@ class SqliteCatalogStore implements CatalogStore {
     checkId('finishIngestRun', id);
     checkCounts('finishIngestRun', counts);
     if (!['done', 'cancelled', 'failed'].includes(status)) throw new Error(`finishIngestRun(${id}): invalid status '${status}'`);
-    const row = this.s.finishRun.get({ id, status, finishedAt: now(), error, ...pickCounts(counts) }) as IngestRunRow | undefined;
-    if (!row) throw new Error(`finishIngestRun: no running ingest run with id ${id}`);
-    return row;
+    return this.audited('ingest.finished', () => {
+      const row = this.s.finishRun.get({ id, status, finishedAt: now(), error, ...pickCounts(counts) }) as IngestRunRow | undefined;
+      if (!row) throw new Error(`finishIngestRun: no running ingest run with id ${id}`);
+      return row;
+    }, (run) => ({ runId: run.id, root: run.root, status, error, ...pickCounts(counts) }));
   }
 
   listIngestRuns(options?: Paging): IngestRunRow[] {
@@ -886,7 +935,48 @@ class SqliteCatalogStore implements CatalogStore {
     if (typeof key !== 'string' || key === '') throw new Error('setSetting: key must be a non-empty string');
     const json = JSON.stringify(value);
     if (json === undefined) throw new Error(`setSetting(${key}): value is not JSON-serialisable`);
-    this.s.setSetting.run(key, json, now());
+    this.audited('setting.changed', () => {
+      const before = this.s.getSetting.get(key) as string | undefined;
+      this.s.setSetting.run(key, json, now());
+      return before;
+    }, (before) => (before !== undefined && canonicalJson(JSON.parse(before)) === canonicalJson(value) ? null : { key, value }));
+  }
+
+  // ---- audit log
+
+  examiner(): string {
+    if (this.sessionExaminer) return this.sessionExaminer;
+    const stored = this.getSetting('examiner');
+    if (typeof stored === 'string' && stored.trim()) return stored;
+    return osUserName();
+  }
+
+  /** This session's examiner, without storing it (a CLI run names itself without changing the catalog's default). */
+  useExaminer(name: string): void {
+    this.sessionExaminer = checkExaminer(name);
+  }
+
+  setExaminer(name: string): void {
+    const checked = checkExaminer(name);
+    this.sessionExaminer = checked;
+    this.setSetting('examiner', checked);
+  }
+
+  appendAudit(event: string, data: Record<string, unknown>): AuditRecord {
+    return this.write(() => appendAudit(this.db, { examiner: this.examiner(), event, data, at: now() }));
+  }
+
+  listAudit(options?: Paging): AuditRecord[] {
+    const { limit, offset } = checkPaging('listAudit', options);
+    return listAudit(this.db, limit, offset);
+  }
+
+  auditHead(): { records: number; headHash: string } {
+    return this.read(() => auditHead(this.db));
+  }
+
+  verifyAudit(): AuditVerification {
+    return this.read(() => verifyAudit(this.db));
   }
 
   // ---- whole catalog
@@ -910,6 +1000,27 @@ class SqliteCatalogStore implements CatalogStore {
     // Keeps the query planner's statistics fresh at almost no cost (SQLite's recommendation at close).
     this.db.pragma('optimize');
     this.db.close();
+  }
+}
+
+/** SHA-256 of a pack manifest's canonical JSON: names exactly which pack build a search used. */
+function manifestHash(manifest: unknown): string | null {
+  return manifest === null || manifest === undefined ? null : createHash('sha256').update(canonicalJson(manifest)).digest('hex');
+}
+
+function checkExaminer(name: string): string {
+  const trimmed = typeof name === 'string' ? name.trim() : '';
+  if (!trimmed || trimmed.length > 200 || /[\u0000-\u001f\u007f]/.test(trimmed)) {
+    throw new Error('examiner: the name must be 1–200 printable characters');
+  }
+  return trimmed;
+}
+
+function osUserName(): string {
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 

@@ -215,12 +215,37 @@ export interface SearchInput {
   params: Record<string, unknown>;
   resultCount: number;
   durationMs: number;
+  /** The ranked hits' image ids, best first: written to the audit log, not to the history row. */
+  resultImageIds?: readonly number[];
 }
 
-export interface SearchRow extends Required<SearchInput> {
+export interface SearchRow extends Required<Omit<SearchInput, 'resultImageIds'>> {
   id: number;
   createdAt: string;
 }
+
+/** One record of the hash-chained audit log (db/audit.ts). */
+export interface AuditRecord {
+  seq: number;
+  at: string;
+  examiner: string;
+  /** 'catalog.opened', 'search.run', 'case.tagged'…: subject.verb. */
+  event: string;
+  data: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+/** The result of walking the chain: intact, or the first record that fails and why. */
+export type AuditVerification =
+  | { ok: true; records: number; headHash: string; appendOnlyTriggers: boolean }
+  | {
+      ok: false;
+      /** Records read up to and including the first bad one. */
+      records: number;
+      appendOnlyTriggers: boolean;
+      firstBad: { seq: number; at: string; examiner: string; event: string; reason: string };
+    };
 
 export type IngestRunStatus = 'running' | 'done' | 'cancelled' | 'failed';
 
@@ -346,6 +371,18 @@ export interface CatalogStore {
   /** undefined when the key was never set. */
   getSetting(key: string): unknown;
   setSetting(key: string, value: unknown): void;
+
+  // Audit log: every change above is recorded by the store itself, in its own transaction, as the examiner of
+  // this session. Front ends add what the store cannot see (catalog opened, exports).
+  /** The examiner records are written as: setExaminer's name, else the catalog's stored one, else the OS user. */
+  examiner(): string;
+  /** Sets this session's examiner and stores the name in the catalog for the next session. */
+  setExaminer(name: string): void;
+  appendAudit(event: string, data: Record<string, unknown>): AuditRecord;
+  /** Newest first; default limit 100. */
+  listAudit(options?: Paging): AuditRecord[];
+  auditHead(): { records: number; headHash: string };
+  verifyAudit(): AuditVerification;
 
   stats(): CatalogStats;
   close(): void;

@@ -24,7 +24,7 @@ if (!prepareShell(electron, defaultDataHome())) {
     bundleDir,
     rendererDir: path.join(appRoot, 'dist', 'renderer'),
     builtInPacksDir,
-    createEngine: (options) => createAppService(options),
+    createEngine: (options) => createAppService({ ...options, client: 'electron' }),
   }).catch((err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
     electron.dialog.showErrorBox('QuARI workstation could not start', message);

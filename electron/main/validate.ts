@@ -159,10 +159,11 @@ function searchRequest(where: string, value: unknown): SearchRequest {
 }
 
 function settingsPatch(where: string, value: unknown): Partial<Settings> {
-  const o = record(where, value, ['blurAll', 'explicitThreshold'], []);
+  const o = record(where, value, ['blurAll', 'explicitThreshold', 'examiner'], []);
   const patch: Partial<Settings> = {};
   if (o.blurAll !== undefined) patch.blurAll = bool(`${where}.blurAll`, o.blurAll);
   if (o.explicitThreshold !== undefined) patch.explicitThreshold = finite(`${where}.explicitThreshold`, o.explicitThreshold, 0, 1);
+  if (o.examiner !== undefined) patch.examiner = str(`${where}.examiner`, o.examiner, { max: 200 });
   return patch;
 }
 

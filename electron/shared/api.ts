@@ -155,6 +155,8 @@ export interface Settings {
   blurAll: boolean;
   /** Explicit score above which a thumbnail is blurred. */
   explicitThreshold: number;
+  /** Who the audit log records this session's actions as; kept in the catalog for the next session. */
+  examiner: string;
 }
 
 export type QuariEvent = { type: 'ingest-progress'; progress: IngestProgress };

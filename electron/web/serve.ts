@@ -13,7 +13,7 @@ export interface ServeOptions {
 /** Builds the renderer if needed, opens the catalog and serves both. */
 export async function serveWeb(options: ServeOptions): Promise<{ host: WebHost; close(): Promise<void> }> {
   await ensureRendererBuilt();
-  const service = await createAppService({ catalogPath: options.catalogPath, dataHome: options.dataHome });
+  const service = await createAppService({ catalogPath: options.catalogPath, dataHome: options.dataHome, client: 'web' });
   let host: WebHost;
   try {
     host = await startWebHost({ backend: service, distDir: RENDERER_DIST, port: options.port });

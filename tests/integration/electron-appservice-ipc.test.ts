@@ -175,7 +175,10 @@ test('bad arguments are refused by validation before the engine; engine refusals
     assert.equal(notImage.error.code, 'bad-request');
     assert.ok(!/\n\s+at /.test(notImage.error.message), 'no stack crosses IPC');
   }
-  assert.deepEqual(await value('setSettings', { blurAll: true }), { blurAll: true, explicitThreshold: 0.5 });
+  const settings = await value<{ examiner: string }>('setSettings', { blurAll: true });
+  assert.deepEqual(settings, { blurAll: true, explicitThreshold: 0.5, examiner: settings.examiner });
+  assert.ok(settings.examiner.length > 0, 'the examiner defaults to the OS user');
+  assert.deepEqual(await value('setSettings', { examiner: 'Examiner B' }), { blurAll: true, explicitThreshold: 0.5, examiner: 'Examiner B' });
 });
 
 test('a search right after the ingest-done event succeeds', async () => {

@@ -130,3 +130,28 @@ test('eval excludes the query image and reports baseline and adaptive figures', 
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /no queries file/);
 });
+
+test('the CLI\'s ingest and searches are in the catalog\'s audit log, as $QUARI_EXAMINER, and the chain verifies', async () => {
+  const { x, y, w, h } = scenes.objectBox;
+  const run = await promisify(execFile)(process.execPath, [join(REPO, 'bin/quari.mjs'), 'search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', `${x},${y},${w},${h}`, '--mode', 'baseline', '--json'], {
+    env: { ...process.env, QUARI_HOME: home, QUARI_EXAMINER: 'CLI Examiner' },
+  });
+  const hitPaths = jsonLines(run.stdout).map((h: { path: string }) => h.path);
+  const store = openCatalog(catalog);
+  try {
+    const records = store.listAudit({ limit: 1000 }).reverse();
+    const events = records.map((r) => r.event);
+    assert.ok(events.includes('ingest.started') && events.includes('ingest.finished'));
+    assert.ok(records.some((r) => r.event === 'catalog.opened' && r.data.client === 'cli' && r.data.command === 'ingest'));
+    const last = records.at(-1)!;
+    assert.equal(last.event, 'search.run');
+    assert.equal(last.examiner, 'CLI Examiner');
+    assert.deepEqual(store.getImages(last.data.resultImageIds as number[]).map((i) => i.path), hitPaths);
+    assert.deepEqual((last.data.params as { crops: unknown }).crops, [{ x, y, w, h }]);
+  } finally {
+    store.close();
+  }
+  const verified = await quari('audit', 'verify', '--catalog', catalog, '--json');
+  assert.equal(verified.code, 0, verified.stdout);
+  assert.equal(JSON.parse(verified.stdout).ok, true);
+});

@@ -29,6 +29,7 @@ test('a new catalog is migrated to the latest version with every table', () => {
   assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   db.close();
   assert.deepEqual(tables(t.file), [
+    'audit_log',
     'cases',
     'embeddings',
     'image_tags',

@@ -66,6 +66,7 @@ test('unknown fields, non-plain objects and arrays are refused', () => {
   rejects('setSettings', [{ blurAll: 'yes' }], /blurAll: expected true or false/);
   rejects('setSettings', [{ explicitThreshold: 1.5 }], /explicitThreshold: must be between 0 and 1/);
   rejects('setSettings', [{ explicitThreshold: Number.NaN }], /explicitThreshold: expected a finite number, got NaN/);
+  rejects('setSettings', [{ examiner: 'a\nb' }], /examiner/);
 });
 
 test('ids are positive safe integers', () => {

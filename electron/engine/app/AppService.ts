@@ -40,9 +40,11 @@ export interface AppServiceOptions {
   dataHome?: string;
   /** Packs shipped with the app (the packaged app passes its resources folder). */
   builtInPacksDir?: string;
+  /** Which front end opened the catalog, for the audit log ('electron', 'web'). */
+  client?: string;
 }
 
-const DEFAULT_SETTINGS: Settings = { blurAll: false, explicitThreshold: 0.5 };
+const DEFAULT_SETTINGS: Omit<Settings, 'examiner'> = { blurAll: false, explicitThreshold: 0.5 };
 const MAX_QUERY_BYTES = 200 * 1024 * 1024;
 const QUERY_ID = /^[0-9a-f]{64}\.[a-z0-9]{2,5}$/;
 const DEFAULT_K = 1000;
@@ -61,6 +63,7 @@ export type AppService = Omit<QuariApi, 'onEvent' | 'chooseFolder'> & {
 export async function createAppService(options: AppServiceOptions): Promise<AppService> {
   const catalogPath = resolve(options.catalogPath);
   const store = openCatalog(catalogPath);
+  store.appendAudit('catalog.opened', { client: options.client ?? 'app', catalogPath });
   const registry = new PackRegistry(options.dataHome ?? defaultDataHome(), options.builtInPacksDir);
   return new CatalogApp(catalogPath, store, registry);
 }
@@ -290,21 +293,33 @@ class CatalogApp implements AppService {
   async exportCase(input: { caseId: number; format: ExportFormat }): Promise<ExportResult> {
     if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
     const report = buildCaseReport(this.store, input.caseId);
-    return writeCaseExport(report, input.format, join(this.dataDir, 'exports'), this.dataDir);
+    const result = writeCaseExport(report, input.format, join(this.dataDir, 'exports'), this.dataDir);
+    const sha256 = createHash('sha256').update(await readFile(result.path)).digest('hex');
+    this.store.appendAudit('case.exported', { caseId: input.caseId, format: input.format, fileName: result.fileName, bytes: result.bytes, sha256 });
+    return result;
   }
 
   // ---- Settings ----
 
   async getSettings(): Promise<Settings> {
-    return { ...DEFAULT_SETTINGS, ...((this.store.getSetting('ui') as Partial<Settings> | undefined) ?? {}) };
+    const { blurAll, explicitThreshold } = { ...DEFAULT_SETTINGS, ...((this.store.getSetting('ui') as Partial<Settings> | undefined) ?? {}) };
+    return { blurAll, explicitThreshold, examiner: this.store.examiner() };
   }
 
   async setSettings(settings: Partial<Settings>): Promise<Settings> {
     const next = { ...(await this.getSettings()), ...settings };
     if (typeof next.blurAll !== 'boolean') throw new QuariApiError('bad-request', 'blurAll must be true or false');
     if (!(next.explicitThreshold >= 0 && next.explicitThreshold <= 1)) throw new QuariApiError('bad-request', 'explicitThreshold must lie in 0..1');
-    this.store.setSetting('ui', next);
-    return next;
+    if (typeof next.examiner !== 'string' || !next.examiner.trim()) throw new QuariApiError('bad-request', 'examiner must be a non-empty name');
+    if (next.examiner.trim() !== this.store.examiner()) {
+      try {
+        this.store.setExaminer(next.examiner);
+      } catch (err) {
+        throw new QuariApiError('bad-request', (err as Error).message);
+      }
+    }
+    this.store.setSetting('ui', { blurAll: next.blurAll, explicitThreshold: next.explicitThreshold });
+    return this.getSettings();
   }
 
   // ---- Media and lifecycle ----

@@ -57,7 +57,7 @@ export const evalCommand: Command = {
     const queries = readEvalQueries(requireString(values.queries, '--queries'));
     const cutoff = positiveInt(values.top, '--top', 100) || 100;
     const k = positiveInt(values.k, '--k', 1000);
-    const session = await openSearch(requireString(values.catalog, '--catalog'), values.pack, parseIndexDtype(values['index-dtype']));
+    const session = await openSearch(requireString(values.catalog, '--catalog'), values.pack, parseIndexDtype(values['index-dtype']), 'eval');
     try {
       const { store, service } = session;
       const modes = service.checkpointHash ? (['baseline', 'adaptive'] as const) : (['baseline'] as const);

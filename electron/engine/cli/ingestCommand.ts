@@ -1,8 +1,8 @@
 // quari ingest <folder> --catalog F [--pack ID] [--json]
-import { openCatalog } from '../../../db/CatalogStore.ts';
 import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { terminalProgress } from '../ingest/progress.ts';
+import { openCliCatalog } from './catalog.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
 
 const usage = `Usage: quari ingest <folder> --catalog <file> [--pack <id>] [--max-pixels N] [--json]
@@ -25,7 +25,7 @@ export const ingestCommand: Command = {
     const catalogFile = requireString(values.catalog, '--catalog');
     const maxPixels = values['max-pixels'] === undefined ? undefined : positiveInt(values['max-pixels'], '--max-pixels', 0);
     const pack = await new PackRegistry().load(values.pack ?? DEFAULT_PACK_ID);
-    const catalog = openCatalog(catalogFile);
+    const catalog = openCliCatalog(catalogFile, 'ingest');
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);

@@ -1,10 +1,10 @@
 // Shared by `quari search` and `quari eval`: open a catalog and the search service for the pack it was built with.
 import { existsSync } from 'node:fs';
-import { openCatalog } from '../../../db/CatalogStore.ts';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
 import { SearchService } from '../search/SearchService.ts';
 import type { IndexDtype } from '../search/VectorIndex.ts';
+import { openCliCatalog } from './catalog.ts';
 
 /** The pack to search with: the one asked for, else the only pack with embeddings, else the default pack. */
 export function choosePackId(store: CatalogStore, requested: string | undefined): string {
@@ -15,9 +15,9 @@ export function choosePackId(store: CatalogStore, requested: string | undefined)
   return DEFAULT_PACK_ID;
 }
 
-export async function openSearch(catalogFile: string, packId: string | undefined, indexDtype: IndexDtype) {
+export async function openSearch(catalogFile: string, packId: string | undefined, indexDtype: IndexDtype, command: string) {
   if (!existsSync(catalogFile)) throw new Error(`no catalog at ${catalogFile}`);
-  const store = openCatalog(catalogFile);
+  const store = openCliCatalog(catalogFile, command);
   try {
     const pack = await new PackRegistry().load(choosePackId(store, packId));
     const service = await SearchService.open(store, pack, { indexDtype });

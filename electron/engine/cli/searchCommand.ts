@@ -42,7 +42,7 @@ export const searchCommand: Command = {
     const k = positiveInt(values.k, '--k', 1000);
     const top = positiveInt(values.top, '--top', 20);
     if (top === 0) throw new UsageError('--top must be at least 1');
-    const session = await openSearch(catalogFile, values.pack, parseIndexDtype(values['index-dtype']));
+    const session = await openSearch(catalogFile, values.pack, parseIndexDtype(values['index-dtype']), 'search');
     try {
       const { service } = session;
       const mode = values.mode ?? (service.checkpointHash ? 'adaptive' : 'baseline');

@@ -1,6 +1,6 @@
 // quari stats --catalog F [--json]
 import { existsSync } from 'node:fs';
-import { openCatalog } from '../../../db/CatalogStore.ts';
+import { openCliCatalog } from './catalog.ts';
 import { parse, requireString, type Command } from './args.ts';
 
 const usage = `Usage: quari stats --catalog <file> [--json]
@@ -16,7 +16,7 @@ export const statsCommand: Command = {
     if (!parsed) return 0;
     const file = requireString(parsed.values.catalog, '--catalog');
     if (!existsSync(file)) throw new Error(`no catalog at ${file}`);
-    const store = openCatalog(file);
+    const store = openCliCatalog(file, 'stats');
     try {
       const s = store.stats();
       const packs = s.packs.map((p) => ({ id: p.id, version: p.version, dim: p.dim, embeddings: p.embeddings }));

@@ -151,6 +151,7 @@ export class SearchService {
         params: { ...spec, ...options.record.params },
         resultCount: hits.length,
         durationMs,
+        resultImageIds: hits.map((h) => h.imageId),
       });
       searchId = row.id;
     }

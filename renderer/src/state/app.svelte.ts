@@ -33,7 +33,7 @@ export const isIngestActive = (p: IngestProgress | null) => p !== null && !TERMI
 class AppState {
   view = $state<View>('catalog');
   catalog = $state.raw<CatalogInfo | null>(null);
-  settings = $state.raw<Settings>({ blurAll: false, explicitThreshold: 0.5 });
+  settings = $state.raw<Settings>({ blurAll: false, explicitThreshold: 0.5, examiner: '' });
   /** Banner for the last failure; cleared by the analyst or the next success of the same kind. */
   error = $state<string | null>(null);
   /** The task whose failure is shown; only its own later success clears it, so an unrelated call never hides it. */
