@@ -1,10 +1,9 @@
 // The SQLite implementation of CatalogStore: the one module that owns the catalog file and every SQL statement.
 // Evidence folders are never touched here; the store writes only the catalog (and its -wal/-shm companions).
-import { createHash } from 'node:crypto';
 import { endianness, userInfo } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { appendAudit, auditHead, canonicalJson, listAudit, verifyAudit } from './audit.ts';
+import { appendAudit, auditHead, canonicalJson, canonicalSha256, listAudit, verifyAudit } from './audit.ts';
 import type {
   AuditRecord,
   AuditVerification,
@@ -34,6 +33,8 @@ import type {
   PackInput,
   PackRow,
   Paging,
+  RelevanceRow,
+  SearchHitRecord,
   SearchInput,
   SearchRow,
   TagInput,
@@ -330,6 +331,15 @@ function prepareStatements(db: Database.Database) {
       added = @added, updated = @updated, moved = @moved, unchanged = @unchanged, failed = @failed
       WHERE id = @id AND status = 'running' RETURNING ${RUN_COLUMNS}`),
     getSetting: p(`SELECT value FROM settings WHERE key = ?`).pluck(),
+    insertHit: p(`INSERT INTO search_hits (search_id, rank, image_id, score, baseline_score, box, region_boxes) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    searchHits: p(`SELECT image_id AS imageId, rank, score, baseline_score AS baselineScore, box, region_boxes AS regionBoxes
+      FROM search_hits WHERE search_id = ? ORDER BY rank`),
+    getRelevance: p(`SELECT relevant FROM relevance WHERE case_id = ? AND image_id = ?`),
+    putRelevance: p(`INSERT INTO relevance (case_id, image_id, relevant, search_id, judged_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (case_id, image_id) DO UPDATE SET relevant = excluded.relevant, search_id = excluded.search_id, judged_at = excluded.judged_at`),
+    deleteRelevance: p(`DELETE FROM relevance WHERE case_id = ? AND image_id = ?`),
+    listRelevance: p(`SELECT case_id AS caseId, image_id AS imageId, relevant, search_id AS searchId, judged_at AS judgedAt
+      FROM relevance WHERE case_id = ? ORDER BY judged_at, image_id`),
     setSetting: p(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
     listRuns: p(`SELECT ${RUN_COLUMNS} FROM ingest_runs ORDER BY id DESC LIMIT ? OFFSET ?`),
@@ -846,9 +856,10 @@ class SqliteCatalogStore implements CatalogStore {
     const params = JSON.stringify(search.params);
     if (params === undefined || params[0] !== '{') throw new Error(`${what}: params must be a JSON object`);
     const caseId = search.caseId ?? null;
-    const resultImageIds = search.resultImageIds ?? [];
-    if (!resultImageIds.every((id) => Number.isSafeInteger(id) && id > 0)) throw new Error(`${what}: resultImageIds must be image ids`);
-    const row = this.audited('search.run', () => onConstraint(
+    const hits = search.hits ?? [];
+    hits.forEach((h, i) => checkHit(`${what}: hits[${i}]`, h, i + 1));
+    const row = this.audited('search.run', () => {
+      const r = onConstraint(
       'FOREIGNKEY',
       () => `${what}: pack '${search.packId}'${caseId === null ? '' : ` or case ${caseId}`} does not exist`,
       () =>
@@ -862,7 +873,13 @@ class SqliteCatalogStore implements CatalogStore {
           search.durationMs,
           now(),
         ) as SearchDbRow,
-    ), (r) => ({
+      );
+      for (const h of hits) {
+        onConstraint('FOREIGNKEY', () => `${what}: hit image ${h.imageId} is not in the catalog`, () =>
+          this.s.insertHit.run(r.id, h.rank, h.imageId, h.score, h.baselineScore, JSON.stringify(h.box), JSON.stringify(h.regionBoxes)));
+      }
+      return r;
+    }, (r) => ({
       searchId: r.id,
       caseId,
       packId: search.packId,
@@ -871,7 +888,7 @@ class SqliteCatalogStore implements CatalogStore {
       mode: search.mode,
       params: search.params,
       resultCount: search.resultCount,
-      resultImageIds,
+      resultImageIds: hits.map((h) => h.imageId),
     }));
     return searchFromDb(row);
   }
@@ -886,6 +903,34 @@ class SqliteCatalogStore implements CatalogStore {
     const caseId = options?.caseId;
     const rows = caseId === undefined ? this.s.listSearches.all(limit, offset) : this.s.listCaseSearches.all(caseId, limit, offset);
     return (rows as SearchDbRow[]).map(searchFromDb);
+  }
+
+  getSearchHits(searchId: number): SearchHitRecord[] {
+    checkId('getSearchHits', searchId);
+    type HitDbRow = Omit<SearchHitRecord, 'box' | 'regionBoxes'> & { box: string; regionBoxes: string };
+    return (this.s.searchHits.all(searchId) as HitDbRow[]).map((r) => ({ ...r, box: JSON.parse(r.box), regionBoxes: JSON.parse(r.regionBoxes) }));
+  }
+
+  // ---- relevance
+
+  setRelevance(input: { caseId: number; imageId: number; relevant: boolean | null; searchId?: number | null }): boolean {
+    const { caseId, imageId, relevant } = input;
+    const searchId = input.searchId ?? null;
+    checkId('setRelevance', caseId);
+    checkId('setRelevance', imageId);
+    if (relevant !== null && typeof relevant !== 'boolean') throw new Error(`setRelevance(case ${caseId}, image ${imageId}): relevant must be true, false or null`);
+    return this.audited(relevant === null ? 'relevance.cleared' : 'relevance.marked', () => {
+      const before = this.s.getRelevance.get(caseId, imageId) as { relevant: number } | undefined;
+      if (relevant === null) return before ? this.s.deleteRelevance.run(caseId, imageId).changes === 1 : false;
+      if (before && Boolean(before.relevant) === relevant) return false;
+      onConstraint('FOREIGNKEY', () => `setRelevance: case ${caseId}, image ${imageId} or search ${searchId} does not exist`, () =>
+        this.s.putRelevance.run(caseId, imageId, relevant ? 1 : 0, searchId, now()));
+      return true;
+    }, (changed) => (changed ? { caseId, imageId, relevant, searchId } : null));
+  }
+
+  listRelevance(caseId: number): RelevanceRow[] {
+    return (this.s.listRelevance.all(caseId) as (Omit<RelevanceRow, 'relevant'> & { relevant: number })[]).map((r) => ({ ...r, relevant: r.relevant === 1 }));
   }
 
   // ---- ingest runs
@@ -1003,9 +1048,18 @@ class SqliteCatalogStore implements CatalogStore {
   }
 }
 
+function checkHit(what: string, h: SearchHitRecord, rank: number): void {
+  if (h.rank !== rank) throw new Error(`${what}: rank ${h.rank} out of order (expected ${rank})`);
+  checkId(what, h.imageId);
+  if (!Number.isFinite(h.score) || !Number.isFinite(h.baselineScore)) throw new Error(`${what}: scores must be finite`);
+  for (const b of [h.box, ...h.regionBoxes]) {
+    if (![b.x, b.y, b.w, b.h].every(Number.isFinite)) throw new Error(`${what}: a box has a non-finite coordinate`);
+  }
+}
+
 /** SHA-256 of a pack manifest's canonical JSON: names exactly which pack build a search used. */
 function manifestHash(manifest: unknown): string | null {
-  return manifest === null || manifest === undefined ? null : createHash('sha256').update(canonicalJson(manifest)).digest('hex');
+  return manifest === null || manifest === undefined ? null : canonicalSha256(manifest);
 }
 
 function checkExaminer(name: string): string {

@@ -215,11 +215,31 @@ export interface SearchInput {
   params: Record<string, unknown>;
   resultCount: number;
   durationMs: number;
-  /** The ranked hits' image ids, best first: written to the audit log, not to the history row. */
-  resultImageIds?: readonly number[];
+  /** The ranking, best first: kept with the search (search_hits) and its image ids written to the audit log. */
+  hits?: readonly SearchHitRecord[];
 }
 
-export interface SearchRow extends Required<Omit<SearchInput, 'resultImageIds'>> {
+/** One ranked hit of a recorded search. Boxes are in the hit image's pixels. */
+export interface SearchHitRecord {
+  imageId: number;
+  rank: number;
+  score: number;
+  baselineScore: number;
+  box: { x: number; y: number; w: number; h: number };
+  /** One box per query crop, in the request's order. */
+  regionBoxes: { x: number; y: number; w: number; h: number }[];
+}
+
+/** An analyst's judgement of one image in one case, for relevance feedback and the report. */
+export interface RelevanceRow {
+  caseId: number;
+  imageId: number;
+  relevant: boolean;
+  searchId: number | null;
+  judgedAt: string;
+}
+
+export interface SearchRow extends Required<Omit<SearchInput, 'hits'>> {
   id: number;
   createdAt: string;
 }
@@ -358,6 +378,13 @@ export interface CatalogStore {
   getSearch(id: number): SearchRow | undefined;
   /** Newest first; default limit 100. */
   listSearches(options?: Paging & { caseId?: number }): SearchRow[];
+  /** The recorded ranking of a search, best first (images deleted since are gone). */
+  getSearchHits(searchId: number): SearchHitRecord[];
+
+  // Relevance judgements
+  /** relevant true/false marks the image; null removes the mark. True if something changed. */
+  setRelevance(input: { caseId: number; imageId: number; relevant: boolean | null; searchId?: number | null }): boolean;
+  listRelevance(caseId: number): RelevanceRow[];
 
   // Ingest runs
   startIngestRun(root: string): IngestRunRow;

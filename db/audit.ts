@@ -29,6 +29,11 @@ export function canonicalJson(value: unknown, path = 'data'): string {
   throw new Error(`audit ${path}: a ${typeof value} cannot be serialised`);
 }
 
+/** SHA-256 of a value's canonical JSON (a pack manifest, say): the same value always gives the same hash. */
+export function canonicalSha256(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value), 'utf8').digest('hex');
+}
+
 type AuditDbRow = { seq: number; at: string; examiner: string; event: string; data: string; prev_hash: string; hash: string };
 
 /** The hash a record must carry, from its fields (data as stored: canonical JSON text). */

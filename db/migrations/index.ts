@@ -1,7 +1,7 @@
 // Every schema migration, in order. A catalog's `PRAGMA user_version` is the version of the last one applied.
 import { migration001 } from './001_initial.ts';
 import { migration002 } from './002_settings.ts';
-import { migration006 } from './006_audit.ts';
+import { migration006 } from './006_investigation.ts';
 
 export interface Migration {
   /** 1, 2, 3…: contiguous, equal to the position in MIGRATIONS plus one. */

@@ -84,6 +84,8 @@ export interface SearchHit {
   baselineScore: number;
   /** The region of the hit image that matched best, in its pixels. */
   box: Box;
+  /** Per query crop, in the request's order, the region that matched that crop best (one entry for a one-crop query). */
+  regionBoxes: Box[];
   /** 0..1: share of the content classifier's explicit classes; thumbnails above the threshold are blurred. */
   explicitScore: number;
   thumbnailUrl: string;

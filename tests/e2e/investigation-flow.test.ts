@@ -231,10 +231,12 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     assert.ok(html.includes(CASE.categories[0]), 'report shows the tag');
     assert.ok(html.includes(CASE.name), 'report names the case');
     assert.ok(html.includes(NOTE), 'report carries the note');
-    const row = new RegExp(`id="search-${searchId}"[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
+    const row = new RegExp(`id="search-${searchId}"[\\s\\S]*?</section>`).exec(html)?.[0] ?? '';
     assert.ok(row, `report lists search #${searchId}`);
     const decoded = row.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
     assert.ok(decoded.includes('adaptive'), 'search row gives the mode');
+    assert.match(html, /Query crop[^<]*· search #\d+/, 'the query crop stands beside the hit');
+    assert.match(html, /head SHA-256 <span class="mono">[0-9a-f]{64}</, 'the audit log head hash is printed');
     const b = scenes.objectBox;
     for (const v of [b.x, b.y]) assert.ok(new RegExp(`\\b${v - 2}\\b|\\b${v - 1}\\b|\\b${v}\\b|\\b${v + 1}\\b|\\b${v + 2}\\b`).test(decoded), `search row gives the crop (near ${v})`);
   });

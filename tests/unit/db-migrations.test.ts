@@ -37,6 +37,8 @@ test('a new catalog is migrated to the latest version with every table', () => {
     'ingest_runs',
     'model_packs',
     'notes',
+    'relevance',
+    'search_hits',
     'searches',
     'settings',
     'tag_categories',

@@ -30,6 +30,7 @@ import {
   type Settings,
 } from '../../shared/api.ts';
 import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
+import { prepareReportMedia } from '../export/courtReport.ts';
 import { readImageHeader } from '../images/decode.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { SearchService } from '../search/SearchService.ts';
@@ -224,6 +225,7 @@ class CatalogApp implements AppService {
         score: h.score,
         baselineScore: h.baselineScore,
         box: h.box,
+        regionBoxes: h.regionBoxes,
         explicitScore: h.explicitScore,
         thumbnailUrl: mediaUrl('thumb', h.imageId),
         imageUrl: mediaUrl('image', h.imageId),
@@ -293,7 +295,8 @@ class CatalogApp implements AppService {
   async exportCase(input: { caseId: number; format: ExportFormat }): Promise<ExportResult> {
     if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
     const report = buildCaseReport(this.store, input.caseId);
-    const result = writeCaseExport(report, input.format, join(this.dataDir, 'exports'), this.dataDir);
+    const media = input.format === 'html' ? await prepareReportMedia(report, this.dataDir) : undefined;
+    const result = writeCaseExport(report, input.format, join(this.dataDir, 'exports'), this.dataDir, media);
     const sha256 = createHash('sha256').update(await readFile(result.path)).digest('hex');
     this.store.appendAudit('case.exported', { caseId: input.caseId, format: input.format, fileName: result.fileName, bytes: result.bytes, sha256 });
     return result;

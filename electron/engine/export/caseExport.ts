@@ -1,27 +1,65 @@
-// Case reports: what an analyst hands over. HTML (self-contained, thumbnails embedded), CSV and JSON, written next to
+// Case reports: what an analyst hands over. HTML (the court report, courtReport.ts), CSV and JSON, written next to
 // the catalog (never into an evidence folder). Every item carries its absolute path and SHA-256 so a reader can
-// verify the evidence; every search that found an item is listed with its pack, checkpoint hash and parameters.
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+// verify the evidence; every search that found an item is listed with its pack, checkpoint hash and parameters, and
+// each tag with the rank, scores and matched boxes the image had in that search. The examiner and the audit log's
+// head hash at export time tie the report to the catalog's tamper-evident record.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CaseItem, CatalogStore, CategoryRow, SearchRow } from '../../../db/Interface.ts';
+import { canonicalSha256 } from '../../../db/audit.ts';
+import type { CaseItem, CatalogStore, CategoryRow, RelevanceRow, SearchHitRecord, SearchRow } from '../../../db/Interface.ts';
+import { renderCourtReport, type ReportMedia } from './courtReport.ts';
 
 export type CaseExportFormat = 'html' | 'csv' | 'json';
+
+/** Where a tagged image stood in the search it was tagged from. */
+export interface Finding {
+  searchId: number;
+  categoryId: number;
+  /** null when the search's ranking was not recorded (searches from before schema version 6). */
+  hit: SearchHitRecord | null;
+}
+
+export type ReportItem = CaseItem & {
+  width: number | null;
+  height: number | null;
+  capturedAt: string | null;
+  /** true / false once the analyst judged it; null when not judged. */
+  relevant: boolean | null;
+  findings: Finding[];
+};
 
 export interface CaseReport {
   case: { id: number; name: string; description: string; createdAt: string };
   exportedAt: string;
   catalog: string;
+  examiner: string;
+  /** The audit log at export time: a later `quari audit verify` must show this record as part of the chain. */
+  audit: { records: number; headHash: string };
   categories: { id: number; name: string; hotkey: number; colour: string }[];
-  items: (CaseItem & { width: number | null; height: number | null; capturedAt: string | null })[];
-  searches: SearchRow[];
+  items: ReportItem[];
+  searches: (SearchRow & { packManifestSha256: string | null })[];
 }
 
 export function buildCaseReport(store: CatalogStore, caseId: number): CaseReport {
   const kase = store.getCase(caseId);
   if (!kase) throw new Error(`case ${caseId} does not exist`);
-  const items = store.listCaseItems(caseId).map((item) => {
+  const relevance = new Map(store.listRelevance(caseId).map((r: RelevanceRow) => [r.imageId, r.relevant]));
+  const hitsOf = new Map<number, SearchHitRecord[]>();
+  const hitIn = (searchId: number, imageId: number): SearchHitRecord | null => {
+    let hits = hitsOf.get(searchId);
+    if (!hits) hitsOf.set(searchId, (hits = store.getSearchHits(searchId)));
+    return hits.find((h) => h.imageId === imageId) ?? null;
+  };
+  const items = store.listCaseItems(caseId).map((item): ReportItem => {
     const image = store.getImage(item.imageId);
-    return { ...item, width: image?.width ?? null, height: image?.height ?? null, capturedAt: image?.capturedAt ?? null };
+    return {
+      ...item,
+      width: image?.width ?? null,
+      height: image?.height ?? null,
+      capturedAt: image?.capturedAt ?? null,
+      relevant: relevance.get(item.imageId) ?? null,
+      findings: item.tags.flatMap((t) => (t.searchId === null ? [] : [{ searchId: t.searchId, categoryId: t.categoryId, hit: hitIn(t.searchId, item.imageId) }])),
+    };
   });
   const searchIds = new Set<number>();
   for (const item of items) for (const tag of item.tags) if (tag.searchId !== null) searchIds.add(tag.searchId);
@@ -29,11 +67,17 @@ export function buildCaseReport(store: CatalogStore, caseId: number): CaseReport
   const searches = [...searchIds]
     .sort((a, b) => a - b)
     .map((id) => store.getSearch(id))
-    .filter((s): s is SearchRow => s !== undefined);
+    .filter((s): s is SearchRow => s !== undefined)
+    .map((s) => {
+      const manifest = store.getPack(s.packId)?.manifest;
+      return { ...s, packManifestSha256: manifest === undefined ? null : canonicalSha256(manifest) };
+    });
   return {
     case: { id: kase.id, name: kase.name, description: kase.description, createdAt: kase.createdAt },
     exportedAt: new Date().toISOString(),
     catalog: store.file,
+    examiner: store.examiner(),
+    audit: store.auditHead(),
     categories: store.listCategories(caseId).map((c: CategoryRow) => ({ id: c.id, name: c.name, hotkey: c.hotkey, colour: c.colour })),
     items,
     searches,
@@ -53,10 +97,13 @@ const MIME: Record<CaseExportFormat, string> = {
   json: 'application/json',
 };
 
-/** Renders the report and writes it under `exportDir`, named after the case and the time. */
-export function writeCaseExport(report: CaseReport, format: CaseExportFormat, exportDir: string, thumbnailDir: string): WrittenExport {
+/**
+ * Renders the report and writes it under `exportDir`, named after the case and the time. `media` (query crops,
+ * prepareReportMedia) goes into the HTML; without it the HTML shows the hits alone.
+ */
+export function writeCaseExport(report: CaseReport, format: CaseExportFormat, exportDir: string, thumbnailDir: string, media?: ReportMedia): WrittenExport {
   const content =
-    format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'csv' ? renderCsv(report) : renderHtml(report, thumbnailDir);
+    format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'csv' ? renderCsv(report) : renderCourtReport(report, thumbnailDir, media);
   mkdirSync(exportDir, { recursive: true });
   const slug = report.case.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'case';
   const stamp = report.exportedAt.replace(/[:.]/g, '-');
@@ -84,75 +131,4 @@ function csvField(value: unknown): string {
   // Quote always-risky characters; prefix formula starters so a spreadsheet never evaluates evidence text.
   const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
   return /[",\r\n']/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
-function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function thumbnailDataUri(thumbnailDir: string, thumbnail: string | null): string | null {
-  if (!thumbnail) return null;
-  const file = join(thumbnailDir, thumbnail);
-  if (!existsSync(file)) return null;
-  const mime = thumbnail.endsWith('.png') ? 'image/png' : thumbnail.endsWith('.webp') ? 'image/webp' : 'image/jpeg';
-  return `data:${mime};base64,${readFileSync(file).toString('base64')}`;
-}
-
-export function renderHtml(report: CaseReport, thumbnailDir: string): string {
-  const searchRows = report.searches
-    .map(
-      (s) => `<tr id="search-${s.id}"><td>#${s.id}</td><td>${escapeHtml(s.createdAt)}</td><td>${escapeHtml(s.mode)}</td>` +
-        `<td>${escapeHtml(s.packId)}</td><td class="mono">${escapeHtml(s.checkpointHash ?? '—')}</td>` +
-        `<td><pre>${escapeHtml(JSON.stringify(s.params, null, 1))}</pre></td><td>${s.resultCount}</td></tr>`,
-    )
-    .join('\n');
-  const itemBlocks = report.items
-    .map((item) => {
-      const thumb = thumbnailDataUri(thumbnailDir, item.thumbnail);
-      const tags = item.tags
-        .map(
-          (t) => `<span class="tag" style="border-color:${escapeHtml(t.colour)}">${escapeHtml(t.name)}</span>` +
-            `<span class="meta">${escapeHtml(t.taggedAt)}${t.searchId !== null ? ` · found by <a href="#search-${t.searchId}">search #${t.searchId}</a>` : ''}</span>`,
-        )
-        .join('<br>');
-      return `<section class="item">
-  ${thumb ? `<img src="${thumb}" alt="thumbnail of image ${item.imageId}">` : '<div class="nothumb">no thumbnail</div>'}
-  <dl>
-    <dt>Path</dt><dd class="mono">${escapeHtml(item.path)}</dd>
-    <dt>SHA-256</dt><dd class="mono">${escapeHtml(item.sha256 ?? 'not hashed')}</dd>
-    <dt>Size</dt><dd>${item.width ?? '?'} × ${item.height ?? '?'} px${item.capturedAt ? ` · captured ${escapeHtml(item.capturedAt)}` : ''}</dd>
-    <dt>Tags</dt><dd>${tags || '—'}</dd>
-    <dt>Note</dt><dd>${item.note ? escapeHtml(item.note).replace(/\n/g, '<br>') : '—'}</dd>
-  </dl>
-</section>`;
-    })
-    .join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<title>Case report: ${escapeHtml(report.case.name)}</title>
-<style>
-body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1b1f24}
-h1{margin-bottom:0}.sub{color:#57606a}
-.item{display:flex;gap:1.2em;border-top:1px solid #d0d7de;padding:1em 0}
-.item img,.nothumb{width:200px;height:auto;flex:none;background:#eee}
-dl{display:grid;grid-template-columns:7em 1fr;gap:.2em 1em;margin:0}dt{color:#57606a}dd{margin:0}
-.mono{font-family:ui-monospace,monospace;word-break:break-all}
-.tag{border:2px solid;border-radius:4px;padding:0 .4em;margin-right:.5em}.meta{color:#57606a;font-size:12px}
-table{border-collapse:collapse;width:100%}td,th{border:1px solid #d0d7de;padding:.3em .5em;vertical-align:top;text-align:left}
-pre{margin:0;font-size:12px;white-space:pre-wrap}
-</style></head><body>
-<h1>${escapeHtml(report.case.name)}</h1>
-<p class="sub">Case #${report.case.id} · created ${escapeHtml(report.case.createdAt)} · exported ${escapeHtml(report.exportedAt)}<br>
-Catalog: <span class="mono">${escapeHtml(report.catalog)}</span></p>
-${report.case.description ? `<p>${escapeHtml(report.case.description)}</p>` : ''}
-<h2>Tagged images (${report.items.length})</h2>
-${itemBlocks || '<p>No images tagged yet.</p>'}
-<h2>Searches (${report.searches.length})</h2>
-<table><thead><tr><th>Search</th><th>When</th><th>Mode</th><th>Model pack</th><th>QuARI checkpoint SHA-256</th><th>Parameters</th><th>Results</th></tr></thead>
-<tbody>
-${searchRows || '<tr><td colspan="7">No searches recorded.</td></tr>'}
-</tbody></table>
-</body></html>
-`;
 }

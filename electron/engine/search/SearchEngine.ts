@@ -31,6 +31,8 @@ export interface RankedImage {
   baselineScore: number;
   /** Vector row that matched best (for the query vector with the highest score); gives the hit's box. */
   bestRow: number;
+  /** Per query vector, in query order, the row that matched it best: one box per crop of a multi-crop query. */
+  queryRows: number[];
 }
 
 export interface SearchOutcome {
@@ -107,15 +109,16 @@ function combinePerImage(
     const base = bestPerQuery(baseline, cursor, n);
     const adapt = adapted ? bestPerQuery(adapted, cursor, n) : null;
     const primary = adapt ?? base;
-    ranked.push({ slot, score: primary.mean, baselineScore: base.mean, bestRow: rows[cursor + primary.bestOffset]! });
+    ranked.push({ slot, score: primary.mean, baselineScore: base.mean, bestRow: rows[cursor + primary.bestOffset]!, queryRows: primary.offsets.map((o) => rows[cursor + o]!) });
     cursor += n;
   }
   ranked.sort((a, b) => b.score - a.score || a.slot - b.slot);
   return ranked.slice(0, options.top);
 }
 
-function bestPerQuery(scores: Float32Array[], start: number, n: number): { mean: number; bestOffset: number } {
+function bestPerQuery(scores: Float32Array[], start: number, n: number): { mean: number; bestOffset: number; offsets: number[] } {
   let sum = 0;
+  const offsets: number[] = [];
   let bestScore = -Infinity;
   let bestOffset = 0;
   for (const perRow of scores) {
@@ -129,10 +132,11 @@ function bestPerQuery(scores: Float32Array[], start: number, n: number): { mean:
       }
     }
     sum += max;
+    offsets.push(arg);
     if (max > bestScore) {
       bestScore = max;
       bestOffset = arg;
     }
   }
-  return { mean: sum / scores.length, bestOffset };
+  return { mean: sum / scores.length, bestOffset, offsets };
 }

@@ -123,9 +123,12 @@ export class SearchService {
     for (const r of outcome.ranked) {
       const image = images.get(index.imageId(r.slot));
       if (!image || image.status !== 'ok') continue; // re-ingested since the index was loaded
-      const [bx, by, bw, bh] = index.box(r.bestRow);
       const width = image.width ?? 0;
       const height = image.height ?? 0;
+      const pixels = (row: number): Box => {
+        const [bx, by, bw, bh] = index.box(row);
+        return { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) };
+      };
       hits.push({
         rank: hits.length + 1,
         imageId: image.id,
@@ -135,7 +138,8 @@ export class SearchService {
         height,
         score: r.score,
         baselineScore: r.baselineScore,
-        box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
+        box: pixels(r.bestRow),
+        regionBoxes: r.queryRows.map(pixels),
         explicitScore: index.explicitScore(r.slot),
         thumbnail: image.thumbnail,
       });
@@ -151,7 +155,7 @@ export class SearchService {
         params: { ...spec, ...options.record.params },
         resultCount: hits.length,
         durationMs,
-        resultImageIds: hits.map((h) => h.imageId),
+        hits: hits.map((h) => ({ imageId: h.imageId, rank: h.rank, score: h.score, baselineScore: h.baselineScore, box: h.box, regionBoxes: h.regionBoxes })),
       });
       searchId = row.id;
     }
