@@ -331,9 +331,11 @@ function prepareStatements(db: Database.Database) {
       added = @added, updated = @updated, moved = @moved, unchanged = @unchanged, failed = @failed
       WHERE id = @id AND status = 'running' RETURNING ${RUN_COLUMNS}`),
     getSetting: p(`SELECT value FROM settings WHERE key = ?`).pluck(),
-    insertHit: p(`INSERT INTO search_hits (search_id, rank, image_id, score, baseline_score, box, region_boxes) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-    searchHits: p(`SELECT image_id AS imageId, rank, score, baseline_score AS baselineScore, box, region_boxes AS regionBoxes
+    insertHit: p(`INSERT INTO search_hits (search_id, rank, image_id, score, baseline_score, explicit_score, box, region_boxes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    searchHits: p(`SELECT image_id AS imageId, rank, score, baseline_score AS baselineScore, explicit_score AS explicitScore, box, region_boxes AS regionBoxes
       FROM search_hits WHERE search_id = ? ORDER BY rank`),
+    caseRelevance: p(`SELECT r.image_id AS imageId, i.path, i.sha256, i.thumbnail, r.relevant FROM relevance r
+      JOIN images i ON i.id = r.image_id WHERE r.case_id = ? ORDER BY r.judged_at, r.image_id`),
     getRelevance: p(`SELECT relevant FROM relevance WHERE case_id = ? AND image_id = ?`),
     putRelevance: p(`INSERT INTO relevance (case_id, image_id, relevant, search_id, judged_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (case_id, image_id) DO UPDATE SET relevant = excluded.relevant, search_id = excluded.search_id, judged_at = excluded.judged_at`),
@@ -806,7 +808,7 @@ class SqliteCatalogStore implements CatalogStore {
     const itemFor = (r: ItemHead): CaseItem => {
       let item = items.get(r.imageId);
       if (!item) {
-        item = { imageId: r.imageId, path: r.path, sha256: r.sha256, thumbnail: r.thumbnail, tags: [], note: null };
+        item = { imageId: r.imageId, path: r.path, sha256: r.sha256, thumbnail: r.thumbnail, tags: [], note: null, relevant: null };
         items.set(r.imageId, item);
       }
       return item;
@@ -817,6 +819,7 @@ class SqliteCatalogStore implements CatalogStore {
         itemFor(r).tags.push({ categoryId, name, hotkey, colour, taggedAt, searchId });
       }
       for (const r of this.s.caseNotes.all(caseId) as (ItemHead & { text: string })[]) itemFor(r).note = r.text;
+      for (const r of this.s.caseRelevance.all(caseId) as (ItemHead & { relevant: number })[]) itemFor(r).relevant = r.relevant === 1;
       return [...items.values()];
     });
   }
@@ -876,7 +879,7 @@ class SqliteCatalogStore implements CatalogStore {
       );
       for (const h of hits) {
         onConstraint('FOREIGNKEY', () => `${what}: hit image ${h.imageId} is not in the catalog`, () =>
-          this.s.insertHit.run(r.id, h.rank, h.imageId, h.score, h.baselineScore, JSON.stringify(h.box), JSON.stringify(h.regionBoxes)));
+          this.s.insertHit.run(r.id, h.rank, h.imageId, h.score, h.baselineScore, h.explicitScore, JSON.stringify(h.box), JSON.stringify(h.regionBoxes)));
       }
       return r;
     }, (r) => ({
@@ -1052,6 +1055,7 @@ function checkHit(what: string, h: SearchHitRecord, rank: number): void {
   if (h.rank !== rank) throw new Error(`${what}: rank ${h.rank} out of order (expected ${rank})`);
   checkId(what, h.imageId);
   if (!Number.isFinite(h.score) || !Number.isFinite(h.baselineScore)) throw new Error(`${what}: scores must be finite`);
+  if (!(h.explicitScore >= 0 && h.explicitScore <= 1)) throw new Error(`${what}: explicitScore must lie in 0..1`);
   for (const b of [h.box, ...h.regionBoxes]) {
     if (![b.x, b.y, b.w, b.h].every(Number.isFinite)) throw new Error(`${what}: a box has a non-finite coordinate`);
   }

@@ -193,6 +193,8 @@ export interface CaseItem {
   thumbnail: string | null;
   tags: ImageTag[];
   note: string | null;
+  /** The analyst's relevance mark; null when not judged. */
+  relevant: boolean | null;
 }
 
 export interface NoteRow {
@@ -225,6 +227,8 @@ export interface SearchHitRecord {
   rank: number;
   score: number;
   baselineScore: number;
+  /** The content classifier's explicit share at search time (blurring a restored result needs it). */
+  explicitScore: number;
   box: { x: number; y: number; w: number; h: number };
   /** One box per query crop, in the request's order. */
   regionBoxes: { x: number; y: number; w: number; h: number }[];
@@ -366,7 +370,7 @@ export interface CatalogStore {
   /** True if a tag was removed. */
   untagImage(tag: Omit<TagInput, 'searchId'>): boolean;
   getImageTags(caseId: number, imageId: number): ImageTag[];
-  /** Every image tagged or annotated in the case: tagged ones in order of their first tag, then note-only ones. */
+  /** Every image tagged, annotated or judged in the case: tagged ones in order of their first tag, then note-only, then judged-only ones. */
   listCaseItems(caseId: number): CaseItem[];
   /** Upserts the note; returns it. */
   setNote(caseId: number, imageId: number, text: string): NoteRow;

@@ -43,6 +43,7 @@ CREATE TABLE search_hits (
   image_id       INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
   score          REAL NOT NULL,
   baseline_score REAL NOT NULL,
+  explicit_score REAL NOT NULL CHECK (explicit_score BETWEEN 0 AND 1),
   box            TEXT NOT NULL CHECK (json_valid(box) AND json_type(box) = 'object'),
   region_boxes   TEXT NOT NULL CHECK (json_valid(region_boxes) AND json_type(region_boxes) = 'array'),
   PRIMARY KEY (search_id, rank)

@@ -200,6 +200,7 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
   }),
   search: args((w, v) => searchRequest(w, v)),
   listSearches: args(),
+  getSearch: args((w, v) => id(`${w} (searchId)`, v)),
   listCases: args(),
   createCase: args((w, v) => {
     const o = record(w, v, ['name', 'description', 'categories'], ['name', 'categories']);
@@ -235,6 +236,15 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
       caseId: id(`${w}.caseId`, o.caseId),
       imageId: id(`${w}.imageId`, o.imageId),
       text: str(`${w}.text`, o.text, { max: LIMITS.note, multiline: true }),
+    };
+  }),
+  setRelevance: args((w, v) => {
+    const o = record(w, v, ['caseId', 'imageId', 'relevant', 'searchId'], ['caseId', 'imageId', 'relevant', 'searchId']);
+    return {
+      caseId: id(`${w}.caseId`, o.caseId),
+      imageId: id(`${w}.imageId`, o.imageId),
+      relevant: o.relevant === null ? null : bool(`${w}.relevant`, o.relevant),
+      searchId: o.searchId === null ? null : id(`${w}.searchId`, o.searchId),
     };
   }),
   exportCase: args((w, v) => {

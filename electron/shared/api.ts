@@ -130,6 +130,8 @@ export interface CaseSummary {
 
 export interface TaggedItem {
   imageId: number;
+  /** The analyst's relevance mark in this case; null when not judged. Judged-only images are items too. */
+  relevant: boolean | null;
   path: string;
   sha256: string;
   thumbnailUrl: string;
@@ -197,6 +199,8 @@ export interface QuariApi {
   addQueryImage(file: { name: string; bytes: Uint8Array }): Promise<QueryImage>;
   search(request: SearchRequest): Promise<SearchResponse>;
   listSearches(): Promise<SearchRecord[]>;
+  /** A recorded search and its recorded ranking, without searching again (a reloaded window gets its results back). */
+  getSearch(searchId: number): Promise<{ record: SearchRecord; response: SearchResponse }>;
 
   listCases(): Promise<CaseSummary[]>;
   createCase(input: { name: string; description?: string; categories: string[] }): Promise<CaseDetails>;
@@ -204,6 +208,8 @@ export interface QuariApi {
   tagImage(input: { caseId: number; imageId: number; categoryId: number; searchId: number | null }): Promise<CaseDetails>;
   untagImage(input: { caseId: number; imageId: number; categoryId: number }): Promise<CaseDetails>;
   setNote(input: { caseId: number; imageId: number; text: string }): Promise<CaseDetails>;
+  /** Marks an image relevant (true) or not relevant (false) in a case, or clears the mark (null). */
+  setRelevance(input: { caseId: number; imageId: number; relevant: boolean | null; searchId: number | null }): Promise<CaseDetails>;
   exportCase(input: { caseId: number; format: ExportFormat }): Promise<ExportResult>;
 
   getSettings(): Promise<Settings>;
@@ -225,12 +231,14 @@ export const API_METHODS = [
   'addQueryImage',
   'search',
   'listSearches',
+  'getSearch',
   'listCases',
   'createCase',
   'getCase',
   'tagImage',
   'untagImage',
   'setNote',
+  'setRelevance',
   'exportCase',
   'getSettings',
   'setSettings',

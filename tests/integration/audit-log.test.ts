@@ -50,8 +50,8 @@ before(() => {
   const c = store.createCase({ name: 'Case 1', categories: ['Scene', 'Victim'] });
   const [scene] = store.listCategories(c.id);
   const search = store.recordSearch({ packId: 'p', checkpointHash: 'c'.repeat(64), mode: 'adaptive', params: { crops: [{ x: 1, y: 2, w: 30, h: 40 }], k: 1000 }, resultCount: 2, durationMs: 12, hits: [
-    { imageId: b!, rank: 1, score: 0.9, baselineScore: 0.5, box: { x: 1, y: 2, w: 3, h: 4 }, regionBoxes: [{ x: 1, y: 2, w: 3, h: 4 }] },
-    { imageId: a!, rank: 2, score: 0.4, baselineScore: 0.6, box: { x: 5, y: 6, w: 7, h: 8 }, regionBoxes: [{ x: 5, y: 6, w: 7, h: 8 }] },
+    { imageId: b!, rank: 1, score: 0.9, baselineScore: 0.5, explicitScore: 0, box: { x: 1, y: 2, w: 3, h: 4 }, regionBoxes: [{ x: 1, y: 2, w: 3, h: 4 }] },
+    { imageId: a!, rank: 2, score: 0.4, baselineScore: 0.6, explicitScore: 0, box: { x: 5, y: 6, w: 7, h: 8 }, regionBoxes: [{ x: 5, y: 6, w: 7, h: 8 }] },
   ] });
   assert.deepEqual(store.getSearchHits(search.id).map((h) => [h.imageId, h.rank, h.box.x]), [[b!, 1, 1], [a!, 2, 5]]);
   store.tagImage({ caseId: c.id, imageId: b!, categoryId: scene!.id, searchId: search.id });

@@ -49,8 +49,8 @@ test('a case exports to a self-contained court report, CSV and JSON with paths, 
     resultCount: 2,
     durationMs: 12,
     hits: [
-      { imageId: rejectedId, rank: 1, score: 0.91, baselineScore: 0.5, box: { x: 0, y: 0, w: 100, h: 100 }, regionBoxes: [{ x: 0, y: 0, w: 100, h: 100 }, { x: 0, y: 0, w: 50, h: 50 }] },
-      { imageId, rank: 2, score: 0.8765, baselineScore: 0.4321, box: { x: 400, y: 300, w: 200, h: 150 }, regionBoxes: [{ x: 400, y: 300, w: 200, h: 150 }, { x: 900, y: 700, w: 300, h: 200 }] },
+      { imageId: rejectedId, rank: 1, score: 0.91, baselineScore: 0.5, explicitScore: 0.1, box: { x: 0, y: 0, w: 100, h: 100 }, regionBoxes: [{ x: 0, y: 0, w: 100, h: 100 }, { x: 0, y: 0, w: 50, h: 50 }] },
+      { imageId, rank: 2, score: 0.8765, baselineScore: 0.4321, explicitScore: 0.2, box: { x: 400, y: 300, w: 200, h: 150 }, regionBoxes: [{ x: 400, y: 300, w: 200, h: 150 }, { x: 900, y: 700, w: 300, h: 200 }] },
     ],
   });
   store.tagImage({ caseId: kase.id, imageId, categoryId: sameRoom!.id, searchId: search.id });

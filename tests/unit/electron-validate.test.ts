@@ -16,12 +16,14 @@ const VALID: Record<ApiMethod, unknown[]> = {
   addQueryImage: [{ name: 'suspect shirt.jpg', bytes: new Uint8Array([0xff, 0xd8, 0xff]) }],
   search: [{ queryImageId: 'q_1', crops: [{ x: 0, y: 10.5, w: 100, h: 20 }], text: 'red logo', mode: 'adaptive', k: 0, top: 100 }],
   listSearches: [],
+  getSearch: [4],
   listCases: [],
   createCase: [{ name: 'Case 7', description: 'line 1\nline 2', categories: ['weapon', 'vehicle'] }],
   getCase: [3],
   tagImage: [{ caseId: 1, imageId: 2, categoryId: 3, searchId: null }],
   untagImage: [{ caseId: 1, imageId: 2, categoryId: 3 }],
   setNote: [{ caseId: 1, imageId: 2, text: 'seen at\tdoor' }],
+  setRelevance: [{ caseId: 1, imageId: 2, relevant: false, searchId: 4 }],
   exportCase: [{ caseId: 1, format: 'csv' }],
   getSettings: [],
   setSettings: [{ explicitThreshold: 0.7 }],
@@ -67,6 +69,8 @@ test('unknown fields, non-plain objects and arrays are refused', () => {
   rejects('setSettings', [{ explicitThreshold: 1.5 }], /explicitThreshold: must be between 0 and 1/);
   rejects('setSettings', [{ explicitThreshold: Number.NaN }], /explicitThreshold: expected a finite number, got NaN/);
   rejects('setSettings', [{ examiner: 'a\nb' }], /examiner/);
+  rejects('setRelevance', [{ caseId: 1, imageId: 2, relevant: 'yes', searchId: null }], /relevant/);
+  rejects('getSearch', [0], /searchId/);
 });
 
 test('ids are positive safe integers', () => {

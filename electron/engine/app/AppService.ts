@@ -237,6 +237,45 @@ class CatalogApp implements AppService {
     return this.store.listSearches({ limit: 500 }).map(toSearchRecord);
   }
 
+  async getSearch(searchId: number): Promise<{ record: SearchRecord; response: SearchResponse }> {
+    const row = this.store.getSearch(searchId);
+    if (!row) throw new QuariApiError('not-found', `search ${searchId} does not exist`);
+    const images = new Map(this.store.getImages(this.store.getSearchHits(searchId).map((h) => h.imageId)).map((i) => [i.id, i]));
+    const hits: SearchResponse['hits'] = [];
+    for (const h of this.store.getSearchHits(searchId)) {
+      const image = images.get(h.imageId);
+      if (!image || image.status !== 'ok') continue; // re-ingested or gone since
+      hits.push({
+        rank: h.rank,
+        imageId: h.imageId,
+        path: image.path,
+        sha256: image.sha256 ?? '',
+        width: image.width ?? 0,
+        height: image.height ?? 0,
+        score: h.score,
+        baselineScore: h.baselineScore,
+        box: h.box,
+        regionBoxes: h.regionBoxes,
+        explicitScore: h.explicitScore,
+        thumbnailUrl: mediaUrl('thumb', h.imageId),
+        imageUrl: mediaUrl('image', h.imageId),
+      });
+    }
+    const candidates = (row.params as { candidates?: unknown }).candidates;
+    return {
+      record: toSearchRecord(row),
+      response: {
+        searchId,
+        packId: row.packId,
+        checkpointHash: row.checkpointHash,
+        mode: row.mode,
+        hits,
+        candidates: typeof candidates === 'number' ? candidates : hits.length,
+        durationMs: row.durationMs,
+      },
+    };
+  }
+
   // ---- Cases ----
 
   async listCases(): Promise<CaseSummary[]> {
@@ -267,6 +306,7 @@ class CatalogApp implements AppService {
         thumbnailUrl: mediaUrl('thumb', item.imageId),
         categories: item.tags.map((t) => ({ categoryId: t.categoryId, name: t.name, taggedAt: t.taggedAt, searchId: t.searchId })),
         note: item.note ?? '',
+        relevant: item.relevant,
       })),
     };
   }
@@ -289,6 +329,14 @@ class CatalogApp implements AppService {
     this.requireImage(input.imageId);
     if (input.text.trim() === '') this.store.deleteNote(input.caseId, input.imageId);
     else this.store.setNote(input.caseId, input.imageId, input.text);
+    return this.getCase(input.caseId);
+  }
+
+  async setRelevance(input: { caseId: number; imageId: number; relevant: boolean | null; searchId: number | null }): Promise<CaseDetails> {
+    if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
+    this.requireImage(input.imageId);
+    if (input.searchId !== null && !this.store.getSearch(input.searchId)) throw new QuariApiError('not-found', `search ${input.searchId} does not exist`);
+    this.store.setRelevance(input);
     return this.getCase(input.caseId);
   }
 

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalSha256 } from '../../../db/audit.ts';
-import type { CaseItem, CatalogStore, CategoryRow, RelevanceRow, SearchHitRecord, SearchRow } from '../../../db/Interface.ts';
+import type { CaseItem, CatalogStore, CategoryRow, SearchHitRecord, SearchRow } from '../../../db/Interface.ts';
 import { renderCourtReport, type ReportMedia } from './courtReport.ts';
 
 export type CaseExportFormat = 'html' | 'csv' | 'json';
@@ -23,8 +23,6 @@ export type ReportItem = CaseItem & {
   width: number | null;
   height: number | null;
   capturedAt: string | null;
-  /** true / false once the analyst judged it; null when not judged. */
-  relevant: boolean | null;
   findings: Finding[];
 };
 
@@ -43,7 +41,6 @@ export interface CaseReport {
 export function buildCaseReport(store: CatalogStore, caseId: number): CaseReport {
   const kase = store.getCase(caseId);
   if (!kase) throw new Error(`case ${caseId} does not exist`);
-  const relevance = new Map(store.listRelevance(caseId).map((r: RelevanceRow) => [r.imageId, r.relevant]));
   const hitsOf = new Map<number, SearchHitRecord[]>();
   const hitIn = (searchId: number, imageId: number): SearchHitRecord | null => {
     let hits = hitsOf.get(searchId);
@@ -57,7 +54,6 @@ export function buildCaseReport(store: CatalogStore, caseId: number): CaseReport
       width: image?.width ?? null,
       height: image?.height ?? null,
       capturedAt: image?.capturedAt ?? null,
-      relevant: relevance.get(item.imageId) ?? null,
       findings: item.tags.flatMap((t) => (t.searchId === null ? [] : [{ searchId: t.searchId, categoryId: t.categoryId, hit: hitIn(t.searchId, item.imageId) }])),
     };
   });

@@ -152,10 +152,10 @@ export class SearchService {
         packId: this.packId,
         checkpointHash: spec.mode === 'adaptive' ? this.checkpointHash : null,
         mode: spec.mode,
-        params: { ...spec, ...options.record.params },
+        params: { ...spec, ...options.record.params, candidates: outcome.candidates },
         resultCount: hits.length,
         durationMs,
-        hits: hits.map((h) => ({ imageId: h.imageId, rank: h.rank, score: h.score, baselineScore: h.baselineScore, box: h.box, regionBoxes: h.regionBoxes })),
+        hits: hits.map((h) => ({ imageId: h.imageId, rank: h.rank, score: h.score, baselineScore: h.baselineScore, explicitScore: Number.isFinite(h.explicitScore) ? h.explicitScore : 0, box: h.box, regionBoxes: h.regionBoxes })),
       });
       searchId = row.id;
     }
