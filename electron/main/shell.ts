@@ -81,7 +81,7 @@ export interface ShellOptions {
 }
 
 export const APP_NAME = 'QuARI workstation';
-export const MIN_WINDOW = { width: 1280, height: 800 } as const;
+export const MIN_WINDOW = { width: 1024, height: 640 } as const;
 
 /** Both schemes are standard (relative URLs, origins) and secure (no mixed-content downgrade); only the app scheme runs script. */
 export const PRIVILEGED_SCHEMES: CustomScheme[] = [

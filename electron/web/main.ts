@@ -1,13 +1,15 @@
 // `npm run web -- [--catalog <file>] [--port N] [--data-home <dir>]`: serves the UI and QuariApi on 127.0.0.1.
 // Prints QUARI_WEB_URL=<url with session token> once serving; Ctrl-C closes the catalog cleanly.
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultDataHome } from '../../native-models/packs/registry.ts';
 import { serveWeb } from './serve.ts';
 
 const USAGE = `usage: npm run web -- [--catalog <file>] [--port N] [--data-home <dir>]
-  --catalog    catalog file to open or create (default: $QUARI_CATALOG, else ./quari-catalog.sqlite)
+  --catalog    catalog file to open or create (default: $QUARI_CATALOG, else catalogs/default.quari in the data home)
   --port       loopback port (default: a free one)
-  --data-home  folder for model packs and application data (default: the app's own)`;
+  --data-home  folder for model packs and application data (default: $QUARI_HOME, else ~/.local/share/quari-workstation)`;
 
 async function main(argv: string[]): Promise<number> {
   let values;
@@ -30,8 +32,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--port must be an integer from 0 to 65535, got "${values.port}"\n${USAGE}`);
     return 2;
   }
-  const catalogPath = path.resolve(values.catalog ?? process.env.QUARI_CATALOG ?? 'quari-catalog.sqlite');
   const dataHome = values['data-home'] ? path.resolve(values['data-home']) : undefined;
+  // Never the current folder by default: that is usually the checkout (or an evidence folder).
+  const catalogPath = path.resolve(values.catalog ?? process.env.QUARI_CATALOG ?? path.join(dataHome ?? defaultDataHome(), 'catalogs', 'default.quari'));
+  mkdirSync(path.dirname(catalogPath), { recursive: true });
 
   const served = await serveWeb({ catalogPath, port, dataHome });
   console.log(`QUARI_WEB_URL=${served.host.url}`);

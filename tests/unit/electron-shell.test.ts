@@ -180,8 +180,8 @@ test('startShell wires engine, guards, schemes, handlers and a hardened window; 
 
   assert.equal(record.windows.length, 1);
   const win = record.windows[0];
-  assert.equal(win.options.minWidth, 1280);
-  assert.equal(win.options.minHeight, 800);
+  assert.equal(win.options.minWidth, 1024);
+  assert.equal(win.options.minHeight, 640);
   assert.equal(win.options.webPreferences?.preload, '/opt/quari/resources/app.asar/dist/electron/preload.cjs');
   assert.equal(win.options.webPreferences?.contextIsolation, true);
   assert.equal(win.options.webPreferences?.sandbox, true);
@@ -224,13 +224,13 @@ test('the catalog comes from --catalog (either form) or defaults under userData'
   assert.equal(resolveCatalogPath(['x', '--catalog', 'rel.quari'], '/u'), path.resolve('rel.quari'));
 });
 
-test('window size respects the 1280×800 minimum, shrinking it only for smaller screens', () => {
+test('window size respects the 1024×640 minimum, shrinking it only for smaller screens', () => {
   const big = windowOptions('/p.cjs', { width: 2560, height: 1440 });
-  assert.equal(big.minWidth, 1280);
-  assert.equal(big.minHeight, 800);
+  assert.equal(big.minWidth, 1024);
+  assert.equal(big.minHeight, 640);
   assert.ok(big.width! >= 1280 && big.height! >= 800);
-  const laptop = windowOptions('/p.cjs', { width: 1366, height: 728 });
-  assert.equal(laptop.minWidth, 1280);
-  assert.equal(laptop.minHeight, 728);
-  assert.ok(laptop.height! <= 728);
+  const laptop = windowOptions('/p.cjs', { width: 1366, height: 600 });
+  assert.equal(laptop.minWidth, 1024);
+  assert.equal(laptop.minHeight, 600);
+  assert.ok(laptop.height! <= 600);
 });

@@ -32,7 +32,7 @@ import { QUERY_IMAGE_MAX_BYTES } from '../../shared/protocol/routes.ts';
 import type { AppService } from '../../shared/protocol/service.ts';
 import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
 import { prepareReportMedia } from '../export/courtReport.ts';
-import { readImageHeader } from '../images/decode.ts';
+import { decodeRgb, readImageHeader } from '../images/decode.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { SearchService } from '../search/SearchService.ts';
 
@@ -85,7 +85,8 @@ class CatalogApp implements AppService {
     const stats = this.store.stats();
     return {
       catalogPath: this.catalogPath,
-      images: stats.images,
+      // Failed files are not images of the catalog: they are counted (and listed) as failures.
+      images: stats.images - stats.failed,
       embeddings: stats.embeddings,
       failed: stats.failed,
       activePackId: this.activePackId(),
@@ -169,6 +170,10 @@ class CatalogApp implements AppService {
     const bytes = Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
     const header = await readImageHeader(bytes, file.name).catch((err: Error) => {
       throw new QuariApiError('bad-request', err.message);
+    });
+    // The header alone accepts a truncated JPEG; a full decode (shrunk on load, so cheap) refuses it, as ingest does.
+    await decodeRgb(bytes, file.name, [64, 64]).catch((err: Error) => {
+      throw new QuariApiError('bad-request', `${err.message}; a damaged photo cannot be a query`);
     });
     const id = `${createHash('sha256').update(bytes).digest('hex')}.${header.format === 'jpeg' ? 'jpg' : header.format}`;
     mkdirSync(this.queryDir, { recursive: true });

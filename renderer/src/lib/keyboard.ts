@@ -23,6 +23,13 @@ export function handleGlobalKey(event: KeyboardEvent) {
     void app.tagSelectedWithHotkey(Number(event.key));
     return;
   }
+  if ((event.key === 'r' || event.key === 'x') && app.selectedHit) {
+    event.preventDefault();
+    const mark = app.activeCase?.items.find((i) => i.imageId === app.selectedHit!.imageId)?.relevant ?? null;
+    const wanted = event.key === 'r';
+    void app.setRelevance(app.selectedHit.imageId, mark === wanted ? null : wanted);
+    return;
+  }
   if (event.key === 'Escape' && app.compareOpen) {
     event.preventDefault();
     app.compareOpen = false;

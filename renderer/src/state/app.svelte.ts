@@ -26,6 +26,18 @@ export type View = 'catalog' | 'search' | 'cases' | 'history';
 export type Mode = SearchRequest['mode'];
 
 const ACTIVE_CASE_KEY = 'quari.activeCaseId';
+/** This tab's query, crops and the search on screen, so a reload (or a crash of the window) brings them back. */
+const SESSION_KEY = 'quari.session';
+/** Crops narrower or shorter than this hold too few pixels for a meaningful match; the UI warns about them. */
+export const TINY_CROP_PX = 32;
+/** Catalog totals are re-read at most this often while an ingest runs. */
+const TOTALS_REFRESH_MS = 1500;
+
+interface SavedSession {
+  query: { queryImageId: string; name: string } | null;
+  crops: Box[];
+  searchId: number | null;
+}
 const TERMINAL: ReadonlySet<IngestProgress['state']> = new Set(['done', 'cancelled', 'failed']);
 
 export const isIngestActive = (p: IngestProgress | null) => p !== null && !TERMINAL.has(p.state);
@@ -57,6 +69,8 @@ class AppState {
   response = $state.raw<SearchResponse | null>(null);
   /** The request that produced `response`: its crops are what compare shows on the query side. */
   responseRequest = $state.raw<SearchRequest | null>(null);
+  /** The query photo of that request: compare cuts its crops from this image, never from a photo opened later. */
+  responseQuery = $state.raw<QueryImage | null>(null);
   selected = $state(-1);
   revealed = $state.raw<ReadonlySet<number>>(new Set());
   compareOpen = $state(false);
@@ -69,6 +83,31 @@ class AppState {
   /** Query images opened in this session, so a re-run from history can show its image again. */
   private knownQueries = new Map<string, QueryImage>();
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Tag toggles run one after another, each deciding on/off from the case as the previous one left it. */
+  private tagQueue: Promise<void> = Promise.resolve();
+  private totalsReadAt = 0;
+
+  /**
+   * Why the results on screen no longer answer the query on screen (another photo opened, crops changed), or null.
+   * They stay visible, marked, and compare keeps showing the search's own query photo and crops.
+   */
+  get staleReason(): string | null {
+    const req = this.responseRequest;
+    if (!this.response || !req) return null;
+    if (this.query?.queryImageId !== req.queryImageId) {
+      return `These results are from search #${this.response.searchId} of ${this.responseQuery?.name ?? 'an earlier photo'}, not of the photo now open. Search again to update them.`;
+    }
+    const same = this.crops.length === req.crops.length && this.crops.every((c, i) => {
+      const r = req.crops[i]!;
+      return Math.round(c.x) === r.x && Math.round(c.y) === r.y && Math.round(c.w) === r.w && Math.round(c.h) === r.h;
+    });
+    return same ? null : `The crops changed since search #${this.response.searchId}. Search again to update the results.`;
+  }
+
+  /** Crops too small for a meaningful match (indices into `crops`). */
+  get tinyCrops(): number[] {
+    return this.crops.flatMap((c, i) => (c.w < TINY_CROP_PX || c.h < TINY_CROP_PX ? [i] : []));
+  }
 
   get activePack(): PackSummary | null {
     const c = this.catalog;
@@ -143,6 +182,45 @@ class AppState {
     await Promise.all([this.refreshFailures(), this.refreshCases(), this.refreshSearches()]);
     const saved = Number(localStorage.getItem(ACTIVE_CASE_KEY));
     if (saved && this.cases.some((c) => c.caseId === saved)) await this.openCase(saved);
+    await this.restoreSession();
+  }
+
+  private saveSession() {
+    const session: SavedSession = {
+      query: this.query ? { queryImageId: this.query.queryImageId, name: this.query.name } : null,
+      crops: this.crops.map((c) => ({ ...c })),
+      searchId: this.response?.searchId ?? null,
+    };
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  }
+
+  /** After a reload: the query photo and crops, and the recorded results of the search that was on screen. */
+  private async restoreSession() {
+    let saved: SavedSession;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as SavedSession;
+    } catch {
+      return;
+    }
+    if (!saved) return;
+    if (saved.searchId !== null && Number.isSafeInteger(saved.searchId)) {
+      const found = await this.task('Restoring the last results…', () => api().getSearch(saved.searchId!));
+      if (found) {
+        const { queryName, ...request } = found.record.request;
+        this.responseQuery = this.knownQueries.get(request.queryImageId) ?? (await this.reopenQuery(request.queryImageId, queryName));
+        this.response = found.response;
+        this.responseRequest = request;
+        this.selected = found.response.hits.length > 0 ? 0 : -1;
+        this.mode = request.mode;
+        if (request.k !== undefined) this.k = request.k;
+        if (request.top !== undefined) this.top = request.top;
+      }
+    }
+    if (saved.query) {
+      this.query = this.knownQueries.get(saved.query.queryImageId) ?? (await this.reopenQuery(saved.query.queryImageId, saved.query.name));
+      this.crops = Array.isArray(saved.crops) ? saved.crops : [];
+      this.view = 'search';
+    }
   }
 
   // ---- catalog & ingest
@@ -189,6 +267,11 @@ class AppState {
   private onIngestProgress(progress: IngestProgress) {
     const wasActive = isIngestActive(this.ingest) && this.ingest?.runId === progress.runId;
     this.ingest = progress;
+    // Totals follow a running ingest (throttled), not only its end.
+    if (progress.state === 'running' && Date.now() - this.totalsReadAt > TOTALS_REFRESH_MS) {
+      this.totalsReadAt = Date.now();
+      void this.refreshCatalog();
+    }
     if (TERMINAL.has(progress.state) && (wasActive || progress.state !== 'done')) {
       void this.refreshCatalog();
       void this.refreshFailures();
@@ -217,11 +300,13 @@ class AppState {
     this.query = query;
     this.crops = [];
     this.selectedCrop = -1;
+    this.saveSession();
   }
 
   setCrops(crops: Box[], selected = this.selectedCrop) {
     this.crops = crops;
     this.selectedCrop = selected;
+    this.saveSession();
   }
 
   async search() {
@@ -245,16 +330,19 @@ class AppState {
       ? `adaptive scoring${request.k ? `, rescoring the top ${request.k.toLocaleString('en-GB')}` : ' over every image'}`
       : 'baseline scoring';
     const regions = request.crops.length === 0 ? 'the whole image' : `${request.crops.length} crop${request.crops.length > 1 ? 's' : ''}`;
+    const query = this.knownQueries.get(request.queryImageId) ?? this.query;
     this.searching = true;
     try {
       const response = await this.task(`Searching ${n.toLocaleString('en-GB')} images for ${regions} with ${scope}…`, () => api().search(request));
       if (!response) return;
       this.response = response;
       this.responseRequest = request;
+      this.responseQuery = query?.queryImageId === request.queryImageId ? query : null;
       this.selected = response.hits.length > 0 ? 0 : -1;
       this.revealed = new Set();
       this.compareOpen = false;
       this.view = 'search';
+      this.saveSession();
       void this.refreshSearches();
     } finally {
       this.searching = false;
@@ -349,9 +437,16 @@ class AppState {
       this.showError(`Case “${c.name}” has no category on key ${hotkey}.`);
       return;
     }
-    const item = c.items.find((i) => i.imageId === hit.imageId);
-    const already = item?.categories.some((cat) => cat.categoryId === category.categoryId) ?? false;
-    await this.toggleTag(hit.imageId, category.categoryId, !already, this.response?.searchId ?? null);
+    const imageId = hit.imageId;
+    const searchId = this.response?.searchId ?? null;
+    // Queued: a second press before the first reply toggles what the first left, instead of repeating it.
+    const run = this.tagQueue.then(async () => {
+      const item = this.activeCase?.items.find((i) => i.imageId === imageId);
+      const already = item?.categories.some((cat) => cat.categoryId === category.categoryId) ?? false;
+      await this.toggleTag(imageId, category.categoryId, !already, searchId);
+    });
+    this.tagQueue = run.catch(() => undefined);
+    await run;
   }
 
   async toggleTag(imageId: number, categoryId: number, on: boolean, searchId: number | null) {
@@ -374,6 +469,18 @@ class AppState {
     const details = await this.task('Saving note…', () => api().setNote({ caseId: c.caseId, imageId, text }));
     if (details) this.setActiveCase(details);
     return details !== undefined;
+  }
+
+  /** Marks an image relevant / not relevant in the active case; null clears the mark. */
+  async setRelevance(imageId: number, relevant: boolean | null) {
+    const c = this.activeCase;
+    if (!c) {
+      this.showError('Open or create a case before judging results: relevance marks belong to a case.');
+      return;
+    }
+    const searchId = this.response?.searchId ?? null;
+    const details = await this.task('Saving relevance…', () => api().setRelevance({ caseId: c.caseId, imageId, relevant, searchId }));
+    if (details) this.setActiveCase(details);
   }
 
   async exportCase(format: ExportFormat) {
