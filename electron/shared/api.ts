@@ -203,6 +203,8 @@ export interface QuariApi {
   listFailures(): Promise<FailureRow[]>;
 
   addQueryImage(file: { name: string; bytes: Uint8Array }): Promise<QueryImage>;
+  /** A catalogued image as the query photo ("search from this image"), checked as an uploaded photo would be. */
+  queryFromImage(imageId: number): Promise<QueryImage>;
   search(request: SearchRequest): Promise<SearchResponse>;
   listSearches(): Promise<SearchRecord[]>;
   /** A recorded search and its recorded ranking, without searching again (a reloaded window gets its results back). */
@@ -235,6 +237,7 @@ export const API_METHODS = [
   'getIngestProgress',
   'listFailures',
   'addQueryImage',
+  'queryFromImage',
   'search',
   'listSearches',
   'getSearch',

@@ -14,6 +14,7 @@ const VALID: Record<ApiMethod, unknown[]> = {
   getIngestProgress: [],
   listFailures: [],
   addQueryImage: [{ name: 'suspect shirt.jpg', bytes: new Uint8Array([0xff, 0xd8, 0xff]) }],
+  queryFromImage: [7],
   search: [{ queryImageId: 'q_1', crops: [{ x: 0, y: 10.5, w: 100, h: 20 }], text: 'red logo', mode: 'adaptive', k: 0, top: 100 }],
   listSearches: [],
   getSearch: [4],

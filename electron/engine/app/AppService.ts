@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { catalogDataDir, openCatalog } from '../../../db/CatalogStore.ts';
 import type { CatalogStore, SearchRow } from '../../../db/Interface.ts';
 import { DEFAULT_PACK_ID, PackRegistry, defaultDataHome } from '../../../native-models/packs/registry.ts';
@@ -182,6 +182,17 @@ class CatalogApp implements AppService {
     if (!existsSync(path)) writeFileSync(path, bytes);
     this.store.setSetting(`queryName:${id}`, file.name);
     return { queryImageId: id, name: file.name, width: header.width, height: header.height, url: mediaUrl('query', id) };
+  }
+
+  async queryFromImage(imageId: number): Promise<QueryImage> {
+    const image = this.store.getImage(imageId);
+    if (!image || image.status !== 'ok') throw new QuariApiError('not-found', `image ${imageId} is not an ingested image of the catalog`);
+    const { size } = statSync(image.path);
+    if (size > QUERY_IMAGE_MAX_BYTES) throw new QuariApiError('bad-request', `${image.path} is larger than ${QUERY_IMAGE_MAX_BYTES / 2 ** 20} MiB`);
+    const bytes = await readFile(image.path).catch((err: Error) => {
+      throw new QuariApiError('unavailable', `cannot read ${image.path}: ${err.message}`);
+    });
+    return this.addQueryImage({ name: basename(image.path), bytes });
   }
 
   async search(request: SearchRequest): Promise<SearchResponse> {

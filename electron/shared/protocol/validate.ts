@@ -199,6 +199,7 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
     const o = record(w, v, ['name', 'bytes'], ['name', 'bytes']);
     return { name: str(`${w}.name`, o.name, { min: 1, max: LIMITS.fileName }), bytes: bytes(`${w}.bytes`, o.bytes) };
   }),
+  queryFromImage: args((w, v) => id(`${w} (imageId)`, v)),
   search: args((w, v) => searchRequest(w, v)),
   listSearches: args(),
   getSearch: args((w, v) => id(`${w} (searchId)`, v)),

@@ -26,6 +26,15 @@ export type View = 'catalog' | 'search' | 'cases' | 'history';
 export type Mode = SearchRequest['mode'];
 
 const ACTIVE_CASE_KEY = 'quari.activeCaseId';
+/** The results grid's display choices (tile size, match boxes, the query's own image), kept for the next session. */
+const GRID_KEY = 'quari.grid';
+export const TILE_SIZES = { small: 120, medium: 170, large: 260 } as const;
+export type TileSize = keyof typeof TILE_SIZES;
+export interface GridDisplay {
+  tileSize: TileSize;
+  showBoxes: boolean;
+  hideQueryCopies: boolean;
+}
 /** This tab's query, crops and the search on screen, so a reload (or a crash of the window) brings them back. */
 const SESSION_KEY = 'quari.session';
 /** Crops narrower or shorter than this hold too few pixels for a meaningful match; the UI warns about them. */
@@ -74,6 +83,8 @@ class AppState {
   selected = $state(-1);
   revealed = $state.raw<ReadonlySet<number>>(new Set());
   compareOpen = $state(false);
+  /** Results grid display: tile size, the matched region drawn on tiles, and hiding copies of the query photo. */
+  grid = $state<GridDisplay>(loadGrid());
 
   cases = $state.raw<CaseSummary[]>([]);
   activeCase = $state.raw<CaseDetails | null>(null);
@@ -115,7 +126,25 @@ class AppState {
   }
 
   get hits(): SearchHit[] {
-    return this.response?.hits ?? [];
+    const hits = this.response?.hits ?? [];
+    return this.grid.hideQueryCopies ? hits.filter((h) => !this.isQueryCopy(h)) : hits;
+  }
+
+  /** The hit is the search's query photo or a byte-identical copy of it (query images are named by their SHA-256). */
+  isQueryCopy(hit: SearchHit): boolean {
+    const id = this.responseRequest?.queryImageId;
+    return !!id && hit.sha256 !== '' && id.startsWith(`${hit.sha256}.`);
+  }
+
+  get queryCopies(): number {
+    const hits = this.response?.hits ?? [];
+    return hits.filter((h) => this.isQueryCopy(h)).length;
+  }
+
+  setGrid(patch: Partial<GridDisplay>) {
+    this.grid = { ...this.grid, ...patch };
+    localStorage.setItem(GRID_KEY, JSON.stringify(this.grid));
+    if (this.selected >= this.hits.length) this.selected = this.hits.length - 1;
   }
 
   get selectedHit(): SearchHit | null {
@@ -301,6 +330,19 @@ class AppState {
     this.crops = [];
     this.selectedCrop = -1;
     this.saveSession();
+  }
+
+  /** "Search from this image" / "Search this region": a hit (or any catalogued image) becomes the query. */
+  async searchFromImage(imageId: number, region: Box | null) {
+    const query = await this.task('Opening the image as the query…', () => api().queryFromImage(imageId));
+    if (!query) return;
+    this.knownQueries.set(query.queryImageId, query);
+    this.query = query;
+    this.crops = region ? [{ ...region }] : [];
+    this.selectedCrop = region ? 0 : -1;
+    this.compareOpen = false;
+    this.saveSession();
+    await this.search();
   }
 
   setCrops(crops: Box[], selected = this.selectedCrop) {
@@ -491,6 +533,21 @@ class AppState {
       this.lastExport = result;
       this.say(`Report written to ${result.path}`);
     }
+  }
+}
+
+function loadGrid(): GridDisplay {
+  const fallback = { tileSize: 'medium' as TileSize, showBoxes: true, hideQueryCopies: false };
+  try {
+    const saved = JSON.parse(localStorage.getItem(GRID_KEY) ?? 'null') as Partial<GridDisplay> | null;
+    if (!saved) return fallback;
+    return {
+      tileSize: saved.tileSize && saved.tileSize in TILE_SIZES ? saved.tileSize : fallback.tileSize,
+      showBoxes: typeof saved.showBoxes === 'boolean' ? saved.showBoxes : fallback.showBoxes,
+      hideQueryCopies: typeof saved.hideQueryCopies === 'boolean' ? saved.hideQueryCopies : fallback.hideQueryCopies,
+    };
+  } catch {
+    return fallback;
   }
 }
 
