@@ -116,7 +116,7 @@ test('eval excludes the query image and reports baseline and adaptive figures', 
       { image: relative(root, scenes.scenes[0]!), crop: null, relevant: [relative(root, scenes.scenes[1]!)] },
     ]),
   );
-  const { stdout, stderr, code } = await quari('eval', '--catalog', catalog, '--queries', queries, '--json');
+  const { stdout, stderr, code } = await quari('eval', '--catalog', catalog, '--queries', queries, '--feedback', '--json');
   assert.equal(code, 0, stderr);
   const report = JSON.parse(stdout);
   assert.equal(report.queries, 2);
@@ -125,6 +125,15 @@ test('eval excludes the query image and reports baseline and adaptive figures', 
     assert.deepEqual(Object.keys(report[mode]), ['mAP@100', 'R@1', 'R@10', 'R@100']);
     assert.equal(report[mode]['R@100'], 0.5);
     assert.ok(report[mode]['mAP@100'] > 0 && report[mode]['mAP@100'] <= 0.5);
+  }
+  // One simulated feedback round in the best mode, both strategies: the relevant scene, when among the first 10,
+  // is confirmed and leads the ranking, so feedback never scores below the plain search here.
+  assert.equal(report.feedback.mode, 'adaptive');
+  assert.equal(report.feedback.reviewed, 10);
+  for (const strategy of ['regions', 'queries']) {
+    assert.deepEqual(Object.keys(report.feedback[strategy]), ['mAP@100', 'R@1', 'R@10', 'R@100']);
+    assert.ok(report.feedback[strategy]['mAP@100'] >= report.adaptive['mAP@100'] - 1e-9, `${strategy} feedback keeps what the analyst confirmed`);
+    assert.equal(report.feedback[strategy]['R@100'], 0.5);
   }
   const bad = await quari('eval', '--catalog', catalog, '--queries', join(root, 'missing.json'));
   assert.equal(bad.code, 1);

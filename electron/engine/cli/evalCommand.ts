@@ -1,18 +1,22 @@
 // quari eval --catalog F --queries queries.json [--top 100] [--k K] [--json]
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { evalFeedback, type FeedbackReport } from '../eval/feedbackEval.ts';
 import { summarise, type RetrievalSummary } from '../eval/metrics.ts';
 import type { Box } from '../../shared/api.ts';
 import { parse, positiveInt, requireString, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
 
-const usage = `Usage: quari eval --catalog <file> --queries <queries.json> [--top 100] [--k K] [--pack <id>] [--json]
+const usage = `Usage: quari eval --catalog <file> --queries <queries.json> [--top 100] [--k K] [--pack <id>] [--feedback] [--json]
 
 queries.json is a list of {"image": path, "crop": [x,y,w,h] or null, "relevant": [paths]}, paths relative to the
 JSON file. Each query is searched in baseline and (when the pack ships a QuARI checkpoint) adaptive mode, with the
 query's own image excluded from its ranking. Prints
 {"queries":n,"baseline":{"mAP@100","R@1","R@10","R@100"},"adaptive":{...}}: AP over the first --top ranks,
-normalised by min(|relevant|, top); R@k = share of the relevant images in the first k.`;
+normalised by min(|relevant|, top); R@k = share of the relevant images in the first k.
+--feedback adds "feedback": one simulated round of relevance feedback (the relevant images among the first 10 are
+marked, the rest of the 10 marked not relevant, the search runs again) in the best mode, for both ways of joining the
+marked regions to the query: {"mode","reviewed":10,"regions":{...},"queries":{...}}.`;
 
 interface EvalQuery {
   image: string;
@@ -49,7 +53,7 @@ export const evalCommand: Command = {
   async run(argv) {
     const parsed = parse(
       argv,
-      { catalog: { type: 'string' }, queries: { type: 'string' }, top: { type: 'string' }, k: { type: 'string' }, pack: { type: 'string' }, 'index-dtype': { type: 'string' }, json: { type: 'boolean' } },
+      { catalog: { type: 'string' }, queries: { type: 'string' }, top: { type: 'string' }, k: { type: 'string' }, pack: { type: 'string' }, 'index-dtype': { type: 'string' }, feedback: { type: 'boolean' }, json: { type: 'boolean' } },
       usage,
     );
     if (!parsed) return 0;
@@ -79,17 +83,27 @@ export const evalCommand: Command = {
       }
       if (process.stderr.isTTY) process.stderr.write('\n');
       if (missing.size > 0) console.error(`warning: ${missing.size} relevant images are not in the catalog (they count as not found)`);
-      const report: { queries: number; baseline: RetrievalSummary; adaptive: RetrievalSummary | null } = {
+      const report: { queries: number; baseline: RetrievalSummary; adaptive: RetrievalSummary | null; feedback?: FeedbackReport } = {
         queries: queries.length,
         baseline: summarise(rankings.baseline!, cutoff),
         adaptive: modes.length === 2 ? summarise(rankings.adaptive!, cutoff) : null,
       };
+      if (values.feedback) {
+        const feedbackQueries = queries.map((q) => ({ image: q.image, crops: q.crop ? [{ x: q.crop[0], y: q.crop[1], w: q.crop[2], h: q.crop[3] }] : [], relevant: new Set(q.relevant) }));
+        report.feedback = await evalFeedback(service, store, feedbackQueries, { mode: modes.at(-1)!, k, cutoff });
+      }
       if (!report.adaptive) console.error(`pack ${service.packId} has no QuARI checkpoint: adaptive figures are null`);
       if (values.json) console.log(JSON.stringify(report));
       else {
         for (const mode of modes) {
           const s = report[mode]!;
           console.log(`${mode.padEnd(9)} mAP@100 ${s['mAP@100'].toFixed(4)}  R@1 ${s['R@1'].toFixed(4)}  R@10 ${s['R@10'].toFixed(4)}  R@100 ${s['R@100'].toFixed(4)}`);
+        }
+        if (report.feedback) {
+          for (const strategy of ['regions', 'queries'] as const) {
+            const s = report.feedback[strategy];
+            console.log(`feedback ${strategy.padEnd(7)} (${report.feedback.mode}) mAP@100 ${s['mAP@100'].toFixed(4)}  R@1 ${s['R@1'].toFixed(4)}  R@10 ${s['R@10'].toFixed(4)}  R@100 ${s['R@100'].toFixed(4)}`);
+          }
         }
         console.log(`${queries.length} queries`);
       }

@@ -33,6 +33,12 @@ export interface SearchResult {
   stage2Ms: number;
 }
 
+/** What a recorded search carries besides the spec: the case worked on and extra parameters (query name, feedback). */
+export interface SearchRecordOptions {
+  caseId?: number | null;
+  params?: Record<string, unknown>;
+}
+
 export interface SearchServiceOptions {
   /** In-memory storage of the catalog vectors; float16 halves memory (default: float16). */
   indexDtype?: IndexDtype;
@@ -104,7 +110,7 @@ export class SearchService {
    */
   async search(
     spec: QuerySpec,
-    options: { record?: { caseId?: number | null; params?: Record<string, unknown> } | false; excludeImageIds?: readonly number[]; vectors?: Float32Array[] } = {},
+    options: { record?: SearchRecordOptions | false; excludeImageIds?: readonly number[]; vectors?: Float32Array[] } = {},
   ): Promise<SearchResult> {
     const started = performance.now();
     if (spec.mode === 'adaptive' && !this.hypernet) {
@@ -145,21 +151,24 @@ export class SearchService {
       });
     }
     const durationMs = performance.now() - started;
-    let searchId: number | null = null;
-    if (options.record !== false && options.record !== undefined) {
-      const row = this.store.recordSearch({
-        caseId: options.record.caseId ?? null,
-        packId: this.packId,
-        checkpointHash: spec.mode === 'adaptive' ? this.checkpointHash : null,
-        mode: spec.mode,
-        params: { ...spec, ...options.record.params, candidates: outcome.candidates },
-        resultCount: hits.length,
-        durationMs,
-        hits: hits.map((h) => ({ imageId: h.imageId, rank: h.rank, score: h.score, baselineScore: h.baselineScore, explicitScore: Number.isFinite(h.explicitScore) ? h.explicitScore : 0, box: h.box, regionBoxes: h.regionBoxes })),
-      });
-      searchId = row.id;
-    }
-    return { searchId, hits, candidates: outcome.candidates, durationMs, stage1Ms: outcome.stage1Ms, stage2Ms: outcome.stage2Ms };
+    const result: SearchResult = { searchId: null, hits, candidates: outcome.candidates, durationMs, stage1Ms: outcome.stage1Ms, stage2Ms: outcome.stage2Ms };
+    if (options.record !== false && options.record !== undefined) result.searchId = this.recordResult(spec, result, options.record);
+    return result;
+  }
+
+  /** Writes a search and its ranking to the catalog's history (and audit log); returns the search id. */
+  recordResult(spec: QuerySpec, result: SearchResult, record: SearchRecordOptions): number {
+    const { hits } = result;
+    return this.store.recordSearch({
+      caseId: record.caseId ?? null,
+      packId: this.packId,
+      checkpointHash: spec.mode === 'adaptive' ? this.checkpointHash : null,
+      mode: spec.mode,
+      params: { ...spec, ...record.params, candidates: result.candidates },
+      resultCount: hits.length,
+      durationMs: result.durationMs,
+      hits: hits.map((h) => ({ imageId: h.imageId, rank: h.rank, score: h.score, baselineScore: h.baselineScore, explicitScore: Number.isFinite(h.explicitScore) ? h.explicitScore : 0, box: h.box, regionBoxes: h.regionBoxes })),
+    }).id;
   }
 
   async close(): Promise<void> {
