@@ -74,6 +74,15 @@ export interface SearchRequest {
   /** Stage-1 candidates rescored by QuARI; 0 rescores the whole catalog. */
   k?: number;
   top?: number;
+  /** Relevance feedback: the regions where relevant hits matched join the query; not-relevant images are excluded. */
+  feedback?: SearchFeedback;
+}
+
+export interface SearchFeedback {
+  relevant: { imageId: number; box: Box }[];
+  excludeImageIds: number[];
+  /** 'regions': further regions of one search; 'queries': one search per region, fused by best score. */
+  strategy: 'regions' | 'queries';
 }
 
 export interface SearchHit {

@@ -72,6 +72,8 @@ test('unknown fields, non-plain objects and arrays are refused', () => {
   rejects('setSettings', [{ examiner: 'a\nb' }], /examiner/);
   rejects('setRelevance', [{ caseId: 1, imageId: 2, relevant: 'yes', searchId: null }], /relevant/);
   rejects('getSearch', [0], /searchId/);
+  rejects('search', [{ queryImageId: 'q', crops: [], mode: 'baseline', feedback: { relevant: [{ imageId: 1, box: { x: 0, y: 0, w: 5, h: 5 } }], excludeImageIds: [0], strategy: 'regions' } }], /excludeImageIds\[0\]/);
+  rejects('search', [{ queryImageId: 'q', crops: [], mode: 'baseline', feedback: { relevant: [], excludeImageIds: [], strategy: 'magic' } }], /strategy/);
 });
 
 test('ids are positive safe integers', () => {

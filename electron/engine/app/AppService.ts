@@ -24,6 +24,7 @@ import {
   type QuariEvent,
   type QueryImage,
   type SearchRecord,
+  type SearchFeedback,
   type SearchRequest,
   type SearchResponse,
   type Settings,
@@ -34,6 +35,7 @@ import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
 import { prepareReportMedia } from '../export/courtReport.ts';
 import { decodeRgb, readImageHeader } from '../images/decode.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
+import { searchWithFeedback, type Feedback } from '../search/feedback.ts';
 import { SearchService } from '../search/SearchService.ts';
 
 export interface AppServiceOptions {
@@ -212,10 +214,11 @@ class CatalogApp implements AppService {
       }
     }
     const queryName = (this.store.getSetting(`queryName:${request.queryImageId}`) as string | undefined) ?? request.queryImageId;
-    const result = await service.search(
-      { imagePath, crops: request.crops, ...(request.text ? { text: request.text } : {}), mode: request.mode, k: request.k ?? DEFAULT_K, top: request.top ?? DEFAULT_TOP },
-      { record: { params: { queryImageId: request.queryImageId, queryName } } },
-    );
+    const spec = { imagePath, crops: request.crops, ...(request.text ? { text: request.text } : {}), mode: request.mode, k: request.k ?? DEFAULT_K, top: request.top ?? DEFAULT_TOP };
+    const record = { params: { queryImageId: request.queryImageId, queryName, ...(request.feedback ? { feedback: request.feedback } : {}) } };
+    const result = request.feedback
+      ? await searchWithFeedback(service, spec, await service.queryVectors(spec), this.feedbackOf(request.feedback), request.feedback.strategy, { record })
+      : await service.search(spec, { record });
     return {
       searchId: result.searchId!,
       packId: service.packId,
@@ -472,6 +475,23 @@ class CatalogApp implements AppService {
     return existsSync(path) ? path : null;
   }
 
+  /** The feedback's relevant regions as files and boxes; each image must be an ingested one, its box inside it. */
+  private feedbackOf(feedback: NonNullable<SearchRequest['feedback']>): Feedback {
+    return {
+      relevant: feedback.relevant.map(({ imageId, box }) => {
+        const image = this.store.getImage(imageId);
+        if (!image || image.status !== 'ok') throw new QuariApiError('not-found', `feedback: image ${imageId} is not an ingested image of the catalog`);
+        const width = image.width ?? 0;
+        const height = image.height ?? 0;
+        if (!(box.w > 0 && box.h > 0 && box.x >= 0 && box.y >= 0 && box.x + box.w <= width + 1 && box.y + box.h <= height + 1)) {
+          throw new QuariApiError('bad-request', `feedback: box ${JSON.stringify(box)} lies outside image ${imageId} (${width}×${height})`);
+        }
+        return { imagePath: image.path, box };
+      }),
+      excludeImageIds: feedback.excludeImageIds,
+    };
+  }
+
   private requireImage(imageId: number): void {
     if (!this.store.getImage(imageId)) throw new QuariApiError('not-found', `image ${imageId} is not in the catalog`);
   }
@@ -500,6 +520,7 @@ function toSearchRecord(row: SearchRow): SearchRecord {
       ...(typeof p.text === 'string' ? { text: p.text } : {}),
       ...(typeof p.k === 'number' ? { k: p.k } : {}),
       ...(typeof p.top === 'number' ? { top: p.top } : {}),
+      ...(p.feedback && typeof p.feedback === 'object' ? { feedback: p.feedback as SearchFeedback } : {}),
     },
     resultCount: row.resultCount,
     durationMs: row.durationMs,

@@ -27,6 +27,9 @@ export const LIMITS = {
   pixels: 1_000_000,
   k: 10_000_000,
   top: 10_000,
+  /** Marked hits one feedback search takes: each relevant one is encoded, so the list stays short. */
+  feedbackRelevant: 50,
+  feedbackExcluded: 10_000,
 } as const;
 
 const PACK_ID = /^[a-z0-9][a-z0-9._-]*$/;
@@ -149,7 +152,7 @@ function bytes(where: string, value: unknown): Uint8Array {
 }
 
 function searchRequest(where: string, value: unknown): SearchRequest {
-  const o = record(where, value, ['queryImageId', 'crops', 'text', 'mode', 'k', 'top'], ['queryImageId', 'crops', 'mode']);
+  const o = record(where, value, ['queryImageId', 'crops', 'text', 'mode', 'k', 'top', 'feedback'], ['queryImageId', 'crops', 'mode']);
   const request: SearchRequest = {
     queryImageId: token(`${where}.queryImageId`, o.queryImageId),
     crops: list(`${where}.crops`, o.crops, LIMITS.crops).map((c, i) => validateBox(`${where}.crops[${i}]`, c)),
@@ -158,6 +161,18 @@ function searchRequest(where: string, value: unknown): SearchRequest {
   if (o.text !== undefined) request.text = str(`${where}.text`, o.text, { max: LIMITS.text, multiline: true });
   if (o.k !== undefined) request.k = int(`${where}.k`, o.k, 0, LIMITS.k);
   if (o.top !== undefined) request.top = int(`${where}.top`, o.top, 1, LIMITS.top);
+  if (o.feedback !== undefined) {
+    const w = `${where}.feedback`;
+    const f = record(w, o.feedback, ['relevant', 'excludeImageIds', 'strategy'], ['relevant', 'excludeImageIds', 'strategy']);
+    request.feedback = {
+      relevant: list(`${w}.relevant`, f.relevant, LIMITS.feedbackRelevant).map((r, i) => {
+        const e = record(`${w}.relevant[${i}]`, r, ['imageId', 'box'], ['imageId', 'box']);
+        return { imageId: id(`${w}.relevant[${i}].imageId`, e.imageId), box: validateBox(`${w}.relevant[${i}].box`, e.box) };
+      }),
+      excludeImageIds: list(`${w}.excludeImageIds`, f.excludeImageIds, LIMITS.feedbackExcluded).map((v, i) => id(`${w}.excludeImageIds[${i}]`, v)),
+      strategy: oneOf(`${w}.strategy`, f.strategy, ['regions', 'queries'] as const),
+    };
+  }
   return request;
 }
 

@@ -34,6 +34,8 @@ export interface GridDisplay {
   tileSize: TileSize;
   showBoxes: boolean;
   hideQueryCopies: boolean;
+  /** Hide hits already marked relevant or not relevant in the active case. */
+  hideReviewed: boolean;
 }
 /** This tab's query, crops and the search on screen, so a reload (or a crash of the window) brings them back. */
 const SESSION_KEY = 'quari.session';
@@ -127,7 +129,26 @@ class AppState {
 
   get hits(): SearchHit[] {
     const hits = this.response?.hits ?? [];
-    return this.grid.hideQueryCopies ? hits.filter((h) => !this.isQueryCopy(h)) : hits;
+    const judged = this.grid.hideReviewed ? new Set(this.activeCase?.items.filter((i) => i.relevant !== null).map((i) => i.imageId)) : null;
+    return hits.filter((h) => !(this.grid.hideQueryCopies && this.isQueryCopy(h)) && !judged?.has(h.imageId));
+  }
+
+  /** The active case's relevance marks on the hits on screen: what a feedback search learns from. */
+  get feedbackMarks(): { relevant: { imageId: number; box: Box }[]; excludeImageIds: number[] } {
+    const marks = new Map(this.activeCase?.items.filter((i) => i.relevant !== null).map((i) => [i.imageId, i.relevant]));
+    const hits = this.response?.hits ?? [];
+    return {
+      relevant: hits.filter((h) => marks.get(h.imageId) === true).map((h) => ({ imageId: h.imageId, box: h.box })),
+      excludeImageIds: hits.filter((h) => marks.get(h.imageId) === false).map((h) => h.imageId),
+    };
+  }
+
+  /** Searches again with the marks: relevant matched regions join the query, not-relevant images are left out. */
+  async searchWithFeedback(strategy: 'regions' | 'queries' = 'regions') {
+    const request = this.responseRequest;
+    if (!request || this.searching) return;
+    const { relevant, excludeImageIds } = this.feedbackMarks;
+    await this.runRequest({ ...request, feedback: { relevant, excludeImageIds, strategy } });
   }
 
   /** The hit is the search's query photo or a byte-identical copy of it (query images are named by their SHA-256). */
@@ -537,7 +558,7 @@ class AppState {
 }
 
 function loadGrid(): GridDisplay {
-  const fallback = { tileSize: 'medium' as TileSize, showBoxes: true, hideQueryCopies: false };
+  const fallback = { tileSize: 'medium' as TileSize, showBoxes: true, hideQueryCopies: false, hideReviewed: false };
   try {
     const saved = JSON.parse(localStorage.getItem(GRID_KEY) ?? 'null') as Partial<GridDisplay> | null;
     if (!saved) return fallback;
@@ -545,6 +566,7 @@ function loadGrid(): GridDisplay {
       tileSize: saved.tileSize && saved.tileSize in TILE_SIZES ? saved.tileSize : fallback.tileSize,
       showBoxes: typeof saved.showBoxes === 'boolean' ? saved.showBoxes : fallback.showBoxes,
       hideQueryCopies: typeof saved.hideQueryCopies === 'boolean' ? saved.hideQueryCopies : fallback.hideQueryCopies,
+      hideReviewed: typeof saved.hideReviewed === 'boolean' ? saved.hideReviewed : fallback.hideReviewed,
     };
   } catch {
     return fallback;

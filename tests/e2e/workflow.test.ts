@@ -1,14 +1,16 @@
-// The bugs of issue 13, each reproduced through the real web host, a real catalog and Debian's Chromium, the way the
-// analyst met them: results that outlive their query, a 1024×640 window, a double tag key, history order, the loupe
+// Issue 13 through the real web host, a real catalog and Debian's Chromium. First each bug, the way the analyst met
+// it: results that outlive their query, a 1024×640 window, a double tag key, history order, the loupe
 // during keyboard moves, totals during ingest, a tiny crop, a truncated JPEG query, a note on an untagged hit, failed
 // files counted as images, Browse… without a picker, one box for a multi-crop hit, the report at 1280 px, a reload,
-// and the web host's default catalog location.
+// and the web host's default catalog location. Then the capabilities: match boxes on tiles, thumbnail size, the
+// query photo marked, relevance feedback, search from a hit, the examiner and the audit log of the session.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { Box } from '../../electron/shared/api.ts';
@@ -18,7 +20,7 @@ import { REPO_ROOT, startHost, type RunningHost } from './support/webHost.ts';
 
 const SCENES = 30;
 
-describe('issue 13 bugs in the browser', { timeout: 600_000 }, () => {
+describe('investigation workflow (issue 13) in the browser', { timeout: 600_000 }, () => {
   let tmp: string;
   let scenes: SceneSet;
   let host: RunningHost;
@@ -38,19 +40,22 @@ describe('issue 13 bugs in the browser', { timeout: 600_000 }, () => {
     await page.mouse.up();
   }
 
+  /** Opens a photo other than the one on screen and waits until the crop editor shows it. */
   async function openQuery(file: string) {
     await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
+    const stage = page.getByTestId('crop-stage').locator('img');
+    const previous = (await stage.count()) > 0 ? await stage.getAttribute('src') : null;
     await page.getByTestId('query-file').setInputFiles(file);
-    await page.waitForFunction((name) => {
+    await page.waitForFunction((prev) => {
       const el = document.querySelector('[data-testid="crop-stage"] img') as HTMLImageElement | null;
-      return !!el && el.complete && el.naturalWidth > 0 && document.body.innerText.includes(name);
-    }, path.basename(file));
+      return !!el && el.getAttribute('src') !== prev && el.complete && el.naturalWidth > 0;
+    }, previous);
   }
 
   async function search(): Promise<number> {
     const summary = page.getByTestId('results-summary');
     const before = (await summary.count()) > 0 ? await summary.innerText() : '';
-    await page.getByRole('button', { name: /^Search/ }).last().click();
+    await page.locator('aside.query button[type="submit"]').click();
     await page.waitForFunction((prev) => {
       const el = document.querySelector('[data-testid="results-summary"]') as HTMLElement | null;
       return !!el && el.innerText !== prev;
@@ -245,8 +250,83 @@ describe('issue 13 bugs in the browser', { timeout: 600_000 }, () => {
     assert.deepEqual(numbers, [...numbers].sort((a, b) => b - a));
   });
 
+  it('tiles draw the matched regions; the Boxes toggle and the thumbnail size change the grid', async () => {
+    await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
+    const boxes = page.getByTestId('tile-box');
+    await boxes.first().waitFor();
+    assert.equal(await page.getByTestId('result-tile').first().getByTestId('tile-box').count(), 2, 'a two-crop hit shows both regions on its tile');
+    await page.getByLabel('Boxes').uncheck();
+    assert.equal(await boxes.count(), 0);
+    await page.getByLabel('Boxes').check();
+    const width = async () => (await page.getByTestId('result-tile').first().boundingBox())!.width;
+    const medium = await width();
+    await page.getByLabel('Thumbnail size').selectOption('large');
+    await page.waitForFunction((w) => (document.querySelector('[data-testid="result-tile"]') as HTMLElement).getBoundingClientRect().width > w + 20, medium);
+    await page.getByLabel('Thumbnail size').selectOption('medium');
+  });
+
+  it('the query photo, found in the catalog, is marked and can be hidden', async () => {
+    const own = page.locator(`[data-testid="result-tile"][data-path="${scenes.objectScene}"]`);
+    await own.getByTestId('query-copy').waitFor();
+    await page.getByTestId('hide-query-copies').check();
+    await own.waitFor({ state: 'detached' });
+    await page.getByTestId('hide-query-copies').uncheck();
+    await own.waitFor();
+  });
+
+  it('relevance feedback: a relevant and a not-relevant mark, then a feedback search that leaves the rejected image out', async () => {
+    const tiles = page.getByTestId('result-tile');
+    await tiles.nth(1).click();
+    await page.keyboard.press('r');
+    await tiles.nth(2).click();
+    const rejected = await tiles.nth(2).getAttribute('data-path');
+    await page.keyboard.press('x');
+    await page.getByTestId('feedback-bar').filter({ hasText: '1 marked relevant · 1 not relevant' }).waitFor();
+    const before = await page.getByTestId('results-summary').innerText();
+    await page.getByRole('button', { name: 'Search again with feedback' }).click();
+    await page.getByTestId('feedback-info').waitFor({ timeout: 120_000 });
+    assert.notEqual(await page.getByTestId('results-summary').innerText(), before);
+    assert.match(await page.getByTestId('feedback-info').innerText(), /1 confirmed region joined the query, 1 image left out/);
+    assert.equal(await page.locator(`[data-testid="result-tile"][data-path="${rejected}"]`).count(), 0, 'the not-relevant image is gone');
+  });
+
+  it('"Search region" in compare makes the hit the query, cropped to its matched region', async () => {
+    const tile = page.getByTestId('result-tile').nth(1);
+    const hitPath = (await tile.getAttribute('data-path'))!;
+    await tile.click();
+    await page.keyboard.press('Enter');
+    const before = await page.getByTestId('results-summary').innerText();
+    await page.getByTestId('compare').getByRole('button', { name: 'Search region' }).click();
+    await page.waitForFunction((prev) => (document.querySelector('[data-testid="results-summary"]') as HTMLElement | null)?.innerText !== prev, before, { timeout: 120_000 });
+    assert.equal(await page.getByTestId('crop-list').locator('li').count(), 1);
+    assert.ok((await page.locator('aside.query').innerText()).includes(path.basename(hitPath)));
+    assert.equal(await page.getByTestId('results-stale').count(), 0);
+  });
+
+  it('the examiner set in the UI signs what follows in the audit log, which verifies', async () => {
+    await page.getByRole('navigation').getByRole('button', { name: /^Catalog/ }).click();
+    await page.getByLabel('Examiner').fill('E2E Examiner');
+    await page.getByLabel('Examiner').press('Enter');
+    await page.getByLabel('Examiner').blur();
+    await page.waitForFunction(() => !document.querySelector('[data-testid="busy"]'));
+    await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
+    await page.getByTestId('result-tile').first().click();
+    await page.keyboard.press('2');
+    await page.getByTestId('notice').filter({ hasText: /as Same room/ }).waitFor();
+    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [path.join(REPO_ROOT, 'bin/quari.mjs'), 'audit', ...args, '--catalog', path.join(tmp, 'catalog.sqlite'), '--json']);
+    const verified = JSON.parse((await cli('verify')).stdout);
+    assert.equal(verified.ok, true);
+    const records = JSON.parse((await cli('list', '--limit', '1000')).stdout) as { event: string; examiner: string; data: Record<string, unknown> }[];
+    assert.equal(records[0]!.event, 'case.tagged');
+    assert.equal(records[0]!.examiner, 'E2E Examiner');
+    const events = new Set(records.map((r) => r.event));
+    for (const e of ['catalog.opened', 'ingest.started', 'ingest.finished', 'search.run', 'relevance.marked', 'note.set', 'case.exported', 'case.untagged']) assert.ok(events.has(e), `${e} is in the log`);
+    assert.ok(records.some((r) => r.event === 'catalog.opened' && r.data.client === 'web'));
+  });
+
   it('at 1024×640 compare\'s controls, both panes, the case panel and History\'s Re-run are on screen', async () => {
     await page.setViewportSize({ width: 1024, height: 640 });
+    await page.getByRole('navigation').getByRole('button', { name: /^History/ }).click();
     const inside = async (what: string, box: { x: number; y: number; width: number; height: number } | null) => {
       assert.ok(box, `${what} is rendered`);
       assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= 1024 + 0.5 && box.y + box.height <= 640 + 0.5, `${what} lies inside 1024×640: ${JSON.stringify(box)}`);
