@@ -101,6 +101,14 @@ describe('wire encoding', () => {
   it('rejects malformed base64', () => {
     assert.throws(() => base64ToBytes('ab$d'), /invalid character/);
   });
+
+  it('refuses keys that reach a prototype, naming where they were', () => {
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const wire = JSON.parse(`[{"caseId":1,"format":"html","${key}":{"polluted":true}}]`);
+      assert.throws(() => decodeWire(wire), new RegExp(`arguments\\[0\\]: the key "${key}" is refused`));
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
 });
 
 describe('web host media URLs', () => {
@@ -108,10 +116,10 @@ describe('web host media URLs', () => {
     const out = rewriteMediaUrls({
       hits: [{ imageId: 7, thumbnailUrl: 'quari-media://thumb/7', imageUrl: 'file:///etc/passwd', path: '/ev/a.jpg' }],
       query: { queryImageId: 'abc', url: 'quari-media://query/abc' },
-    });
+    }, 'K-1');
     assert.deepEqual(out, {
-      hits: [{ imageId: 7, thumbnailUrl: '/media/thumb/7', imageUrl: '/media/image/7', path: '/ev/a.jpg' }],
-      query: { queryImageId: 'abc', url: '/media/query/abc' },
+      hits: [{ imageId: 7, thumbnailUrl: '/media/thumb/7?k=K-1', imageUrl: '/media/image/7?k=K-1', path: '/ev/a.jpg' }],
+      query: { queryImageId: 'abc', url: '/media/query/abc?k=K-1' },
     });
   });
 });
