@@ -5,7 +5,21 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
-import type { RgbImage } from '../models/preprocess.ts';
+
+/** Interleaved 8-bit RGB, row-major (HWC). */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Pixel rectangle in the coordinates of an image as stored (EXIF orientation applied). */
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 
 /** Extensions ingest looks at (lower case). HEIC decodes only where libvips has an HEVC decoder; else it fails, recorded. */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([

@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { catalogDataDir } from '../../../db/CatalogStore.ts';
 import type { CatalogStore, EmbeddingInput, ImageMetadata, ImageRow, IngestCounts, IngestedImage } from '../../../db/Interface.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
-import type { IngestProgress } from '../../shared/api.ts';
+import type { IngestProgress } from './progress.ts';
 import { DEFAULT_MAX_PIXELS, decodeRgb, makeThumbnail, readFileBytes, readImageHeader } from '../images/decode.ts';
 import { readExif } from '../images/exif.ts';
 import { openEncoder, type EncoderThreading } from '../models/EncoderPool.ts';

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
-import type { Box, SearchHit } from '../../shared/api.ts';
+import type { Box } from '../images/decode.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
 import { SearchEngine, type QueryAdapter } from './SearchEngine.ts';
@@ -21,8 +21,24 @@ export interface QuerySpec {
   top: number;
 }
 
-/** A search hit as the engine knows it: the API's SearchHit, with the thumbnail's catalog path instead of URLs. */
-export type Hit = Omit<SearchHit, 'thumbnailUrl' | 'imageUrl'> & { thumbnail: string | null };
+/** A search hit as the engine knows it (the app service maps it to the API's SearchHit, adding media URLs). */
+export interface Hit {
+  rank: number;
+  imageId: number;
+  path: string;
+  sha256: string;
+  width: number;
+  height: number;
+  /** The score the ranking used (adaptive in adaptive mode). */
+  score: number;
+  baselineScore: number;
+  /** The region of the hit image that matched best, in its pixels. */
+  box: Box;
+  /** 0..1: share of the content classifier's explicit classes. */
+  explicitScore: number;
+  /** The thumbnail's path relative to the catalog's data folder. */
+  thumbnail: string | null;
+}
 
 export interface SearchResult {
   searchId: number | null;
