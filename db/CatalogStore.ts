@@ -36,8 +36,6 @@ import type {
 } from './Interface.ts';
 import { migrate } from './migrate.ts';
 
-export type * from './Interface.ts';
-
 /** Folder next to the catalog for files the catalog refers to (thumbnails): `<catalog>.data`. */
 export function catalogDataDir(catalogFile: string): string {
   return `${resolve(catalogFile)}.data`;

@@ -202,7 +202,8 @@ export interface NoteRow {
   updatedAt: string;
 }
 
-export type SearchMode = 'baseline' | 'adaptive';
+export type { SearchMode } from '../electron/shared/constants.ts';
+import type { SearchMode } from '../electron/shared/constants.ts';
 
 export interface SearchInput {
   /** The case the analyst was working on, if any. */

@@ -18,6 +18,9 @@ const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `
 
 /** The API contract: pure data and types the renderer, the preload and both hosts share (no Node, no DOM). */
 const isContract = (f: string) => f === 'electron/shared/api.ts' || f.startsWith('electron/shared/protocol/');
+/** Values every layer agrees on (modes, defaults, image extensions); pure, imports nothing. */
+const isConstants = (f: string) => f === 'electron/shared/constants.ts';
+const isPure = (f: string) => isContract(f) || isConstants(f);
 const under = (...prefixes: string[]) => (f: string) => prefixes.some((p) => f.startsWith(p));
 
 type Target = { kind: 'file'; file: string } | { kind: 'package'; name: string };
@@ -36,14 +39,14 @@ const ENGINE_INNER = under('electron/engine/ingest/', 'electron/engine/images/',
 
 export const RULES: readonly Rule[] = [
   {
-    name: 'the renderer imports only itself and the API contract (electron/shared/api.ts, electron/shared/protocol/), never Node or Electron',
+    name: 'the renderer imports only itself, the API contract (electron/shared/api.ts, electron/shared/protocol/) and electron/shared/constants.ts, never Node or Electron',
     from: under('renderer/'),
-    forbids: (t) => nodeOrElectron(t) || (t.kind === 'file' && !t.file.startsWith('renderer/') && !isContract(t.file)),
+    forbids: (t) => nodeOrElectron(t) || (t.kind === 'file' && !t.file.startsWith('renderer/') && !isPure(t.file)),
   },
   {
-    name: 'the API contract is pure: no Node, no Electron, nothing outside electron/shared/api.ts and electron/shared/protocol/',
-    from: isContract,
-    forbids: (t) => nodeOrElectron(t) || (t.kind === 'file' && !isContract(t.file)),
+    name: 'the API contract and the constants are pure: no Node, no Electron, nothing but themselves',
+    from: isPure,
+    forbids: (t) => nodeOrElectron(t) || (t.kind === 'file' && !isPure(t.file)),
   },
   {
     name: 'electron/shared never imports a host, the engine or the renderer',
@@ -67,9 +70,9 @@ export const RULES: readonly Rule[] = [
     forbids: file(under('electron/engine/models/')),
   },
   {
-    name: 'the preload imports only the API contract and itself (it is bundled into the sandbox)',
+    name: 'the preload imports only the API contract, the constants and itself (it is bundled into the sandbox)',
     from: under('electron/preload/'),
-    forbids: (t) => t.kind === 'file' && !t.file.startsWith('electron/preload/') && !isContract(t.file),
+    forbids: (t) => t.kind === 'file' && !t.file.startsWith('electron/preload/') && !isPure(t.file),
   },
   {
     name: 'the web host never imports the renderer, electron/main or electron/preload',

@@ -28,6 +28,7 @@ import {
   type SearchResponse,
   type Settings,
 } from '../../shared/api.ts';
+import { DEFAULT_K, DEFAULT_TOP } from '../../shared/constants.ts';
 import { QUERY_IMAGE_MAX_BYTES } from '../../shared/protocol/routes.ts';
 import type { AppService } from '../../shared/protocol/service.ts';
 import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
@@ -45,8 +46,6 @@ export interface AppServiceOptions {
 
 const DEFAULT_SETTINGS: Settings = { blurAll: false, explicitThreshold: 0.5 };
 const QUERY_ID = /^[0-9a-f]{64}\.[a-z0-9]{2,5}$/;
-const DEFAULT_K = 1000;
-const DEFAULT_TOP = 200;
 
 export type { AppService };
 
@@ -182,9 +181,6 @@ class CatalogApp implements AppService {
     if (request.mode === 'adaptive' && !service.checkpointHash) {
       throw new QuariApiError('unavailable', `model pack ${service.packId} has no QuARI checkpoint; use Baseline`);
     }
-    if (request.text?.trim() && !service.pack.manifest.text) {
-      throw new QuariApiError('bad-request', `model pack ${service.packId} has no text encoder; search with an image region`);
-    }
     const { width, height } = await readImageHeader(await readFile(imagePath), request.queryImageId);
     for (const c of request.crops) {
       if (!(c.w > 0 && c.h > 0 && c.x < width && c.y < height && c.x + c.w > 0 && c.y + c.h > 0)) {
@@ -193,7 +189,7 @@ class CatalogApp implements AppService {
     }
     const queryName = (this.store.getSetting(`queryName:${request.queryImageId}`) as string | undefined) ?? request.queryImageId;
     const result = await service.search(
-      { imagePath, crops: request.crops, ...(request.text ? { text: request.text } : {}), mode: request.mode, k: request.k ?? DEFAULT_K, top: request.top ?? DEFAULT_TOP },
+      { imagePath, crops: request.crops, mode: request.mode, k: request.k ?? DEFAULT_K, top: request.top ?? DEFAULT_TOP },
       { record: { params: { queryImageId: request.queryImageId, queryName } } },
     );
     return {
@@ -347,7 +343,6 @@ class CatalogApp implements AppService {
         name: m?.name ?? p.id,
         version: m?.version ?? '',
         embeddingDim: m?.embeddingDim ?? 0,
-        hasTextEncoder: m?.text !== undefined,
         hasQuariCheckpoint: m?.quariCheckpoint !== undefined,
         checkpointHash: weights?.sha256 ?? null,
         source: p.source,
@@ -415,7 +410,6 @@ function toSearchRecord(row: SearchRow): SearchRecord {
       queryName: String(p.queryName ?? p.imagePath ?? ''),
       crops: Array.isArray(p.crops) ? (p.crops as SearchRequest['crops']) : [],
       mode: row.mode,
-      ...(typeof p.text === 'string' ? { text: p.text } : {}),
       ...(typeof p.k === 'number' ? { k: p.k } : {}),
       ...(typeof p.top === 'number' ? { top: p.top } : {}),
     },

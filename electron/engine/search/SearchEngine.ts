@@ -8,6 +8,7 @@
 // own, an image's score for it is its best-matching vector, and the image's score is the MEAN over the query vectors.
 // The mean rewards images that hold every queried detail over images that match one detail very well, which is what
 // an analyst selecting several details of one room wants. A single query vector reduces to plain max-over-regions.
+import type { SearchMode } from '../../shared/constants.ts';
 import type { LowRankTransform, VectorIndex } from './VectorIndex.ts';
 
 export interface QueryAdapter {
@@ -16,7 +17,7 @@ export interface QueryAdapter {
 }
 
 export interface SearchOptions {
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   /** Stage-1 candidates per query vector; 0 = every image. */
   k: number;
   top: number;
@@ -45,10 +46,6 @@ export class SearchEngine {
     readonly index: VectorIndex,
     private readonly adapter: QueryAdapter | null,
   ) {}
-
-  get canAdapt(): boolean {
-    return this.adapter !== null;
-  }
 
   async search(queries: readonly Float32Array[], options: SearchOptions): Promise<SearchOutcome> {
     const { index } = this;

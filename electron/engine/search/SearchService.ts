@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
+import type { SearchMode } from '../../shared/constants.ts';
 import type { Box } from '../images/decode.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
@@ -14,8 +15,7 @@ export interface QuerySpec {
   imagePath: string;
   /** Crop regions in pixels of the query photo (EXIF orientation applied); none = the whole photo. */
   crops: Box[];
-  text?: string;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   /** Stage-1 candidates per query vector; 0 rescores the whole catalog. */
   k: number;
   top: number;
@@ -99,11 +99,8 @@ export class SearchService {
     this.engine = this.buildEngine();
   }
 
-  /** One vector per crop (or one for the whole photo), plus one for the text when the pack can embed text. */
-  async queryVectors(spec: Pick<QuerySpec, 'imagePath' | 'crops' | 'text'>): Promise<Float32Array[]> {
-    if (spec.text !== undefined && spec.text.trim() !== '') {
-      throw new Error(`model pack ${this.packId} has no text encoder; text queries need a pack that ships one`);
-    }
+  /** One vector per crop, or one for the whole photo. */
+  async queryVectors(spec: Pick<QuerySpec, 'imagePath' | 'crops'>): Promise<Float32Array[]> {
     const encoder = this.encoder;
     if (spec.crops.length === 0) {
       const whole = await encoder.encodeImage(spec.imagePath);

@@ -74,10 +74,6 @@ export class VectorIndex {
     return this.imageIds.length;
   }
 
-  get rowTotal(): number {
-    return this.offsets[this.imageIds.length]!;
-  }
-
   imageId(slot: number): number {
     return this.imageIds[slot]!;
   }
