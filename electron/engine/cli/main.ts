@@ -1,6 +1,7 @@
 // `quari` command line: the engine without Electron. Each subcommand lives in its own module; this file only dispatches.
 import { UsageError, type Command } from './args.ts';
 import { evalCommand } from './evalCommand.ts';
+import { hashsetCommand } from './hashsetCommand.ts';
 import { hypernetCommand } from './hypernetCommand.ts';
 import { ingestCommand } from './ingestCommand.ts';
 import { packCommand } from './packCommand.ts';
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, Command> = {
   eval: evalCommand,
   hypernet: hypernetCommand,
   pack: packCommand,
+  hashset: hashsetCommand,
 };
 
 const USAGE = `quari — offline image search with query-adaptive retrieval (QuARI)
