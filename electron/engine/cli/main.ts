@@ -1,5 +1,6 @@
 // `quari` command line: the engine without Electron. Each subcommand lives in its own module; this file only dispatches.
 import { UsageError, type Command } from './args.ts';
+import { caseCommand } from './caseCommand.ts';
 import { evalCommand } from './evalCommand.ts';
 import { hashsetCommand } from './hashsetCommand.ts';
 import { hypernetCommand } from './hypernetCommand.ts';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   hypernet: hypernetCommand,
   pack: packCommand,
   hashset: hashsetCommand,
+  case: caseCommand,
 };
 
 const USAGE = `quari — offline image search with query-adaptive retrieval (QuARI)
