@@ -13,6 +13,8 @@ export interface SyntheticOptions {
   /** Unit base vectors, row-major [n × dim]: e.g. real region vectors of rendered scenes. */
   base: Float32Array;
   queries: number;
+  /** The query vectors (e.g. real crop vectors); default: drawn like catalog vectors. */
+  queryVectors?: readonly Float32Array[];
   copiesPerQuery: number;
   seed: number;
   /** Folder of the fake image paths (paths must differ between two fills of one catalog). */
@@ -57,8 +59,8 @@ export function writeSyntheticCatalog(store: CatalogStore, o: SyntheticOptions):
   const plantAt = new Map<number, { query: number; row: number }[]>();
   const planted: number[][] = [];
   for (let q = 0; q < o.queries; q++) {
-    const v = new Float32Array(dim);
-    mixed(v, 0);
+    const v = o.queryVectors?.[q] ? normalize(Float32Array.from(o.queryVectors[q]!)) : new Float32Array(dim);
+    if (!o.queryVectors?.[q]) mixed(v, 0);
     queries.push(v);
     planted.push([]);
     for (let c = 0; c < o.copiesPerQuery; c++) {

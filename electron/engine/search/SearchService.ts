@@ -54,6 +54,23 @@ export interface SearchServiceOptions {
   nprobe?: number;
 }
 
+/** QuARI as stage 2 sees it: one low-rank transform per query vector, from one batched hypernetwork run. */
+export function hypernetAdapter(hypernet: Hypernetwork): QueryAdapter {
+  return {
+    async adapt(queries, batch) {
+      const out = await hypernet.run(queries, batch);
+      const { dim, rank } = out;
+      return Array.from({ length: batch }, (_, b) => ({
+        refinedQuery: out.refinedQuery.subarray(b * dim, (b + 1) * dim),
+        U: out.U.subarray(b * dim * rank, (b + 1) * dim * rank),
+        V: out.V.subarray(b * dim * rank, (b + 1) * dim * rank),
+        rank,
+        anchorScale: out.anchorScale,
+      }));
+    },
+  };
+}
+
 /** Where the on-disk index of `packId` lives: beside the catalog, in its data folder. */
 export function ivfIndexPath(dataDir: string, packId: string): string {
   return join(dataDir, `index-${packId.replace(/[^A-Za-z0-9._-]/g, '_')}.ivf`);
@@ -200,22 +217,7 @@ export class SearchService {
 
   private buildEngine(): SearchEngine {
     const dtype = this.options.indexDtype ?? 'float16';
-    const hypernet = this.hypernet;
-    const adapter: QueryAdapter | null = hypernet
-      ? {
-          async adapt(queries, batch) {
-            const out = await hypernet.run(queries, batch);
-            const { dim, rank } = out;
-            return Array.from({ length: batch }, (_, b) => ({
-              refinedQuery: out.refinedQuery.subarray(b * dim, (b + 1) * dim),
-              U: out.U.subarray(b * dim * rank, (b + 1) * dim * rank),
-              V: out.V.subarray(b * dim * rank, (b + 1) * dim * rank),
-              rank,
-              anchorScale: out.anchorScale,
-            }));
-          },
-        }
-      : null;
+    const adapter = this.hypernet ? hypernetAdapter(this.hypernet) : null;
     if (this.ivf) {
       const source = IndexedCatalog.withDelta(this.store, this.packId, this.ivf, dtype);
       return new SearchEngine(source, new CatalogRows(this.store, this.packId, this.ivf.dim, dtype), adapter);
