@@ -1,8 +1,9 @@
-// Writes every export file: the name is checked to be one plain file name inside the exports folder after the
-// folder's real path is resolved, and the bytes go to a temporary file in the same folder (opened O_EXCL, so
-// no planted file or link is followed), fsync'd, renamed over the final name and the folder fsync'd. A full disk
-// or a crash mid-write leaves at most a `.tmp` that is removed on failure, never a truncated report under its
-// final name (issue 11.1: ENOSPC used to leave a 307,200-byte .html).
+// Writes every export file (the app's exports folder and `quari case export --out`): the bytes go to a temporary
+// file in the target's folder (opened O_EXCL|O_NOFOLLOW, so no planted file or link is followed), are fsync'd,
+// renamed over the final name and the folder fsync'd. A full disk or a crash mid-write leaves at most a `.tmp`
+// (removed on failure), never a truncated report under its final name (issue 11.1: ENOSPC used to leave a
+// 307,200-byte .html). In the exports folder the name is also checked to be one plain file name inside the
+// folder's real path.
 import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import path from 'node:path';
@@ -32,7 +33,18 @@ export function writeFileAtomic(dir: string, fileName: string, content: string |
   if (!isPathInside(target, realDir) || path.dirname(target) !== realDir) {
     throw new QuariApiError('bad-request', `export file ${fileName} would lie outside the exports folder ${realDir}`);
   }
-  const temp = path.join(realDir, `.${fileName}.${randomBytes(6).toString('hex')}.tmp`);
+  writeFileDurably(target, content, fs);
+  return target;
+}
+
+/**
+ * Writes `content` to `target` (an absolute path whose folder exists) through a temporary file, fsync and
+ * rename; throws QuariApiError 'unavailable' naming the file and the system's error code when the disk refuses.
+ */
+export function writeFileDurably(target: string, content: string | Uint8Array, fs: AtomicFs = nodeFs): void {
+  const fileName = path.basename(target);
+  const folder = path.dirname(target);
+  const temp = path.join(folder, `.${fileName}.${randomBytes(6).toString('hex')}.tmp`);
   const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
   let fd: number | null = null;
   try {
@@ -53,11 +65,10 @@ export function writeFileAtomic(dir: string, fileName: string, content: string |
     throw new QuariApiError('unavailable', `writing export ${fileName} failed (${e.code ?? e.message}); nothing was written under that name`);
   }
   // The rename is durable only once the folder's entry is on disk.
-  const dirFd = fs.openSync(realDir, 'r');
+  const dirFd = fs.openSync(folder, 'r');
   try {
     fs.fsyncSync(dirFd);
   } finally {
     fs.closeSync(dirFd);
   }
-  return target;
 }

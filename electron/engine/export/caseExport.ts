@@ -59,13 +59,17 @@ export function writeCaseExport(report: CaseReport, format: ExportFormat, export
   if (!(EXPORT_FORMATS as readonly unknown[]).includes(format)) {
     throw new QuariApiError('bad-request', `export format must be one of ${EXPORT_FORMATS.join(', ')}`);
   }
-  const content =
-    format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'csv' ? renderCsv(report) : renderHtml(report, thumbnailDir);
+  const content = renderCaseReport(report, format, thumbnailDir);
   const slug = report.case.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'case';
   const stamp = report.exportedAt.replace(/[:.]/g, '-');
   const fileName = `case-${report.case.id}-${slug}-${stamp}.${format}`;
   const path = writeFileAtomic(exportDir, fileName, content);
   return { path, fileName, mimeType: MIME[format], bytes: Buffer.byteLength(content) };
+}
+
+/** The report as the text of one format (the same bytes the API's export and `quari case export` write). */
+export function renderCaseReport(report: CaseReport, format: ExportFormat, thumbnailDir: string): string {
+  return format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'csv' ? renderCsv(report) : renderHtml(report, thumbnailDir);
 }
 
 export function renderCsv(report: CaseReport): string {
