@@ -18,6 +18,7 @@ import type {
   HashSetInput,
   HashSetRecord,
   HashSetRow,
+  QueryImageRow,
   ImageCounts,
   ImageMetadata,
   ImageRow,
@@ -42,6 +43,7 @@ import type {
   VicsCategoryRow,
 } from './Interface.ts';
 import * as hashsets from './hashsets.ts';
+import * as queryImages from './queryImages.ts';
 import { migrate } from './migrate.ts';
 
 /** Folder next to the catalog for files the catalog refers to (thumbnails): `<catalog>.data`. */
@@ -926,6 +928,16 @@ class SqliteCatalogStore implements CatalogStore {
     const json = JSON.stringify(value);
     if (json === undefined) throw new Error(`setSetting(${key}): value is not JSON-serialisable`);
     this.s.setSetting.run(key, json, now());
+  }
+
+  // ---- query images (db/queryImages.ts)
+
+  putQueryImage(id: string, name: string): QueryImageRow {
+    return queryImages.putQueryImage(this.db, id, name);
+  }
+
+  getQueryImage(id: string): QueryImageRow | undefined {
+    return queryImages.getQueryImage(this.db, id);
   }
 
   // ---- known files (db/hashsets.ts)

@@ -231,6 +231,13 @@ export interface SearchRow extends Required<SearchInput> {
 
 export type IngestRunStatus = 'running' | 'done' | 'cancelled' | 'failed';
 
+/** A query photo: `<sha256>.<ext>` (its file under `<catalog>.data/queries/`) and the name the analyst gave it. */
+export interface QueryImageRow {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
 export interface IngestCounts {
   seen: number;
   added: number;
@@ -435,6 +442,12 @@ export interface CatalogStore {
   /** undefined when the key was never set. */
   getSetting(key: string): unknown;
   setSetting(key: string, value: unknown): void;
+
+  // Query images of the search session (db/queryImages.ts)
+
+  /** Records a query photo under its content address; the same bytes added again take the latest name. */
+  putQueryImage(id: string, name: string): QueryImageRow;
+  getQueryImage(id: string): QueryImageRow | undefined;
 
   // Known files (db/hashsets.ts)
   /** One transaction: the set, every record (a throw while reading them rolls all back), the match of every image. */
