@@ -290,6 +290,12 @@ function prepareStatements(db: Database.Database) {
       FROM (SELECT n_vectors, dtype, dim FROM embeddings WHERE pack_id = ? AND image_id > ? ORDER BY image_id LIMIT ?)`),
     loadRows: p(`SELECT image_id, n_vectors, explicit_score, boxes, vectors FROM embeddings
       WHERE pack_id = ? AND image_id > ? ORDER BY image_id LIMIT ?`).raw(true),
+    // Stage 2 of a search over an on-disk index: the candidates' rows by primary key (a JSON array of ids).
+    loadSummaryOf: p(`SELECT count(*) AS count, coalesce(sum(n_vectors), 0) AS total, min(dtype) AS minDtype,
+      max(dtype) AS maxDtype, min(dim) AS minDim, max(dim) AS maxDim
+      FROM embeddings WHERE pack_id = ? AND image_id IN (SELECT value FROM json_each(?))`),
+    loadRowsOf: p(`SELECT image_id, n_vectors, explicit_score, boxes, vectors FROM embeddings
+      WHERE pack_id = ? AND image_id IN (SELECT value FROM json_each(?)) ORDER BY image_id`).raw(true),
 
     insertCase: p(`INSERT INTO cases (name, description, created_at) VALUES (?, ?, ?) RETURNING ${CASE_COLUMNS}`),
     caseById: p(`SELECT ${CASE_COLUMNS},
@@ -620,14 +626,32 @@ class SqliteCatalogStore implements CatalogStore {
     if (!Number.isSafeInteger(limit) || (options?.limit !== undefined && limit < 0)) {
       throw new Error(`loadEmbeddings(${packId}): invalid limit ${options?.limit}`);
     }
-    // One read transaction: the sizing pass and the copying pass see the same snapshot even while ingest writes.
+    return this.collectEmbeddings('loadEmbeddings', packId, dim, [packId, after, limit], this.s.loadSummary, this.s.loadRows);
+  }
+
+  loadEmbeddingsOf(packId: string, imageIds: readonly number[]): LoadedEmbeddings {
+    const dim = this.packDim('loadEmbeddingsOf', packId);
+    for (const id of imageIds) if (!Number.isSafeInteger(id) || id < 1) throw new Error(`loadEmbeddingsOf(${packId}): invalid image id ${id}`);
+    const ids = JSON.stringify(imageIds);
+    return this.collectEmbeddings('loadEmbeddingsOf', packId, dim, [packId, ids], this.s.loadSummaryOf, this.s.loadRowsOf);
+  }
+
+  /** Sizes, then copies, the selected embeddings into typed arrays (one read transaction: one snapshot for both). */
+  private collectEmbeddings(
+    fn: string,
+    packId: string,
+    dim: number,
+    params: unknown[],
+    summary: Database.Statement,
+    rowsStatement: Database.Statement,
+  ): LoadedEmbeddings {
     return this.read((): LoadedEmbeddings => {
-      const sum = this.s.loadSummary.get(packId, after, limit) as LoadSummary;
+      const sum = summary.get(...params) as LoadSummary;
       if (sum.count > 0 && sum.minDtype !== sum.maxDtype) {
-        throw new Error(`loadEmbeddings(${packId}): the pack's embeddings mix float16 and float32; re-embed one of them`);
+        throw new Error(`${fn}(${packId}): the pack's embeddings mix float16 and float32; re-embed one of them`);
       }
       if (sum.count > 0 && (sum.minDim !== dim || sum.maxDim !== dim)) {
-        throw new Error(`loadEmbeddings(${packId}): stored dims ${sum.minDim}..${sum.maxDim} differ from the pack's ${dim}`);
+        throw new Error(`${fn}(${packId}): stored dims ${sum.minDim}..${sum.maxDim} differ from the pack's ${dim}`);
       }
       const dtype = (sum.minDtype ?? 'float32') as 'float16' | 'float32';
       const imageIds = new Uint32Array(sum.count);
@@ -640,7 +664,7 @@ class SqliteCatalogStore implements CatalogStore {
       let i = 0;
       let row = 0;
       let vecByte = 0;
-      for (const r of this.s.loadRows.iterate(packId, after, limit) as IterableIterator<
+      for (const r of rowsStatement.iterate(...params) as IterableIterator<
         [number, number, number | null, Buffer, Buffer]
       >) {
         imageIds[i] = r[0];
@@ -654,7 +678,7 @@ class SqliteCatalogStore implements CatalogStore {
       }
       offsets[i] = row;
       if (i !== sum.count || row !== sum.total) {
-        throw new Error(`loadEmbeddings(${packId}): catalog changed during the load (${i}/${sum.count} images)`);
+        throw new Error(`${fn}(${packId}): catalog changed during the load (${i}/${sum.count} images)`);
       }
       const common = { packId, dim, count: i, totalVectors: row, imageIds, offsets, boxes, explicitScores };
       return vectors instanceof Float32Array

@@ -388,6 +388,8 @@ export interface CatalogStore {
   countEmbeddings(packId?: string): number;
   /** Columnar bulk load in image-id order from one consistent snapshot; all rows of a pack must share a dtype. */
   loadEmbeddings(packId: string, options?: LoadEmbeddingsOptions): LoadedEmbeddings;
+  /** The embeddings of the given images (ascending id; images without one are left out): stage 2 over a disk index. */
+  loadEmbeddingsOf(packId: string, imageIds: readonly number[]): LoadedEmbeddings;
 
   // Cases, categories, tags, notes
   /** Creates the case and its categories atomically. */

@@ -1,7 +1,7 @@
 // Known files: imported hash sets (NSRL RDS, Project VIC / CAID VICS, plain lists), the images they match, the
 // VICS category each case category exports as, and the MD5/SHA-1 back-fill of images catalogued before those
 // hashes existed. Plain functions over the catalog's connection (CatalogStore delegates here); schema in
-// migrations/004_known_files.ts, where triggers keep known_matches current whenever an image's hashes change.
+// migrations/003_known_files.ts, where triggers keep known_matches current whenever an image's hashes change.
 import type Database from 'better-sqlite3';
 import type { HashSetInput, HashSetRecord, HashSetRow, KnownMatch, KnownStats, VicsCategoryRow } from './Interface.ts';
 
@@ -131,7 +131,7 @@ export function knownStats(db: Database.Database): KnownStats {
   return { ...row, ofInterestByCategory: Object.fromEntries(categories.map((c) => [c.category, c.images])) };
 }
 
-/** 'ok' images still lacking MD5 or SHA-1 (catalogued before version 4), in id order after `afterId`. */
+/** 'ok' images still lacking MD5 or SHA-1 (catalogued before version 3), in id order after `afterId`. */
 export function imagesMissingHashes(db: Database.Database, afterId: number, limit: number): { id: number; path: string; sha256: string }[] {
   return db
     .prepare(`SELECT id, path, sha256 FROM images WHERE status = 'ok' AND (md5 IS NULL OR sha1 IS NULL) AND id > ? ORDER BY id LIMIT ?`)

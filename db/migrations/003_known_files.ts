@@ -1,4 +1,4 @@
-// Schema version 4: known files. MD5 and SHA-1 next to SHA-256 (the hashes NSRL and Project VIC / CAID sets are
+// Schema version 3: known files. MD5 and SHA-1 next to SHA-256 (the hashes NSRL and Project VIC / CAID sets are
 // keyed by), imported hash sets with their entries, the images each set matches, the VICS category each case
 // category exports as, and the options an ingest run ran with (following links out of the evidence or not).
 //
@@ -8,8 +8,8 @@
 // re-matches it against every set without the writer knowing about sets.
 import type { Migration } from './index.ts';
 
-export const migration004: Migration = {
-  version: 4,
+export const migration003: Migration = {
+  version: 3,
   name: 'known_files',
   sql: `
 ALTER TABLE images ADD COLUMN md5 TEXT CHECK (md5 IS NULL OR (length(md5) = 32 AND md5 NOT GLOB '*[^0-9a-f]*'));
