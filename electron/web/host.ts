@@ -14,7 +14,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { ApiError, QuariEvent } from '../shared/api.ts';
+import type { ApiError, MediaKind, QuariEvent } from '../shared/api.ts';
 import { dispatch } from '../shared/protocol/dispatch.ts';
 import { HTTP_STATUS, ValidationError } from '../shared/protocol/errors.ts';
 import { isPathInside, resolveServableFile } from '../shared/paths.ts';
@@ -33,10 +33,31 @@ import {
 } from '../shared/protocol/routes.ts';
 import type { AppService } from '../shared/protocol/service.ts';
 import { decodeWire, encodeWire } from '../shared/protocol/wire.ts';
-import { rewriteMediaUrls } from './mediaUrls.ts';
+
+/** One run's secrets and the media URLs they authorise; the service is built with `mediaUrl` (serve.ts). */
+export interface WebSession {
+  /** 256 bits, base64url: the X-Quari-Token of every API and event request. */
+  token: string;
+  /** HMAC-SHA-256 of a fixed label under the token: authorises GET of media URLs only. */
+  mediaKey: string;
+  /** `/media/<kind>/<id>?k=<media key>`: how this host spells a media URL. */
+  mediaUrl(kind: MediaKind, id: string | number): string;
+}
+
+export function createWebSession(): WebSession {
+  const token = randomBytes(32).toString('base64url');
+  const mediaKey = createHmac('sha256', token).update('quari-media').digest('base64url');
+  return {
+    token,
+    mediaKey,
+    mediaUrl: (kind, id) => `${MEDIA_PREFIX}${kind}/${encodeURIComponent(String(id))}?${MEDIA_KEY_PARAM}=${encodeURIComponent(mediaKey)}`,
+  };
+}
 
 export interface WebHostOptions {
+  /** The service, built with `session.mediaUrl` so every URL it answers points at this host. */
   backend: AppService;
+  session: WebSession;
   /** The built renderer (dist/renderer). */
   distDir: string;
   /** 0 picks a free port. */
@@ -98,8 +119,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     throw new Error(`${path.join(distDir, 'index.html')} is missing: build the renderer first (vite build --config renderer/vite.config.ts)`);
   });
 
-  const token = randomBytes(32).toString('base64url');
-  const mediaKey = createHmac('sha256', token).update('quari-media').digest('base64url');
+  const { token, mediaKey } = options.session;
   const streams = new Set<ServerResponse>();
   let port = 0;
   let origins: ReadonlySet<string> = new Set();
@@ -197,7 +217,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       sendError(res, HTTP_STATUS[answer.error.code], answer.error);
       return;
     }
-    sendJson(res, 200, { result: encodeWire(rewriteMediaUrls(answer.value, mediaKey)) });
+    sendJson(res, 200, { result: encodeWire(answer.value) });
   }
 
   function handleEvents(req: IncomingMessage, res: ServerResponse) {
