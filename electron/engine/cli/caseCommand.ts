@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { catalogDataDir, openCatalog } from '../../../db/CatalogStore.ts';
 import type { CaseSummary, CatalogStore } from '../../../db/Interface.ts';
-import { isPathInside } from '../../shared/paths.ts';
+import { isSameOrInside } from '../../shared/paths.ts';
 import { writeFileDurably } from '../export/atomicWrite.ts';
 import { buildCaseReport, renderCaseReport } from '../export/caseExport.ts';
 import { buildVicsExport } from '../export/vicsExport.ts';
@@ -47,7 +47,7 @@ function applyVicsMap(store: CatalogStore, caseId: number, spec: string): void {
 }
 
 function isInside(root: string, path: string): boolean {
-  return resolve(path) === resolve(root) || isPathInside(resolve(path), resolve(root));
+  return isSameOrInside(path, root);
 }
 
 export const caseCommand: Command = {
