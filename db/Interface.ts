@@ -76,6 +76,11 @@ export interface PackInput {
   dim: number;
   /** The pack's manifest, stored as JSON for provenance. */
   manifest: unknown;
+  /**
+   * SHA-256 of what makes the pack's vectors (packs/manifest.ts encoderFingerprint). Once a catalog holds one for an
+   * id, registering that id with another fingerprint is refused: a pack id is immutable in a catalog.
+   */
+  fingerprint?: string;
 }
 
 export interface PackRow extends PackInput {
@@ -222,7 +227,8 @@ export interface SearchRow extends Required<SearchInput> {
   createdAt: string;
 }
 
-export type IngestRunStatus = 'running' | 'done' | 'cancelled' | 'failed';
+/** 'interrupted': its process ended without finishing it (killed, crashed), found at the next open. */
+export type IngestRunStatus = 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
 
 export interface IngestCounts {
   seen: number;
@@ -338,7 +344,7 @@ export interface CatalogStore {
   startIngestRun(root: string): IngestRunRow;
   /** Records progress counts of a running run (for the UI and for post-mortems of an interrupted run). */
   updateIngestRun(id: number, counts: IngestCounts): void;
-  finishIngestRun(id: number, status: Exclude<IngestRunStatus, 'running'>, counts: IngestCounts, error?: string | null): IngestRunRow;
+  finishIngestRun(id: number, status: Exclude<IngestRunStatus, 'running' | 'interrupted'>, counts: IngestCounts, error?: string | null): IngestRunRow;
   /** Newest first; default limit 100. */
   listIngestRuns(options?: Paging): IngestRunRow[];
 

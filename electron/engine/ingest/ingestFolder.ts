@@ -8,6 +8,7 @@ import { lstat, mkdir, realpath, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { catalogDataDir } from '../../../db/CatalogStore.ts';
 import type { CatalogStore, EmbeddingInput, ImageMetadata, ImageRow, IngestCounts, IngestedImage } from '../../../db/Interface.ts';
+import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import type { IngestProgress } from '../../shared/api.ts';
 import { DEFAULT_MAX_PIXELS, decodeRgb, makeThumbnail, readFileBytes, readImageHeader } from '../images/decode.ts';
@@ -102,7 +103,10 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
     }
   }
 
-  catalog.registerPack({ id: manifest.id, version: manifest.version, name: manifest.name, dim: manifest.embeddingDim, manifest });
+  catalog.registerPack({
+    id: manifest.id, version: manifest.version, name: manifest.name, dim: manifest.embeddingDim, manifest,
+    fingerprint: encoderFingerprint(manifest),
+  });
   const run = catalog.startIngestRun(root);
   // Embeddings exist only for 'ok' images (failing or changing an image drops them), so equal counts mean every
   // 'ok' image has this pack's vectors and a rescan need not fetch each one to check.
