@@ -61,12 +61,16 @@ export interface QueryImage {
   url: string;
 }
 
+/** Stage 1 only, or stage 1 rescored by QuARI. */
+export const SEARCH_MODES = ['baseline', 'adaptive'] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
+
 export interface SearchRequest {
   queryImageId: string;
   /** Zero or more crop regions; none means the whole image. */
   crops: Box[];
   text?: string;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   /** Stage-1 candidates rescored by QuARI; 0 rescores the whole catalog. */
   k?: number;
   top?: number;
@@ -94,7 +98,7 @@ export interface SearchResponse {
   searchId: number;
   packId: string;
   checkpointHash: string | null;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   hits: SearchHit[];
   candidates: number;
   durationMs: number;
@@ -105,7 +109,7 @@ export interface SearchRecord {
   createdAt: string;
   packId: string;
   checkpointHash: string | null;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   request: SearchRequest & { queryName: string };
   resultCount: number;
   durationMs: number;
@@ -140,7 +144,9 @@ export interface CaseDetails extends CaseSummary {
   items: TaggedItem[];
 }
 
-export type ExportFormat = 'html' | 'csv' | 'json';
+/** The allow-list of export formats: a format is never anything else (it names the export file's extension). */
+export const EXPORT_FORMATS = ['html', 'csv', 'json'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportResult {
   /** Where the main process wrote the export (next to the catalog, never inside an evidence folder). */

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { createAppService, type AppService } from '../../electron/engine/app/AppService.ts';
 import type { IngestProgress, QuariEvent, SearchResponse } from '../../electron/shared/api.ts';
-import type { IpcResult } from '../../electron/main/channels.ts';
+import type { Envelope } from '../../electron/shared/protocol/routes.ts';
 import { registerApiHandlers, type InvokeEventLike, type IpcLike } from '../../electron/main/ipc.ts';
 import type { Logger } from '../../electron/main/log.ts';
 import { createMediaHandler } from '../../electron/main/protocol.ts';
@@ -23,10 +23,10 @@ const handlers = new Map<string, (event: InvokeEventLike, ...args: unknown[]) =>
 const logged: string[] = [];
 const log: Logger = { info: (m) => logged.push(`info ${m}`), warn: (m) => logged.push(`warn ${m}`), error: (m) => logged.push(`error ${m}`) };
 
-async function invoke<T = unknown>(method: string, ...args: unknown[]): Promise<IpcResult<T>> {
+async function invoke<T = unknown>(method: string, ...args: unknown[]): Promise<Envelope<T>> {
   const handler = handlers.get(`quari:${method}`);
   assert.ok(handler, `no handler for ${method}`);
-  return (await handler({ senderFrame: { url: 'quari-app://ui/index.html' } }, ...args)) as IpcResult<T>;
+  return (await handler({ senderFrame: { url: 'quari-app://ui/index.html' } }, ...args)) as Envelope<T>;
 }
 
 async function value<T>(method: string, ...args: unknown[]): Promise<T> {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { API_METHODS, type ApiMethod } from '../../electron/shared/api.ts';
-import { LIMITS, ValidationError, validateArgs } from '../../electron/main/validate.ts';
+import { LIMITS, ValidationError, validateArgs } from '../../electron/shared/protocol/validate.ts';
 
 const VALID: Record<ApiMethod, unknown[]> = {
   getCatalogInfo: [],

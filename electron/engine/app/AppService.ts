@@ -21,7 +21,6 @@ import {
   type IngestProgress,
   type MediaKind,
   type PackSummary,
-  type QuariApi,
   type QuariEvent,
   type QueryImage,
   type SearchRecord,
@@ -29,6 +28,8 @@ import {
   type SearchResponse,
   type Settings,
 } from '../../shared/api.ts';
+import { QUERY_IMAGE_MAX_BYTES } from '../../shared/protocol/routes.ts';
+import type { AppService } from '../../shared/protocol/service.ts';
 import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
 import { readImageHeader } from '../images/decode.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
@@ -43,20 +44,11 @@ export interface AppServiceOptions {
 }
 
 const DEFAULT_SETTINGS: Settings = { blurAll: false, explicitThreshold: 0.5 };
-const MAX_QUERY_BYTES = 200 * 1024 * 1024;
 const QUERY_ID = /^[0-9a-f]{64}\.[a-z0-9]{2,5}$/;
 const DEFAULT_K = 1000;
 const DEFAULT_TOP = 200;
 
-export type AppService = Omit<QuariApi, 'onEvent' | 'chooseFolder'> & {
-  /** Emits 'event' with a QuariEvent. */
-  readonly events: EventEmitter;
-  /** The file behind a catalog image, its thumbnail or a query image; null for an unknown id. */
-  mediaPath(kind: MediaKind, id: string): string | null;
-  /** Folders media may be served from: the catalog's data folder and every ingested evidence root. */
-  mediaRoots(): readonly string[];
-  close(): Promise<void>;
-};
+export type { AppService };
 
 export async function createAppService(options: AppServiceOptions): Promise<AppService> {
   const catalogPath = resolve(options.catalogPath);
@@ -169,7 +161,7 @@ class CatalogApp implements AppService {
 
   async addQueryImage(file: { name: string; bytes: Uint8Array }): Promise<QueryImage> {
     if (file.bytes.length === 0) throw new QuariApiError('bad-request', `${file.name} is empty`);
-    if (file.bytes.length > MAX_QUERY_BYTES) throw new QuariApiError('bad-request', `${file.name} is larger than ${MAX_QUERY_BYTES / 2 ** 20} MiB`);
+    if (file.bytes.length > QUERY_IMAGE_MAX_BYTES) throw new QuariApiError('bad-request', `${file.name} is larger than ${QUERY_IMAGE_MAX_BYTES / 2 ** 20} MiB`);
     const bytes = Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength);
     const header = await readImageHeader(bytes, file.name).catch((err: Error) => {
       throw new QuariApiError('bad-request', err.message);
