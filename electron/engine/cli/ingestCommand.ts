@@ -4,6 +4,7 @@ import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/regi
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { terminalProgress } from '../ingest/progress.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
+import { EXIT, EXIT_CODES_HELP } from './exitCodes.ts';
 
 const usage = `Usage: quari ingest <folder> --catalog <file> [--pack <id>] [--max-pixels N] [--json]
 
@@ -12,7 +13,8 @@ region embeddings and content scores. The folder is only read; thumbnails go nex
 are skipped, moved files re-pointed, changed files re-embedded; a killed run resumes where it stopped.
 Progress goes to stderr. With --json the last line of stdout is
 {"added":n,"skipped":n,"failed":n,"failures":[{"path":...,"error":...}],"seconds":s}.
-Exit code: 0, or 1 when some files failed (they are recorded in the catalog and listed).`;
+Every run is recorded in the catalog; a run whose process was killed is marked "interrupted" at the next open.
+${EXIT_CODES_HELP}`;
 
 export const ingestCommand: Command = {
   synopsis: 'ingest <folder>           catalogue and embed every image under a folder',
@@ -50,7 +52,7 @@ export const ingestCommand: Command = {
         console.log(`added ${result.added}, re-embedded ${result.updated}, moved ${result.moved}, unchanged ${result.skipped}, failed ${result.failed} in ${result.seconds.toFixed(1)} s${result.cancelled ? ' (cancelled)' : ''}`);
         for (const f of result.failures) console.log(`  failed: ${f.path}: ${f.error}`);
       }
-      return result.failed > 0 || result.cancelled ? 1 : 0;
+      return result.cancelled ? EXIT.cancelled : result.failed > 0 ? EXIT.filesFailed : EXIT.ok;
     } finally {
       process.removeListener('SIGINT', onSigint);
       catalog.close();

@@ -1,6 +1,7 @@
 // `quari` command line: the engine without Electron. Each subcommand lives in its own module; this file only dispatches.
 import { UsageError, type Command } from './args.ts';
 import { evalCommand } from './evalCommand.ts';
+import { EXIT, EXIT_CODES_HELP } from './exitCodes.ts';
 import { hypernetCommand } from './hypernetCommand.ts';
 import { ingestCommand } from './ingestCommand.ts';
 import { packCommand } from './packCommand.ts';
@@ -25,28 +26,30 @@ ${Object.values(COMMANDS)
   .map((c) => `  ${c.synopsis}`)
   .join('\n')}
 
-Run "quari <command> --help" for the options of one command.`;
+Run "quari <command> --help" for the options of one command.
+
+${EXIT_CODES_HELP}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
-    return name === undefined ? 2 : 0;
+    return name === undefined ? EXIT.usage : EXIT.ok;
   }
   const command = COMMANDS[name];
   if (!command) {
     console.error(`quari: unknown command "${name}"\n\n${USAGE}`);
-    return 2;
+    return EXIT.usage;
   }
   try {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`quari ${name}: ${err.message}\n\n${command.usage}`);
-      return 2;
+      return EXIT.usage;
     }
     console.error(`quari ${name}: ${(err as Error).message}`);
     if (process.env.QUARI_DEBUG) console.error((err as Error).stack);
-    return 1;
+    return EXIT.error;
   }
 }
