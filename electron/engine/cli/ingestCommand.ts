@@ -5,6 +5,7 @@ import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { terminalProgress } from '../ingest/progress.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
 import { EXIT, EXIT_CODES_HELP } from './exitCodes.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage: quari ingest <folder> --catalog <file> [--pack <id>] [--max-pixels N] [--json]
 
@@ -28,6 +29,7 @@ export const ingestCommand: Command = {
     const maxPixels = values['max-pixels'] === undefined ? undefined : positiveInt(values['max-pixels'], '--max-pixels', 0);
     const pack = await new PackRegistry().load(values.pack ?? DEFAULT_PACK_ID);
     const catalog = openCatalog(catalogFile);
+    const showProgress = terminalProgress(process.stderr);
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
@@ -37,7 +39,7 @@ export const ingestCommand: Command = {
         catalog,
         pack,
         signal: controller.signal,
-        onProgress: terminalProgress(process.stderr),
+        onProgress: (p) => showProgress(p.error ? { ...p, error: terminalSafe(p.error) } : p),
         ...(maxPixels ? { maxPixels } : {}),
       });
       const summary = {
@@ -50,7 +52,7 @@ export const ingestCommand: Command = {
       if (values.json) console.log(JSON.stringify(summary));
       else {
         console.log(`added ${result.added}, re-embedded ${result.updated}, moved ${result.moved}, unchanged ${result.skipped}, failed ${result.failed} in ${result.seconds.toFixed(1)} s${result.cancelled ? ' (cancelled)' : ''}`);
-        for (const f of result.failures) console.log(`  failed: ${f.path}: ${f.error}`);
+        for (const f of result.failures) console.log(`  failed: ${terminalSafe(f.path)}: ${terminalSafe(f.error)}`);
       }
       return result.cancelled ? EXIT.cancelled : result.failed > 0 ? EXIT.filesFailed : EXIT.ok;
     } finally {

@@ -7,6 +7,7 @@ import { ingestCommand } from './ingestCommand.ts';
 import { packCommand } from './packCommand.ts';
 import { searchCommand } from './searchCommand.ts';
 import { statsCommand } from './statsCommand.ts';
+import { terminalSafe } from './terminal.ts';
 
 const COMMANDS: Record<string, Command> = {
   ingest: ingestCommand,
@@ -38,17 +39,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    console.error(`quari: unknown command "${name}"\n\n${USAGE}`);
+    console.error(`quari: unknown command "${terminalSafe(name)}"\n\n${USAGE}`);
     return EXIT.usage;
   }
   try {
     return await command.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`quari ${name}: ${err.message}\n\n${command.usage}`);
+      console.error(`quari ${name}: ${terminalSafe(err.message)}\n\n${command.usage}`);
       return EXIT.usage;
     }
-    console.error(`quari ${name}: ${(err as Error).message}`);
+    console.error(`quari ${name}: ${terminalSafe((err as Error).message)}`);
     if (process.env.QUARI_DEBUG) console.error((err as Error).stack);
     return EXIT.error;
   }
