@@ -505,6 +505,10 @@ class SqliteCatalogStore implements CatalogStore {
     });
   }
 
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   // ---- packs
 
   registerPack(pack: PackInput): PackRow {

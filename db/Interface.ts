@@ -295,6 +295,13 @@ export interface CatalogStore {
   /** Like commitIngestedImage for a batch, in one transaction; ids in input order. */
   commitIngestedImages(images: readonly IngestedImage[]): number[];
 
+  /**
+   * SQLite's PRAGMA data_version for this connection: it changes whenever another connection (another process:
+   * the CLI ingesting while the app is open) commits to the catalog, and never for this connection's own commits.
+   * Caches built from the catalog compare it to notice changes made elsewhere.
+   */
+  dataVersion(): number;
+
   // Model packs
   /** Inserts or refreshes a pack; refuses to change the dim of a pack that has embeddings. */
   registerPack(pack: PackInput): PackRow;

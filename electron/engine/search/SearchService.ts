@@ -42,6 +42,8 @@ export interface SearchServiceOptions {
 
 export class SearchService {
   private engine: SearchEngine;
+  /** The catalog's data_version when the index was loaded: another process's commit changes it. */
+  private indexVersion = -1;
 
   private constructor(
     private readonly store: CatalogStore,
@@ -83,6 +85,14 @@ export class SearchService {
     this.engine = this.buildEngine();
   }
 
+  /**
+   * Reloads the index when another process has committed to the catalog since it was loaded (e.g. `quari ingest`
+   * while the app is open), so a search never answers silently from an old index. Costs one PRAGMA per search.
+   */
+  private refreshIfChangedElsewhere(): void {
+    if (this.store.dataVersion() !== this.indexVersion) this.refresh();
+  }
+
   /** One vector per crop (or one for the whole photo), plus one for the text when the pack can embed text. */
   async queryVectors(spec: Pick<QuerySpec, 'imagePath' | 'crops' | 'text'>): Promise<Float32Array[]> {
     if (spec.text !== undefined && spec.text.trim() !== '') {
@@ -111,6 +121,7 @@ export class SearchService {
       throw new Error(`model pack ${this.packId} has no QuARI checkpoint; use --mode baseline or a pack that ships one`);
     }
     const vectors = options.vectors ?? (await this.queryVectors(spec));
+    this.refreshIfChangedElsewhere();
     const index = this.engine.index;
     const excludeSlots = new Set<number>();
     for (const id of options.excludeImageIds ?? []) {
@@ -163,6 +174,8 @@ export class SearchService {
   }
 
   private buildEngine(): SearchEngine {
+    // read before loading: a commit landing during the load changes it again and the next search reloads
+    this.indexVersion = this.store.dataVersion();
     const index = VectorIndex.fromCatalog(this.store, this.packId, this.options.indexDtype ?? 'float16');
     const hypernet = this.hypernet;
     const adapter: QueryAdapter | null = hypernet
