@@ -1,7 +1,7 @@
 // Hostile model packs (issue 11.5), through the real `quari pack verify/import` CLI, the registry and a real catalog:
 // a FIFO listed as a pack file or as manifest.json (refused at once, no hang), four concurrent verifies of FIFO packs
 // leave libuv's pool free, symlinked files and folders, an oversized manifest, a pack taking the built-in pack's id,
-// and a different manifest under an id already imported or already in a catalog.
+// and a different manifest under an id already imported or already in a catalog (refused at ingest and at search).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -16,6 +16,7 @@ import { openCatalog } from '../../db/CatalogStore.ts';
 import { encoderFingerprint, type PackManifest } from '../../native-models/packs/manifest.ts';
 import { DEFAULT_PACK_ID, PackRegistry } from '../../native-models/packs/registry.ts';
 import { MANIFEST_MAX_BYTES, verifyPack } from '../../native-models/packs/verify.ts';
+import { SearchService } from '../../electron/engine/search/SearchService.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/quari.mjs', import.meta.url));
 const run = promisify(execFile);
@@ -167,4 +168,14 @@ test('a catalog refuses a different encoder under a pack id it already holds', (
   assert.throws(() => register(two), /model pack "pinned" is already in catalog .* with another encoder .*a pack id is immutable in a catalog/);
   assert.equal(catalog.getPack('pinned')?.fingerprint, encoderFingerprint(one));
   assert.ok(existsSync(join(root, 'catalog.sqlite')));
+});
+
+test('a search refuses a pack whose encoder differs from the one the catalog indexed under its id', async (t) => {
+  const catalog = openCatalog(join(root, 'catalog-search.sqlite'));
+  t.after(() => catalog.close());
+  const one = makePack(join(root, 'fs1'), 'swapped', 'encoder one');
+  catalog.registerPack({ id: one.id, version: one.version, name: one.name, dim: one.embeddingDim, manifest: one, fingerprint: encoderFingerprint(one) });
+  const two = makePack(join(root, 'fs2'), 'swapped', 'encoder two'); // the folder was replaced under the same id
+  await assert.rejects(SearchService.open(catalog, await verifyPack(join(root, 'fs2'))), /model pack "swapped" is not the encoder this catalog indexed under that id/);
+  assert.notEqual(encoderFingerprint(two), encoderFingerprint(one));
 });

@@ -2,6 +2,7 @@
 // encoder, QuARI from the pack's checkpoint, and every search recorded in the catalog's history.
 import { join } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
+import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import type { Box, SearchHit } from '../../shared/api.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
@@ -57,6 +58,11 @@ export class SearchService {
 
   static async open(store: CatalogStore, pack: VerifiedPack, options: SearchServiceOptions = {}): Promise<SearchService> {
     const { manifest, dir } = pack;
+    // a pack id is immutable in a catalog: a different encoder under a catalogued id would mix vector spaces
+    const pinned = store.getPack(manifest.id)?.fingerprint;
+    if (pinned !== undefined && pinned !== encoderFingerprint(manifest)) {
+      throw new Error(`model pack "${manifest.id}" is not the encoder this catalog indexed under that id (fingerprint ${pinned.slice(0, 12)}…); a pack id is immutable in a catalog`);
+    }
     const encoder = await ImageEncoder.open(pack, { intraOpThreads: options.intraOpThreads ?? 2 });
     let hypernet: Hypernetwork | null = null;
     if (manifest.quariCheckpoint) {
