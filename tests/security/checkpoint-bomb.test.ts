@@ -28,7 +28,7 @@ const yml = (hp: Record<string, number>): string => `hparams:\n${Object.entries(
 
 /**
  * The attack of the report: every tensor of a config claiming E = H = 65536 (query_encoder.0.weight alone is
- * 2^32 elements, 16 GiB) as a stride-0 view of one 4-byte storage. The whole file is a few KB.
+ * 2^32 elements, 16 GiB; 352 GiB in all) as a stride-0 view of one 4-byte storage. The whole file is 5 KB.
  */
 function strideZeroBomb(dir: string): void {
   const hp = { embedding_dim: 65536, hidden_dim: 65536, low_rank_dim: 2, nhead: 2, num_steps: 1, num_layers: 1 };
@@ -52,7 +52,7 @@ function tiny(): { tensors: RawTensor[]; storages: Record<string, Uint8Array> } 
   return { tensors, storages };
 }
 
-test('a few-KB weights.pt claiming 16 GiB through stride 0 is refused by the reader and by quari hypernet, naming file and tensor', async (t) => {
+test('a 5 KB weights.pt claiming 352 GiB through stride 0 is refused by the reader and by quari hypernet, naming file and tensor', async (t) => {
   const dir = tempDir(t);
   strideZeroBomb(dir);
   const size = readFileSync(join(dir, 'weights.pt')).length;

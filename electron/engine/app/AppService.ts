@@ -33,7 +33,7 @@ import type { AppService } from '../../shared/protocol/service.ts';
 import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
 import { readImageHeader } from '../images/decode.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
-import { SearchService } from '../search/SearchService.ts';
+import { ivfIndexPath, SearchService } from '../search/SearchService.ts';
 
 export interface AppServiceOptions {
   catalogPath: string;
@@ -360,7 +360,7 @@ class CatalogApp implements AppService {
     const packId = this.activePackId();
     if (!packId) throw new QuariApiError('unavailable', 'no model pack is installed; run npm install to build the default pack');
     if (this.search_?.packId !== packId) {
-      const service = this.registry.load(packId).then((pack) => SearchService.open(this.store, pack));
+      const service = this.registry.load(packId).then((pack) => SearchService.open(this.store, pack, { indexFile: ivfIndexPath(this.dataDir, packId) }));
       // A failed open is not cached: the next search tries again.
       service.catch(() => {
         if (this.search_?.service === service) this.search_ = null;

@@ -57,7 +57,7 @@ export const searchCommand: Command = {
         else console.log(`${String(hit.rank).padStart(4)}  ${hit.score.toFixed(4)}  (baseline ${hit.baselineScore.toFixed(4)})  ${terminalSafe(hit.path)}  [${box.join(',')}]`);
       }
       if (!values.json) {
-        console.error(`${mode} search #${result.searchId} over ${service.index.imageCount} images: ${result.hits.length} hits, ${result.candidates} candidates, ${result.durationMs.toFixed(0)} ms`);
+        console.error(`${mode} search #${result.searchId} over ${service.imageCount} images (stage 1: ${service.stage1Kind}): ${result.hits.length} hits, ${result.candidates} candidates, ${result.durationMs.toFixed(0)} ms`);
       }
       return 0;
     } finally {

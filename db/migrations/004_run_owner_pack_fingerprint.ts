@@ -1,4 +1,4 @@
-// Schema version 3: ingest-run bookkeeping and immutable pack ids.
+// Schema version 4: ingest-run bookkeeping and immutable pack ids.
 // - ingest_runs gains the 'interrupted' status and the owner of a running run (pid and host name), so the next open
 //   can tell a run whose process was killed (-9, power loss) from one another live process is still doing.
 //   SQLite cannot change a CHECK in place, hence the table copy.
@@ -6,8 +6,8 @@
 //   files, preprocessing, region scheme), so a different encoder can never be registered under a known pack id.
 import type { Migration } from './index.ts';
 
-export const migration003: Migration = {
-  version: 3,
+export const migration004: Migration = {
+  version: 4,
   name: 'run_owner_pack_fingerprint',
   sql: `
 CREATE TABLE ingest_runs_new (
@@ -23,12 +23,13 @@ CREATE TABLE ingest_runs_new (
   unchanged   INTEGER NOT NULL DEFAULT 0,
   failed      INTEGER NOT NULL DEFAULT 0,
   error       TEXT,
+  options     TEXT CHECK (options IS NULL OR (json_valid(options) AND json_type(options) = 'object')),
   owner_pid   INTEGER CHECK (owner_pid IS NULL OR owner_pid > 0),
   owner_host  TEXT,
   CHECK (status <> 'interrupted' OR finished_at IS NOT NULL)
 );
-INSERT INTO ingest_runs_new (id, root, status, started_at, finished_at, seen, added, updated, moved, unchanged, failed, error)
-  SELECT id, root, status, started_at, finished_at, seen, added, updated, moved, unchanged, failed, error FROM ingest_runs;
+INSERT INTO ingest_runs_new (id, root, status, started_at, finished_at, seen, added, updated, moved, unchanged, failed, error, options)
+  SELECT id, root, status, started_at, finished_at, seen, added, updated, moved, unchanged, failed, error, options FROM ingest_runs;
 DROP TABLE ingest_runs;
 ALTER TABLE ingest_runs_new RENAME TO ingest_runs;
 CREATE INDEX ingest_runs_running ON ingest_runs (status) WHERE status = 'running';
