@@ -45,7 +45,8 @@ CREATE TABLE hash_set_entries (
   category  TEXT,
   PRIMARY KEY (hash, hash_type, set_id)
 ) WITHOUT ROWID;
-CREATE INDEX hash_set_entries_set ON hash_set_entries (set_id);
+-- No index by set_id: it would double the cost of every insert (measured: bench/hashset-import.ts), while only
+-- deleting a set needs it, and that rare operation may scan.
 
 CREATE TABLE known_matches (
   image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,

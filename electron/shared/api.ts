@@ -156,6 +156,48 @@ export interface ExportResult {
   bytes: number;
 }
 
+/** Hash-set formats `importHashSet` reads; kinds: ignorable files are hidden (NSRL), of-interest ones flagged (VICS). */
+export const HASH_SET_FORMATS = ['nsrl-rds3', 'vics', 'text'] as const;
+export type HashSetFormat = (typeof HASH_SET_FORMATS)[number];
+export const HASH_SET_KINDS = ['ignorable', 'of-interest'] as const;
+export type HashSetKind = (typeof HASH_SET_KINDS)[number];
+
+export interface HashSetInfo {
+  id: number;
+  name: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  /** What the source says its version is (RDS VERSION, VICS data model); null when it says nothing. */
+  version: string | null;
+  sourceFile: string;
+  sourceSha256: string;
+  records: number;
+  /** Distinct hashes stored. */
+  hashCount: number;
+  importedAt: string;
+  matchedImages: number;
+}
+
+export interface KnownFileCounts {
+  sets: number;
+  /** Images in at least one of-interest set. */
+  ofInterest: number;
+  /** Images only in ignorable sets. */
+  ignorable: number;
+  /** Catalogued ('ok') images in no set. */
+  unknown: number;
+  ofInterestByCategory: Record<string, number>;
+}
+
+/** One set an image is in, with the category that set gives it (VICS: the category number as text). */
+export interface KnownMatchInfo {
+  setId: number;
+  setName: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  category: string | null;
+}
+
 export interface Settings {
   /** Blur every thumbnail until clicked, not only those flagged explicit. */
   blurAll: boolean;
@@ -211,6 +253,13 @@ export interface QuariApi {
   getSettings(): Promise<Settings>;
   setSettings(settings: Partial<Settings>): Promise<Settings>;
 
+  /** Imports a hash-set file (format told from its first bytes unless given) and matches it against the catalog. */
+  importHashSet(input: { path: string; name?: string; format?: HashSetFormat; kind?: HashSetKind }): Promise<HashSetInfo>;
+  /** The catalog's sets and its image counts by kind of set (the Catalog view). */
+  listHashSets(): Promise<{ sets: HashSetInfo[]; known: KnownFileCounts }>;
+  /** The sets each image is in (badges, the image panel); images in none are listed with no matches. */
+  getKnownMatches(imageIds: number[]): Promise<{ imageId: number; matches: KnownMatchInfo[] }[]>;
+
   /** Subscribes to main-process events; returns the unsubscribe function. */
   onEvent(listener: (event: QuariEvent) => void): () => void;
 }
@@ -236,6 +285,9 @@ export const API_METHODS = [
   'exportCase',
   'getSettings',
   'setSettings',
+  'importHashSet',
+  'listHashSets',
+  'getKnownMatches',
 ] as const satisfies readonly Exclude<keyof QuariApi, 'onEvent'>[];
 
 export type ApiMethod = (typeof API_METHODS)[number];

@@ -25,6 +25,9 @@ const VALID: Record<ApiMethod, unknown[]> = {
   exportCase: [{ caseId: 1, format: 'csv' }],
   getSettings: [],
   setSettings: [{ explicitThreshold: 0.7 }],
+  importHashSet: [{ path: '/mnt/usb/NSRL/RDS_2024.03.1_modern_minimal.db', name: 'NSRL modern', kind: 'ignorable' }],
+  listHashSets: [],
+  getKnownMatches: [[1, 2, 3]],
 };
 
 function rejects(method: ApiMethod, args: unknown[], pattern: RegExp) {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import type { CatalogStore, HashSetFormat, HashSetKind, HashSetRow } from '../../../db/Interface.ts';
+import type { CatalogStore, HashSetFormat, HashSetKind, HashSetRecord, HashSetRow } from '../../../db/Interface.ts';
 import { hashFile } from '../images/decode.ts';
 import { readRds } from './rds.ts';
 import type { HashName } from './records.ts';
@@ -25,6 +25,31 @@ export interface HashSetImportOptions {
   /** Plain lists only: every line is this kind of hash (default: inferred per line from its length). */
   hashType?: HashName;
   onProgress?: (p: { records: number }) => void;
+}
+
+/** Malformed hash-set input (the file's fault, not the catalog's): carries the API's 'bad-request' code. */
+export class HashSetInputError extends Error {
+  readonly code = 'bad-request' as const;
+  override readonly name = 'HashSetInputError';
+}
+
+/** Re-throws whatever `fn` throws as a HashSetInputError (readers throw plain Errors naming record and file). */
+function asInputError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw err instanceof HashSetInputError ? err : new HashSetInputError((err as Error).message);
+  }
+}
+
+/** The records of a reader, its failures marked as the input's (the catalog's own failures are not). */
+function* inputRecords(records: Iterable<HashSetRecord>): Generator<HashSetRecord> {
+  const it = records[Symbol.iterator]();
+  for (;;) {
+    const next = asInputError(() => it.next());
+    if (next.done) return;
+    yield next.value;
+  }
 }
 
 export interface HashSetImportResult extends HashSetRow {
@@ -48,9 +73,11 @@ export function detectHashSetFormat(file: string): HashSetFormat {
 export async function importHashSetFile(catalog: CatalogStore, path: string, options: HashSetImportOptions = {}): Promise<HashSetImportResult> {
   const started = performance.now();
   const file = resolve(path);
-  const format = options.format ?? detectHashSetFormat(file);
-  if (options.hashType && format !== 'text') throw new Error(`a hash type can be stated for plain lists only, not for ${format}`);
-  const source = await hashFile(file, { maxBytes: Number.MAX_SAFE_INTEGER });
+  const format = options.format ?? asInputError(() => detectHashSetFormat(file));
+  if (options.hashType && format !== 'text') throw new HashSetInputError(`a hash type can be stated for plain lists only, not for ${format}`);
+  const source = await hashFile(file, { maxBytes: Number.MAX_SAFE_INTEGER }).catch((err: Error) => {
+    throw new HashSetInputError(`${file}: cannot be read (${err.message})`);
+  });
   const base = {
     name: options.name ?? basename(file),
     format,
@@ -63,18 +90,22 @@ export async function importHashSetFile(catalog: CatalogStore, path: string, opt
   const reread = createHash('sha256');
   const checkSame = () => {
     const again = reread.digest('hex');
-    if (again !== source.sha256) throw new Error(`${file} changed while it was imported (SHA-256 ${source.sha256} before, ${again} as read)`);
+    if (again !== source.sha256) throw new HashSetInputError(`${file} changed while it was imported (SHA-256 ${source.sha256} before, ${again} as read)`);
   };
+  if (catalog.listHashSets().some((s) => s.name.toLowerCase() === base.name.trim().toLowerCase())) {
+    throw new HashSetInputError(`hash set '${base.name}' already exists in this catalog; give the import another name`);
+  }
   let row: HashSetRow;
   if (format === 'nsrl-rds3') {
-    const rds = readRds(file);
-    row = catalog.importHashSet({ ...base, version: rds.version }, rds.records, options.onProgress);
+    const rds = asInputError(() => readRds(file));
+    row = catalog.importHashSet({ ...base, version: rds.version }, inputRecords(rds.records), options.onProgress);
   } else if (format === 'vics') {
     const vics = readVics(file, { sha256: reread });
-    row = catalog.importHashSet({ ...base, resolveVersion: () => (checkSame(), vics.version()) }, vics.records, options.onProgress);
+    const resolveVersion = () => asInputError(() => (checkSame(), vics.version()));
+    row = catalog.importHashSet({ ...base, resolveVersion }, inputRecords(vics.records), options.onProgress);
   } else {
     const records = readTextList(file, { sha256: reread, ...(options.hashType ? { hashType: options.hashType } : {}) });
-    row = catalog.importHashSet({ ...base, resolveVersion: () => (checkSame(), null) }, records, options.onProgress);
+    row = catalog.importHashSet({ ...base, resolveVersion: () => asInputError(() => (checkSame(), null)) }, inputRecords(records), options.onProgress);
   }
   return { ...row, seconds: (performance.now() - started) / 1000 };
 }

@@ -286,7 +286,13 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
           }
           // Catalogued before MD5/SHA-1: hash the bytes again (nothing held, nothing decoded); if they are still
           // the catalogued bytes they gain the two hashes, else they changed under the same size and mtime.
-          const h = await timed('readHash', () => hashFile(real, { noFollow: true, maxBytes: Number.MAX_SAFE_INTEGER }));
+          let h;
+          try {
+            h = await timed('readHash', () => hashFile(real, { noFollow: true, maxBytes: Number.MAX_SAFE_INTEGER }));
+          } catch (err) {
+            recordFailure(path, st.size, st.mtimeMs, (err as Error).message);
+            return;
+          }
           if (h.sha256 === row.sha256) {
             catalog.setImageHashes(row.id, h);
             rehashed++;

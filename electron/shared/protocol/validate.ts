@@ -3,7 +3,7 @@
 // that checks arity, types, bounds and enums, and returns a fresh copy holding only the known fields, so nothing a
 // caller adds (extra keys, `__proto__`, prototypes, getters) reaches the engine. The limits are the API contract's
 // (README "Security"); each refusal names the method, the argument and the field.
-import { EXPORT_FORMATS, SEARCH_MODES, type ApiMethod, type Box, type SearchRequest, type Settings } from '../api.ts';
+import { EXPORT_FORMATS, HASH_SET_FORMATS, HASH_SET_KINDS, SEARCH_MODES, type ApiMethod, type Box, type SearchRequest, type Settings } from '../api.ts';
 import { ValidationError } from './errors.ts';
 import { QUERY_IMAGE_MAX_BYTES } from './routes.ts';
 
@@ -27,6 +27,9 @@ export const LIMITS = {
   pixels: 1_000_000,
   k: 10_000_000,
   top: 10_000,
+  /** Images per getKnownMatches call: one results page at most. */
+  knownMatchImages: 10_000,
+  hashSetName: 200,
 } as const;
 
 const PACK_ID = /^[a-z0-9][a-z0-9._-]*$/;
@@ -243,6 +246,21 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
   }),
   getSettings: args(),
   setSettings: args((w, v) => settingsPatch(w, v)),
+  importHashSet: args((w, v) => {
+    const o = record(w, v, ['path', 'name', 'format', 'kind'], ['path']);
+    const input: { path: string; name?: string; format?: (typeof HASH_SET_FORMATS)[number]; kind?: (typeof HASH_SET_KINDS)[number] } = {
+      path: folderPath(`${w}.path`, o.path),
+    };
+    if (o.name !== undefined) {
+      input.name = str(`${w}.name`, o.name, { min: 1, max: LIMITS.hashSetName });
+      if (input.name.trim() === '') fail(`${w}.name`, 'must not be blank');
+    }
+    if (o.format !== undefined) input.format = oneOf(`${w}.format`, o.format, HASH_SET_FORMATS);
+    if (o.kind !== undefined) input.kind = oneOf(`${w}.kind`, o.kind, HASH_SET_KINDS);
+    return input;
+  }),
+  listHashSets: args(),
+  getKnownMatches: args((w, v) => list(w, v, LIMITS.knownMatchImages).map((x, i) => id(`${w}[${i}]`, x))),
 };
 
 /** Validated copies of `given` for `method`; throws ValidationError naming the method and the argument at fault. */
