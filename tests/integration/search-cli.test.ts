@@ -38,7 +38,7 @@ before(async () => {
   await defaultPack();
   scenes = await makeScenes(join(root, 'evidence'), 12);
   const ingest = await quari('ingest', scenes.folder, '--catalog', catalog, '--json');
-  assert.equal(ingest.code, 1, `one bad file makes the exit code 1: ${ingest.stderr}`);
+  assert.equal(ingest.code, 3, `one bad file recorded as failed makes the exit code 3: ${ingest.stderr}`);
   const summary = jsonLines(ingest.stdout).at(-1);
   assert.equal(summary.added, 12);
   assert.equal(summary.failed, 1);

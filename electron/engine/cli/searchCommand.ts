@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_K, DEFAULT_TOP, SEARCH_MODES, type SearchMode } from '../../shared/constants.ts';
 import { parse, parseBox, positiveInt, requireString, UsageError, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage: quari search --catalog <file> --image <path> [--crop x,y,w,h]...
                     [--mode baseline|adaptive] [--k K] [--top N] [--pack <id>] [--index-dtype float16|float32] [--json]
@@ -55,7 +56,7 @@ export const searchCommand: Command = {
       for (const hit of result.hits) {
         const box = [hit.box.x, hit.box.y, hit.box.w, hit.box.h];
         if (values.json) console.log(JSON.stringify({ rank: hit.rank, path: hit.path, score: hit.score, baselineScore: hit.baselineScore, box }));
-        else console.log(`${String(hit.rank).padStart(4)}  ${hit.score.toFixed(4)}  (baseline ${hit.baselineScore.toFixed(4)})  ${hit.path}  [${box.join(',')}]`);
+        else console.log(`${String(hit.rank).padStart(4)}  ${hit.score.toFixed(4)}  (baseline ${hit.baselineScore.toFixed(4)})  ${terminalSafe(hit.path)}  [${box.join(',')}]`);
       }
       if (!values.json) {
         console.error(`${mode} search #${result.searchId} over ${service.imageCount} images (stage 1: ${service.stage1Kind}): ${result.hits.length} hits, ${result.candidates} candidates, ${result.durationMs.toFixed(0)} ms`);
