@@ -2,6 +2,7 @@
 import { UsageError, type Command } from './args.ts';
 import { evalCommand } from './evalCommand.ts';
 import { hypernetCommand } from './hypernetCommand.ts';
+import { indexCommand } from './indexCommand.ts';
 import { ingestCommand } from './ingestCommand.ts';
 import { packCommand } from './packCommand.ts';
 import { searchCommand } from './searchCommand.ts';
@@ -11,6 +12,7 @@ const COMMANDS: Record<string, Command> = {
   ingest: ingestCommand,
   stats: statsCommand,
   search: searchCommand,
+  index: indexCommand,
   eval: evalCommand,
   hypernet: hypernetCommand,
   pack: packCommand,
