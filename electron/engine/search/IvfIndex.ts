@@ -30,8 +30,8 @@ const VERSION = 1;
 const ALIGN = 4096;
 /** Images per SQLite page while building (bounds the transient copy: 5000 × 36 × 256 float16 ≈ 92 MB). */
 const BUILD_PAGE = 5000;
-/** Query vectors per assignment call (the kernels' batch limit). */
-const ASSIGN_BATCH = 4096;
+/** Rows per assignment call: 64 query rows stay in L2 while the centroids stream (4096 ran 1.7× slower, same machine, same run). */
+const ASSIGN_BATCH = 64;
 const TRAIN_PER_LIST = 48;
 const TRAIN_ITERATIONS = 8;
 /** Vectors read and scored at once by one search (bounds its memory however many lists it probes). */
