@@ -61,12 +61,16 @@ export interface QueryImage {
   url: string;
 }
 
+/** Stage 1 only, or stage 1 rescored by QuARI. */
+export const SEARCH_MODES = ['baseline', 'adaptive'] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
+
 export interface SearchRequest {
   queryImageId: string;
   /** Zero or more crop regions; none means the whole image. */
   crops: Box[];
   text?: string;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   /** Stage-1 candidates rescored by QuARI; 0 rescores the whole catalog. */
   k?: number;
   top?: number;
@@ -94,7 +98,7 @@ export interface SearchResponse {
   searchId: number;
   packId: string;
   checkpointHash: string | null;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   hits: SearchHit[];
   candidates: number;
   durationMs: number;
@@ -105,7 +109,7 @@ export interface SearchRecord {
   createdAt: string;
   packId: string;
   checkpointHash: string | null;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   request: SearchRequest & { queryName: string };
   resultCount: number;
   durationMs: number;
@@ -140,7 +144,9 @@ export interface CaseDetails extends CaseSummary {
   items: TaggedItem[];
 }
 
-export type ExportFormat = 'html' | 'csv' | 'json';
+/** The allow-list of export formats: a format is never anything else (it names the export file's extension). */
+export const EXPORT_FORMATS = ['html', 'csv', 'json'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportResult {
   /** Where the main process wrote the export (next to the catalog, never inside an evidence folder). */
@@ -148,6 +154,48 @@ export interface ExportResult {
   fileName: string;
   mimeType: string;
   bytes: number;
+}
+
+/** Hash-set formats `importHashSet` reads; kinds: ignorable files are hidden (NSRL), of-interest ones flagged (VICS). */
+export const HASH_SET_FORMATS = ['nsrl-rds3', 'vics', 'text'] as const;
+export type HashSetFormat = (typeof HASH_SET_FORMATS)[number];
+export const HASH_SET_KINDS = ['ignorable', 'of-interest'] as const;
+export type HashSetKind = (typeof HASH_SET_KINDS)[number];
+
+export interface HashSetInfo {
+  id: number;
+  name: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  /** What the source says its version is (RDS VERSION, VICS data model); null when it says nothing. */
+  version: string | null;
+  sourceFile: string;
+  sourceSha256: string;
+  records: number;
+  /** Distinct hashes stored. */
+  hashCount: number;
+  importedAt: string;
+  matchedImages: number;
+}
+
+export interface KnownFileCounts {
+  sets: number;
+  /** Images in at least one of-interest set. */
+  ofInterest: number;
+  /** Images only in ignorable sets. */
+  ignorable: number;
+  /** Catalogued ('ok') images in no set. */
+  unknown: number;
+  ofInterestByCategory: Record<string, number>;
+}
+
+/** One set an image is in, with the category that set gives it (VICS: the category number as text). */
+export interface KnownMatchInfo {
+  setId: number;
+  setName: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  category: string | null;
 }
 
 export interface Settings {
@@ -205,6 +253,13 @@ export interface QuariApi {
   getSettings(): Promise<Settings>;
   setSettings(settings: Partial<Settings>): Promise<Settings>;
 
+  /** Imports a hash-set file (format told from its first bytes unless given) and matches it against the catalog. */
+  importHashSet(input: { path: string; name?: string; format?: HashSetFormat; kind?: HashSetKind }): Promise<HashSetInfo>;
+  /** The catalog's sets and its image counts by kind of set (the Catalog view). */
+  listHashSets(): Promise<{ sets: HashSetInfo[]; known: KnownFileCounts }>;
+  /** The sets each image is in (badges, the image panel); images in none are listed with no matches. */
+  getKnownMatches(imageIds: number[]): Promise<{ imageId: number; matches: KnownMatchInfo[] }[]>;
+
   /** Subscribes to main-process events; returns the unsubscribe function. */
   onEvent(listener: (event: QuariEvent) => void): () => void;
 }
@@ -230,6 +285,9 @@ export const API_METHODS = [
   'exportCase',
   'getSettings',
   'setSettings',
+  'importHashSet',
+  'listHashSets',
+  'getKnownMatches',
 ] as const satisfies readonly Exclude<keyof QuariApi, 'onEvent'>[];
 
 export type ApiMethod = (typeof API_METHODS)[number];

@@ -31,9 +31,12 @@ test('a new catalog is migrated to the latest version with every table', () => {
   assert.deepEqual(tables(t.file), [
     'cases',
     'embeddings',
+    'hash_set_entries',
+    'hash_sets',
     'image_tags',
     'images',
     'ingest_runs',
+    'known_matches',
     'model_packs',
     'notes',
     'searches',
