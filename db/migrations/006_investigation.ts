@@ -15,8 +15,7 @@ import type { Migration } from './index.ts';
 const ZERO_HASH = '0'.repeat(64);
 
 export const migration006: Migration = {
-  // Pre-assigned as migration 6; numbered by its position until migrations 3–5 of the parallel branches land.
-  version: 3,
+  version: 6,
   name: 'investigation',
   sql: `
 CREATE TABLE audit_log (

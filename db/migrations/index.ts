@@ -1,6 +1,9 @@
 // Every schema migration, in order. A catalog's `PRAGMA user_version` is the version of the last one applied.
 import { migration001 } from './001_initial.ts';
 import { migration002 } from './002_settings.ts';
+import { migration003 } from './003_known_files.ts';
+import { migration004 } from './004_query_images.ts';
+import { migration005 } from './005_run_owner_pack_fingerprint.ts';
 import { migration006 } from './006_investigation.ts';
 
 export interface Migration {
@@ -10,4 +13,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration006];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006];

@@ -1,10 +1,11 @@
 // quari audit verify --catalog F [--json] | quari audit list --catalog F [--limit N] [--json]
-// verify walks the catalog's hash-chained audit log (db/audit.ts) and exits 0 when it is intact, 3 when a record
+// verify walks the catalog's hash-chained audit log (db/audit.ts) and exits 0 when it is intact, 4 when a record
 // fails (the first one is named with the reason); list prints the newest records. Neither writes to the catalog.
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { listAudit, verifyAudit } from '../../../db/audit.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
+import { EXIT } from './exitCodes.ts';
 
 const usage = `Usage:
   quari audit verify --catalog <file> [--json]            check the audit log's hash chain
@@ -12,11 +13,10 @@ const usage = `Usage:
 
 verify exits 0 when every record's hash and link to the previous record hold:
   {"ok":true,"records":n,"headHash":"…","appendOnlyTriggers":true}
-and 3 when one does not, naming the first record that fails and why:
+and 4 when one does not, naming the first record that fails and why:
   {"ok":false,"records":n,"appendOnlyTriggers":…,"firstBad":{"seq":n,"at":"…","examiner":"…","event":"…","reason":"…"}}
 The head hash printed here is the one court reports carry: compare them to detect a log cut short.`;
 
-export const AUDIT_BROKEN_EXIT = 3;
 
 export const auditCommand: Command = {
   synopsis: 'audit verify|list         check or show the tamper-evident audit log',
@@ -45,7 +45,7 @@ export const auditCommand: Command = {
       if (json) console.log(JSON.stringify(result));
       else if (result.ok) console.log(`audit log intact: ${result.records} records, head ${result.headHash}${result.appendOnlyTriggers ? '' : ' (its append-only triggers were removed)'}`);
       else console.log(`audit log BROKEN at record ${result.firstBad.seq} (${result.firstBad.event}, ${result.firstBad.at}): ${result.firstBad.reason}`);
-      return result.ok ? 0 : AUDIT_BROKEN_EXIT;
+      return result.ok ? EXIT.ok : EXIT.auditBroken;
     } finally {
       db.close();
     }

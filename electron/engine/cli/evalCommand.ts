@@ -6,6 +6,7 @@ import { summarise, type RetrievalSummary } from '../eval/metrics.ts';
 import type { Box } from '../../shared/api.ts';
 import { parse, positiveInt, requireString, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage: quari eval --catalog <file> --queries <queries.json> [--top 100] [--k K] [--pack <id>] [--feedback] [--json]
 
@@ -92,7 +93,7 @@ export const evalCommand: Command = {
         const feedbackQueries = queries.map((q) => ({ image: q.image, crops: q.crop ? [{ x: q.crop[0], y: q.crop[1], w: q.crop[2], h: q.crop[3] }] : [], relevant: new Set(q.relevant) }));
         report.feedback = await evalFeedback(service, store, feedbackQueries, { mode: modes.at(-1)!, k, cutoff });
       }
-      if (!report.adaptive) console.error(`pack ${service.packId} has no QuARI checkpoint: adaptive figures are null`);
+      if (!report.adaptive) console.error(`pack ${terminalSafe(service.packId)} has no QuARI checkpoint: adaptive figures are null`);
       if (values.json) console.log(JSON.stringify(report));
       else {
         for (const mode of modes) {

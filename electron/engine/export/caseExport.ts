@@ -3,13 +3,11 @@
 // verify the evidence; every search that found an item is listed with its pack, checkpoint hash and parameters, and
 // each tag with the rank, scores and matched boxes the image had in that search. The examiner and the audit log's
 // head hash at export time tie the report to the catalog's tamper-evident record.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { canonicalSha256 } from '../../../db/audit.ts';
 import type { CaseItem, CatalogStore, CategoryRow, SearchHitRecord, SearchRow } from '../../../db/Interface.ts';
+import { EXPORT_FORMATS, QuariApiError, type ExportFormat } from '../../shared/api.ts';
+import { writeFileAtomic } from './atomicWrite.ts';
 import { renderCourtReport, type ReportMedia } from './courtReport.ts';
-
-export type CaseExportFormat = 'html' | 'csv' | 'json';
 
 /** Where a tagged image stood in the search it was tagged from. */
 export interface Finding {
@@ -87,7 +85,7 @@ export interface WrittenExport {
   bytes: number;
 }
 
-const MIME: Record<CaseExportFormat, string> = {
+const MIME: Record<ExportFormat, string> = {
   html: 'text/html; charset=utf-8',
   csv: 'text/csv; charset=utf-8',
   json: 'application/json',
@@ -97,16 +95,22 @@ const MIME: Record<CaseExportFormat, string> = {
  * Renders the report and writes it under `exportDir`, named after the case and the time. `media` (query crops,
  * prepareReportMedia) goes into the HTML; without it the HTML shows the hits alone.
  */
-export function writeCaseExport(report: CaseReport, format: CaseExportFormat, exportDir: string, thumbnailDir: string, media?: ReportMedia): WrittenExport {
-  const content =
-    format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'csv' ? renderCsv(report) : renderCourtReport(report, thumbnailDir, media);
-  mkdirSync(exportDir, { recursive: true });
+export function writeCaseExport(report: CaseReport, format: ExportFormat, exportDir: string, thumbnailDir: string, media?: ReportMedia): WrittenExport {
+  // The format names the file's extension: only the allow-list, whatever a caller's types claimed.
+  if (!(EXPORT_FORMATS as readonly unknown[]).includes(format)) {
+    throw new QuariApiError('bad-request', `export format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  }
+  const content = renderCaseReport(report, format, thumbnailDir, media);
   const slug = report.case.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'case';
   const stamp = report.exportedAt.replace(/[:.]/g, '-');
   const fileName = `case-${report.case.id}-${slug}-${stamp}.${format}`;
-  const path = join(exportDir, fileName);
-  writeFileSync(path, content);
+  const path = writeFileAtomic(exportDir, fileName, content);
   return { path, fileName, mimeType: MIME[format], bytes: Buffer.byteLength(content) };
+}
+
+/** The report as the text of one format (the same bytes the API's export and `quari case export` write). */
+export function renderCaseReport(report: CaseReport, format: ExportFormat, thumbnailDir: string, media?: ReportMedia): string {
+  return format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'csv' ? renderCsv(report) : renderCourtReport(report, thumbnailDir, media);
 }
 
 export function renderCsv(report: CaseReport): string {

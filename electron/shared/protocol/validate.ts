@@ -3,7 +3,8 @@
 // that checks arity, types, bounds and enums, and returns a fresh copy holding only the known fields, so nothing a
 // caller adds (extra keys, `__proto__`, prototypes, getters) reaches the engine. The limits are the API contract's
 // (README "Security"); each refusal names the method, the argument and the field.
-import { EXPORT_FORMATS, SEARCH_MODES, type ApiMethod, type Box, type SearchRequest, type Settings } from '../api.ts';
+import { EXPORT_FORMATS, HASH_SET_FORMATS, HASH_SET_KINDS, type ApiMethod, type Box, type SearchRequest, type Settings } from '../api.ts';
+import { SEARCH_MODES } from '../constants.ts';
 import { ValidationError } from './errors.ts';
 import { QUERY_IMAGE_MAX_BYTES } from './routes.ts';
 
@@ -15,7 +16,6 @@ export const LIMITS = {
   fileName: 255,
   path: 4096,
   id: 128,
-  text: 2000,
   caseName: 200,
   description: 10_000,
   note: 20_000,
@@ -30,6 +30,9 @@ export const LIMITS = {
   /** Marked hits one feedback search takes: each relevant one is encoded, so the list stays short. */
   feedbackRelevant: 50,
   feedbackExcluded: 10_000,
+  /** Images per getKnownMatches call: one results page at most. */
+  knownMatchImages: 10_000,
+  hashSetName: 200,
 } as const;
 
 const PACK_ID = /^[a-z0-9][a-z0-9._-]*$/;
@@ -152,13 +155,12 @@ function bytes(where: string, value: unknown): Uint8Array {
 }
 
 function searchRequest(where: string, value: unknown): SearchRequest {
-  const o = record(where, value, ['queryImageId', 'crops', 'text', 'mode', 'k', 'top', 'feedback'], ['queryImageId', 'crops', 'mode']);
+  const o = record(where, value, ['queryImageId', 'crops', 'mode', 'k', 'top', 'feedback'], ['queryImageId', 'crops', 'mode']);
   const request: SearchRequest = {
     queryImageId: token(`${where}.queryImageId`, o.queryImageId),
     crops: list(`${where}.crops`, o.crops, LIMITS.crops).map((c, i) => validateBox(`${where}.crops[${i}]`, c)),
     mode: oneOf(`${where}.mode`, o.mode, SEARCH_MODES),
   };
-  if (o.text !== undefined) request.text = str(`${where}.text`, o.text, { max: LIMITS.text, multiline: true });
   if (o.k !== undefined) request.k = int(`${where}.k`, o.k, 0, LIMITS.k);
   if (o.top !== undefined) request.top = int(`${where}.top`, o.top, 1, LIMITS.top);
   if (o.feedback !== undefined) {
@@ -270,6 +272,21 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
   }),
   getSettings: args(),
   setSettings: args((w, v) => settingsPatch(w, v)),
+  importHashSet: args((w, v) => {
+    const o = record(w, v, ['path', 'name', 'format', 'kind'], ['path']);
+    const input: { path: string; name?: string; format?: (typeof HASH_SET_FORMATS)[number]; kind?: (typeof HASH_SET_KINDS)[number] } = {
+      path: folderPath(`${w}.path`, o.path),
+    };
+    if (o.name !== undefined) {
+      input.name = str(`${w}.name`, o.name, { min: 1, max: LIMITS.hashSetName });
+      if (input.name.trim() === '') fail(`${w}.name`, 'must not be blank');
+    }
+    if (o.format !== undefined) input.format = oneOf(`${w}.format`, o.format, HASH_SET_FORMATS);
+    if (o.kind !== undefined) input.kind = oneOf(`${w}.kind`, o.kind, HASH_SET_KINDS);
+    return input;
+  }),
+  listHashSets: args(),
+  getKnownMatches: args((w, v) => list(w, v, LIMITS.knownMatchImages).map((x, i) => id(`${w}[${i}]`, x))),
 };
 
 /** Validated copies of `given` for `method`; throws ValidationError naming the method and the argument at fault. */
