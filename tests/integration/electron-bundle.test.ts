@@ -234,7 +234,7 @@ test('the main bundle starts in Node against a stand-in electron module and serv
   assert.deepEqual(rec.schemes, ['quari-app', 'quari-media']);
   assert.ok(rec.switches.some(([n, v]: [string, string]) => n === 'host-resolver-rules' && v === 'MAP * ~NOTFOUND'));
   assert.equal(rec.loaded, 'quari-app://ui/index.html');
-  assert.equal(rec.windows[0].minWidth, 1280);
+  assert.equal(rec.windows[0].minWidth, 1024);
   assert.equal(rec.windows[0].webPreferences.sandbox, true);
   assert.equal(rec.windows[0].webPreferences.contextIsolation, true);
   assert.equal(rec.windows[0].webPreferences.preload, path.join(outDir, 'preload.cjs'));
