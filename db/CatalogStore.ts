@@ -18,6 +18,7 @@ import type {
   HashSetInput,
   HashSetRecord,
   HashSetRow,
+  QueryImageRow,
   ImageCounts,
   ImageMetadata,
   ImageRow,
@@ -42,10 +43,9 @@ import type {
   VicsCategoryRow,
 } from './Interface.ts';
 import * as hashsets from './hashsets.ts';
+import * as queryImages from './queryImages.ts';
 import { markInterruptedRuns, runOwner } from './ingestRuns.ts';
 import { migrate } from './migrate.ts';
-
-export type * from './Interface.ts';
 
 /** Folder next to the catalog for files the catalog refers to (thumbnails): `<catalog>.data`. */
 export function catalogDataDir(catalogFile: string): string {
@@ -947,6 +947,16 @@ class SqliteCatalogStore implements CatalogStore {
     const json = JSON.stringify(value);
     if (json === undefined) throw new Error(`setSetting(${key}): value is not JSON-serialisable`);
     this.s.setSetting.run(key, json, now());
+  }
+
+  // ---- query images (db/queryImages.ts)
+
+  putQueryImage(id: string, name: string): QueryImageRow {
+    return queryImages.putQueryImage(this.db, id, name);
+  }
+
+  getQueryImage(id: string): QueryImageRow | undefined {
+    return queryImages.getQueryImage(this.db, id);
   }
 
   // ---- known files (db/hashsets.ts)

@@ -213,7 +213,8 @@ export interface NoteRow {
   updatedAt: string;
 }
 
-export type SearchMode = 'baseline' | 'adaptive';
+export type { SearchMode } from '../electron/shared/constants.ts';
+import type { SearchMode } from '../electron/shared/constants.ts';
 
 export interface SearchInput {
   /** The case the analyst was working on, if any. */
@@ -235,6 +236,13 @@ export interface SearchRow extends Required<SearchInput> {
 
 /** 'interrupted': its process ended without finishing it (killed, crashed), found at the next open. */
 export type IngestRunStatus = 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
+
+/** A query photo: `<sha256>.<ext>` (its file under `<catalog>.data/queries/`) and the name the analyst gave it. */
+export interface QueryImageRow {
+  id: string;
+  name: string;
+  createdAt: string;
+}
 
 export interface IngestCounts {
   seen: number;
@@ -447,6 +455,12 @@ export interface CatalogStore {
   /** undefined when the key was never set. */
   getSetting(key: string): unknown;
   setSetting(key: string, value: unknown): void;
+
+  // Query images of the search session (db/queryImages.ts)
+
+  /** Records a query photo under its content address; the same bytes added again take the latest name. */
+  putQueryImage(id: string, name: string): QueryImageRow;
+  getQueryImage(id: string): QueryImageRow | undefined;
 
   // Known files (db/hashsets.ts)
   /** One transaction: the set, every record (a throw while reading them rolls all back), the match of every image. */

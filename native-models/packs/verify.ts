@@ -131,7 +131,7 @@ export function readManifest(packDir: string): PackManifest {
       fail(`files["${path}"].bytes`, `a byte count of at most ${PACK_FILE_MAX_BYTES}`);
     }
   }
-  const referenced = [image.model, m.projection?.meanFile, m.projection?.matrixFile, m.text?.model, m.text?.tokenizer];
+  const referenced = [image.model, m.projection?.meanFile, m.projection?.matrixFile];
   for (const path of referenced) {
     if (path !== undefined && !(path in m.files)) fail('files', `to list "${path}", which the manifest refers to`);
   }

@@ -5,6 +5,7 @@ import { evalCommand } from './evalCommand.ts';
 import { EXIT, EXIT_CODES_HELP } from './exitCodes.ts';
 import { hashsetCommand } from './hashsetCommand.ts';
 import { hypernetCommand } from './hypernetCommand.ts';
+import { indexCommand } from './indexCommand.ts';
 import { ingestCommand } from './ingestCommand.ts';
 import { packCommand } from './packCommand.ts';
 import { searchCommand } from './searchCommand.ts';
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   ingest: ingestCommand,
   stats: statsCommand,
   search: searchCommand,
+  index: indexCommand,
   eval: evalCommand,
   hypernet: hypernetCommand,
   pack: packCommand,

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
-import type { Box, SearchHit } from '../../shared/api.ts';
+import type { SearchMode } from '../../shared/constants.ts';
+import type { Box } from '../images/decode.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
 import { CatalogRows, IndexedCatalog } from './IndexedCatalog.ts';
@@ -22,15 +23,30 @@ export interface QuerySpec {
   imagePath: string;
   /** Crop regions in pixels of the query photo (EXIF orientation applied); none = the whole photo. */
   crops: Box[];
-  text?: string;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   /** Stage-1 candidates per query vector; 0 rescores the whole catalog. */
   k: number;
   top: number;
 }
 
-/** A search hit as the engine knows it: the API's SearchHit, with the thumbnail's catalog path instead of URLs. */
-export type Hit = Omit<SearchHit, 'thumbnailUrl' | 'imageUrl'> & { thumbnail: string | null };
+/** A search hit as the engine knows it (the app service maps it to the API's SearchHit, adding media URLs). */
+export interface Hit {
+  rank: number;
+  imageId: number;
+  path: string;
+  sha256: string;
+  width: number;
+  height: number;
+  /** The score the ranking used (adaptive in adaptive mode). */
+  score: number;
+  baselineScore: number;
+  /** The region of the hit image that matched best, in its pixels. */
+  box: Box;
+  /** 0..1: share of the content classifier's explicit classes. */
+  explicitScore: number;
+  /** The thumbnail's path relative to the catalog's data folder. */
+  thumbnail: string | null;
+}
 
 export interface SearchResult {
   searchId: number | null;
@@ -156,11 +172,8 @@ export class SearchService {
     if (this.store.dataVersion() !== this.indexVersion) this.refresh();
   }
 
-  /** One vector per crop (or one for the whole photo), plus one for the text when the pack can embed text. */
-  async queryVectors(spec: Pick<QuerySpec, 'imagePath' | 'crops' | 'text'>): Promise<Float32Array[]> {
-    if (spec.text !== undefined && spec.text.trim() !== '') {
-      throw new Error(`model pack ${this.packId} has no text encoder; text queries need a pack that ships one`);
-    }
+  /** One vector per crop, or one for the whole photo. */
+  async queryVectors(spec: Pick<QuerySpec, 'imagePath' | 'crops'>): Promise<Float32Array[]> {
     const encoder = this.encoder;
     if (spec.crops.length === 0) {
       const whole = await encoder.encodeImage(spec.imagePath);

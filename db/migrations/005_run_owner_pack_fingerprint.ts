@@ -1,4 +1,4 @@
-// Schema version 4: ingest-run bookkeeping and immutable pack ids.
+// Schema version 5: ingest-run bookkeeping and immutable pack ids.
 // - ingest_runs gains the 'interrupted' status and the owner of a running run (pid and host name), so the next open
 //   can tell a run whose process was killed (-9, power loss) from one another live process is still doing.
 //   SQLite cannot change a CHECK in place, hence the table copy.
@@ -6,8 +6,8 @@
 //   files, preprocessing, region scheme), so a different encoder can never be registered under a known pack id.
 import type { Migration } from './index.ts';
 
-export const migration004: Migration = {
-  version: 4,
+export const migration005: Migration = {
+  version: 5,
   name: 'run_owner_pack_fingerprint',
   sql: `
 CREATE TABLE ingest_runs_new (
