@@ -142,7 +142,7 @@ export interface CaseDetails extends CaseSummary {
 }
 
 /** The allow-list of export formats: a format is never anything else (it names the export file's extension). */
-export const EXPORT_FORMATS = ['html', 'csv', 'json'] as const;
+export const EXPORT_FORMATS = ['html', 'csv', 'json', 'vics'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportResult {
