@@ -222,6 +222,7 @@ class CatalogApp implements AppService {
         baselineScore: h.baselineScore,
         box: h.box,
         explicitScore: h.explicitScore,
+        verification: h.verification,
         thumbnailUrl: mediaUrl('thumb', h.imageId),
         imageUrl: mediaUrl('image', h.imageId),
       })),

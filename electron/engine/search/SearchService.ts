@@ -1,11 +1,15 @@
 // The search use case: a catalog's embeddings of one model pack held in memory, query crops encoded by the pack's
-// encoder, QuARI from the pack's checkpoint, and every search recorded in the catalog's history.
+// encoder, QuARI from the pack's checkpoint, geometric verification of the best hits (stage 3, ../verify), and
+// every search recorded in the catalog's history with every parameter of every stage.
 import { join } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import type { Box, SearchHit } from '../../shared/api.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
+import { verifyParams, type VerifyParams } from '../verify/params.ts';
+import { NOT_CHECKED, queryGray, verifyHits, type StageSummary } from '../verify/stage.ts';
+import { VerifyPool } from '../verify/VerifyPool.ts';
 import { SearchEngine, type QueryAdapter } from './SearchEngine.ts';
 import { VectorIndex, type IndexDtype } from './VectorIndex.ts';
 
@@ -19,6 +23,8 @@ export interface QuerySpec {
   /** Stage-1 candidates per query vector; 0 rescores the whole catalog. */
   k: number;
   top: number;
+  /** Stage 3 (geometric verification) parameters over the defaults; { k: 0 } turns it off. */
+  verify?: Partial<VerifyParams>;
 }
 
 /** A search hit as the engine knows it: the API's SearchHit, with the thumbnail's catalog path instead of URLs. */
@@ -31,6 +37,8 @@ export interface SearchResult {
   durationMs: number;
   stage1Ms: number;
   stage2Ms: number;
+  /** Stage 3: the parameters it ran with and what it found (null when k = 0). */
+  verification: (StageSummary & { params: VerifyParams }) | null;
 }
 
 export interface SearchServiceOptions {
@@ -42,6 +50,7 @@ export interface SearchServiceOptions {
 
 export class SearchService {
   private engine: SearchEngine;
+  private verifier: Promise<VerifyPool> | null = null;
 
   private constructor(
     private readonly store: CatalogStore,
@@ -110,6 +119,7 @@ export class SearchService {
     if (spec.mode === 'adaptive' && !this.hypernet) {
       throw new Error(`model pack ${this.packId} has no QuARI checkpoint; use --mode baseline or a pack that ships one`);
     }
+    const verify = verifyParams(spec.verify);
     const vectors = options.vectors ?? (await this.queryVectors(spec));
     const index = this.engine.index;
     const excludeSlots = new Set<number>();
@@ -117,9 +127,9 @@ export class SearchService {
       const slot = index.slotOf(id);
       if (slot !== undefined) excludeSlots.add(slot);
     }
-    const outcome = await this.engine.search(vectors, { mode: spec.mode, k: spec.k, top: spec.top, excludeSlots });
+    const outcome = await this.engine.search(vectors, { mode: spec.mode, k: spec.k, top: Math.max(spec.top, verify.k), excludeSlots });
     const images = new Map(this.store.getImages(outcome.ranked.map((r) => index.imageId(r.slot))).map((row) => [row.id, row]));
-    const hits: Hit[] = [];
+    let hits: Hit[] = [];
     for (const r of outcome.ranked) {
       const image = images.get(index.imageId(r.slot));
       if (!image || image.status !== 'ok') continue; // re-ingested since the index was loaded
@@ -137,9 +147,22 @@ export class SearchService {
         baselineScore: r.baselineScore,
         box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
         explicitScore: index.explicitScore(r.slot),
+        verification: { ...NOT_CHECKED },
         thumbnail: image.thumbnail,
       });
     }
+    let verification: SearchResult['verification'] = null;
+    if (verify.k > 0 && hits.length > 0) {
+      if (spec.crops.length > 1) {
+        for (const h of hits.slice(0, verify.k)) h.verification = { status: 'multi-region', inliers: 0, matches: 0, quad: null };
+      } else {
+        const stage3 = await verifyHits(await this.verifyPool(), await queryGray(spec.imagePath, spec.crops[0] ?? null, verify), hits, verify);
+        hits = stage3.hits;
+        verification = { ...stage3.summary, params: verify };
+      }
+    }
+    hits = hits.slice(0, spec.top);
+    hits.forEach((h, i) => (h.rank = i + 1));
     const durationMs = performance.now() - started;
     let searchId: number | null = null;
     if (options.record !== false && options.record !== undefined) {
@@ -148,18 +171,30 @@ export class SearchService {
         packId: this.packId,
         checkpointHash: spec.mode === 'adaptive' ? this.checkpointHash : null,
         mode: spec.mode,
-        params: { ...spec, ...options.record.params },
+        params: {
+          ...spec,
+          verify,
+          ...(verification ? { verification: { queryFeatures: verification.queryFeatures, checked: verification.checked, verified: verification.verified, failed: verification.failed.slice(0, 100), ms: verification.ms } } : {}),
+          ...options.record.params,
+        },
         resultCount: hits.length,
         durationMs,
       });
       searchId = row.id;
     }
-    return { searchId, hits, candidates: outcome.candidates, durationMs, stage1Ms: outcome.stage1Ms, stage2Ms: outcome.stage2Ms };
+    return { searchId, hits, candidates: outcome.candidates, durationMs, stage1Ms: outcome.stage1Ms, stage2Ms: outcome.stage2Ms, verification };
   }
 
   async close(): Promise<void> {
     await this.encoder.close();
     await this.hypernet?.release();
+    if (this.verifier) await (await this.verifier).close();
+  }
+
+  /** The verification workers start on the first verified search (loading OpenCV takes ≈ 0.5 s per worker). */
+  private verifyPool(): Promise<VerifyPool> {
+    this.verifier ??= VerifyPool.open();
+    return this.verifier;
   }
 
   private buildEngine(): SearchEngine {
