@@ -8,6 +8,7 @@ const PARTS: Record<string, () => Promise<Record<string, number>>> = {
   hypernet: async () => (await import('./hypernet.ts')).runHypernetBench(),
   ingest: async () => (await import('./ingest.ts')).runIngestBench(),
   verify: async () => (await import('./verify.ts')).runVerifyBench(),
+  hashset: async () => (await import('./hashset-import.ts')).runHashsetBench(),
 };
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' } } });

@@ -1,6 +1,8 @@
 // Every schema migration, in order. A catalog's `PRAGMA user_version` is the version of the last one applied.
 import { migration001 } from './001_initial.ts';
 import { migration002 } from './002_settings.ts';
+import { migration003 } from './003_known_files.ts';
+import { migration004 } from './004_query_images.ts';
 
 export interface Migration {
   /** 1, 2, 3…: contiguous, equal to the position in MIGRATIONS plus one. */
@@ -9,4 +11,4 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];

@@ -60,13 +60,6 @@ export interface ImageEncoderSpec {
   preprocessing: Preprocessing;
 }
 
-export interface TextEncoderSpec {
-  model: string;
-  tokenizer: string;
-  inputName: string;
-  outputName: string;
-}
-
 export interface PackManifest {
   schema: typeof MANIFEST_SCHEMA;
   id: string;
@@ -82,7 +75,6 @@ export interface PackManifest {
   projection?: Projection;
   /** Labels of the content-score output, in output order, and which of them count as explicit. */
   content?: { labels: string[]; explicitLabels: string[] };
-  text?: TextEncoderSpec;
   /** Folder (relative to the pack) in the released QuARI layout: config.yml + weights.pt. */
   quariCheckpoint?: string;
   /** Every file of the pack except manifest.json, path relative to the pack folder. */

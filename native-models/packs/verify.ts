@@ -87,7 +87,7 @@ export function readManifest(packDir: string): PackManifest {
     if (typeof entry?.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(entry.sha256)) fail(`files["${path}"].sha256`, '64 hex digits');
     if (!Number.isInteger(entry.bytes) || entry.bytes < 0) fail(`files["${path}"].bytes`, 'a byte count');
   }
-  const referenced = [image.model, m.projection?.meanFile, m.projection?.matrixFile, m.text?.model, m.text?.tokenizer];
+  const referenced = [image.model, m.projection?.meanFile, m.projection?.matrixFile];
   for (const path of referenced) {
     if (path !== undefined && !(path in m.files)) fail('files', `to list "${path}", which the manifest refers to`);
   }
