@@ -2,7 +2,7 @@
 // verified there with its outline where it was pasted, a scene without it is not, verified hits move first, a
 // flat-colour crop keeps the model order and says so, and an unreadable hit is recorded without failing the run.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -113,6 +113,25 @@ test('a flat-colour crop keeps the model order and says so in every checked hit'
   assert.deepEqual(hits.map((h) => h.path), [sceneB, sceneA]);
   for (const h of hits) assert.equal(h.verification.status, 'query-too-few-features');
   assert.ok(summary.queryFeatures! < params.minQueryFeatures);
+});
+
+test('hostile or broken hits are each recorded as failed (or unverified) and the others still verify', async () => {
+  const params = verifyParams();
+  const query = await queryGray(objectPath, null, params);
+  const truncated = join(dir, 'truncated.jpg');
+  writeFileSync(truncated, readFileSync(sceneA).subarray(0, 4000));
+  const tiny = join(dir, 'tiny.png');
+  writeFileSync(tiny, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).png().toBuffer());
+  const hits = [hit(truncated, 0.9), hit(dir, 0.8), { ...hit(tiny, 0.7), width: 8, height: 8, box: { x: 0, y: 0, w: 8, h: 8 } }, hit(sceneA, 0.6)];
+  const { hits: ranked, summary } = await verifyHits(pool, query, hits, params);
+  assert.equal(ranked[0]!.path, sceneA);
+  assert.equal(ranked[0]!.verification.status, 'verified');
+  const byPath = new Map(ranked.map((h) => [h.path, h.verification]));
+  assert.equal(byPath.get(truncated)!.status, 'failed');
+  assert.equal(byPath.get(dir)!.status, 'failed');
+  assert.match(byPath.get(dir)!.error!, /not a regular file/);
+  assert.equal(byPath.get(tiny)!.status, 'unverified');
+  assert.deepEqual(summary.failed.map((f) => f.path).sort(), [dir, truncated].sort());
 });
 
 test('candidate regions are the window grown around its centre and clamped to the image', () => {

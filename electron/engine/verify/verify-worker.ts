@@ -69,15 +69,19 @@ async function verifyOne(job: CandidateJob, p: VerifyParams, query: Features, q:
   } catch (err) {
     return { status: 'failed', matches: 0, inliers: 0, quad: null, error: `${job.path}: ${(err as Error).message}` };
   }
-  const features = extractFeatures(cv, gray, p.candidateFeatures);
+  let features: Features | null = null;
   try {
+    features = extractFeatures(cv, gray, p.candidateFeatures);
     const pair = matchPair(cv, query, q.width, q.height, features, p);
     const verified = pair.quad !== null && pair.inliers >= p.minInliers;
     // Back to image pixels: the region was scaled by `scale` and starts at (left, top).
     const quad = verified ? pair.quad!.map((v, i) => v / scale + (i % 2 === 0 ? job.region.left : job.region.top)) : null;
     return { status: verified ? 'verified' : 'unverified', matches: pair.matches, inliers: pair.inliers, quad };
+  } catch (err) {
+    // OpenCV.js throws C++ exceptions as bare numbers: say where, whatever was thrown.
+    return { status: 'failed', matches: 0, inliers: 0, quad: null, error: `${job.path}: OpenCV failed (${err instanceof Error ? err.message : String(err)})` };
   } finally {
-    features.descriptors.delete();
+    features?.descriptors.delete();
   }
 }
 
