@@ -4,7 +4,7 @@
 // stage's parameters, usage errors and eval's three modes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -39,7 +39,7 @@ before(async () => {
   await defaultPack();
   scenes = await makeScenes(join(root, 'evidence'), 12);
   const ingest = await quari('ingest', scenes.folder, '--catalog', catalog, '--json');
-  assert.equal(ingest.code, 1, `one bad file makes the exit code 1: ${ingest.stderr}`);
+  assert.equal(ingest.code, 3, `one bad file recorded as failed makes the exit code 3: ${ingest.stderr}`);
   const summary = jsonLines(ingest.stdout).at(-1);
   assert.equal(summary.added, 12);
   assert.equal(summary.failed, 1);
@@ -143,4 +143,34 @@ test('eval excludes the query image and reports baseline and adaptive figures', 
   const bad = await quari('eval', '--catalog', catalog, '--queries', join(root, 'missing.json'));
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /no queries file/);
+});
+
+test('quari index builds the on-disk index beside the catalog; search then reads it and ranks as the exact scan did', async () => {
+  const { x, y, w, h } = scenes.objectBox;
+  // Without --json: stdout holds the ranked hits, stderr the summary naming the stage-1 source.
+  const search = () => quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', `${x},${y},${w},${h}`, '--mode', 'adaptive', '--top', '12');
+  const exact = await search();
+  assert.equal(exact.code, 0, exact.stderr);
+  assert.match(exact.stderr, /stage 1: exact/);
+
+  const built = await quari('index', '--catalog', catalog, '--json');
+  assert.equal(built.code, 0, built.stderr);
+  const info = JSON.parse(built.stdout);
+  assert.deepEqual([info.pack, info.images, info.rows], ['mobilenetv2-nsfwjs', 12, 12 * 36]);
+  assert.ok(existsSync(info.file) && info.file.startsWith(`${catalog}.data`), info.file);
+  assert.match(built.stderr, /index mobilenetv2-nsfwjs: write 12\/12/);
+
+  const indexed = await search();
+  assert.equal(indexed.code, 0, indexed.stderr);
+  assert.match(indexed.stderr, /stage 1: ivf\)/);
+  assert.equal(indexed.stdout, exact.stdout, 'every list probed at this size: the same hits, scores and boxes');
+  assert.equal(indexed.stdout.trim().split('\n').length, 12);
+
+  // A torn or foreign file is not used: the search says so and scans exactly.
+  writeFileSync(info.file, `NOTANIDX${'\0'.repeat(64)}`);
+  const fallback = await search();
+  assert.equal(fallback.code, 0, fallback.stderr);
+  assert.match(fallback.stderr, /warning: .*not a QuARI index file; searching exactly until the index is rebuilt \(quari index\)/);
+  assert.match(fallback.stderr, /stage 1: exact/);
+  assert.equal(fallback.stdout, exact.stdout);
 });

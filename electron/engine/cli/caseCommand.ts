@@ -9,6 +9,7 @@ import { writeFileDurably } from '../export/atomicWrite.ts';
 import { buildCaseReport, renderCaseReport } from '../export/caseExport.ts';
 import { buildVicsExport } from '../export/vicsExport.ts';
 import { parse, requireString, UsageError, type Command } from './args.ts';
+import { terminalSafe } from './terminal.ts';
 
 const FORMATS = ['html', 'csv', 'json', 'vics'] as const;
 type Format = (typeof FORMATS)[number];
@@ -71,7 +72,7 @@ export const caseCommand: Command = {
       if (verb === 'list') {
         const cases = store.listCases().map((c) => ({ id: c.id, name: c.name, taggedCount: c.taggedCount }));
         if (values.json) console.log(JSON.stringify(cases));
-        else for (const c of cases) console.log(`${c.id}\t${c.name}\t${c.taggedCount} tagged`);
+        else for (const c of cases) console.log(`${c.id}\t${terminalSafe(c.name)}\t${c.taggedCount} tagged`);
         return 0;
       }
       const format = requireString(values.format, '--format') as Format;

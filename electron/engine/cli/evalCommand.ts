@@ -6,6 +6,7 @@ import type { Box } from '../../shared/api.ts';
 import { DEFAULT_VERIFY_PARAMS, verifyParams } from '../verify/params.ts';
 import { parse, positiveInt, requireString, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage: quari eval --catalog <file> --queries <queries.json> [--top 100] [--k K] [--verify-k K] [--pack <id>] [--json]
 
@@ -96,7 +97,7 @@ export const evalCommand: Command = {
         verifyMsMean: +(verifyMs / queries.length).toFixed(1),
         verifyParams: verify,
       } satisfies { queries: number; baseline: RetrievalSummary; adaptive: RetrievalSummary | null; verified: RetrievalSummary; verifyMsMean: number; verifyParams: object };
-      if (!report.adaptive) console.error(`pack ${service.packId} has no QuARI checkpoint: adaptive figures are null`);
+      if (!report.adaptive) console.error(`pack ${terminalSafe(service.packId)} has no QuARI checkpoint: adaptive figures are null`);
       if (values.json) console.log(JSON.stringify(report));
       else {
         for (const mode of modes) {

@@ -4,6 +4,7 @@ import { DEFAULT_K, DEFAULT_TOP, SEARCH_MODES, type SearchMode } from '../../sha
 import { DEFAULT_VERIFY_PARAMS } from '../verify/params.ts';
 import { parse, parseBox, positiveInt, requireString, UsageError, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage: quari search --catalog <file> --image <path> [--crop x,y,w,h]...
                     [--mode baseline|adaptive] [--k K] [--verify-k K] [--top N] [--pack <id>] [--index-dtype float16|float32] [--json]
@@ -67,7 +68,7 @@ export const searchCommand: Command = {
           console.log(JSON.stringify({ rank: hit.rank, path: hit.path, score: hit.score, baselineScore: hit.baselineScore, box, verification: { status: v.status, inliers: v.inliers, quad, ...(v.error ? { error: v.error } : {}) } }));
         } else {
           const tag = v.status === 'verified' ? `verified ${v.inliers} inliers, quad ${quad!.join(',')}` : v.status;
-          console.log(`${String(hit.rank).padStart(4)}  ${hit.score.toFixed(4)}  (baseline ${hit.baselineScore.toFixed(4)})  ${hit.path}  [${box.join(',')}]  ${tag}`);
+          console.log(`${String(hit.rank).padStart(4)}  ${hit.score.toFixed(4)}  (baseline ${hit.baselineScore.toFixed(4)})  ${terminalSafe(hit.path)}  [${box.join(',')}]  ${tag}`);
         }
       }
       if (!values.json) {
@@ -75,7 +76,7 @@ export const searchCommand: Command = {
           `${mode} search #${result.searchId} over ${service.imageCount} images (stage 1: ${service.stage1Kind}): ${result.hits.length} hits, ${result.candidates} candidates, ${result.durationMs.toFixed(0)} ms` +
             (result.verification ? `; verified ${result.verification.verified} of ${result.verification.checked} in ${result.verification.ms.toFixed(0)} ms` : ''),
         );
-        for (const f of result.verification?.failed ?? []) console.error(`verification could not read ${f.path}: ${f.error}`);
+        for (const f of result.verification?.failed ?? []) console.error(terminalSafe(`verification could not read ${f.path}: ${f.error}`));
       }
       return 0;
     } finally {

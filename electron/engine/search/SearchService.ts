@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
+import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import type { SearchMode } from '../../shared/constants.ts';
 import type { HitVerification } from '../../shared/api.ts';
@@ -104,6 +105,8 @@ export function ivfIndexPath(dataDir: string, packId: string): string {
 
 export class SearchService {
   private engine!: SearchEngine;
+  /** The catalog's data_version when the index was loaded: another process's commit changes it. */
+  private indexVersion = -1;
   private ivf: IvfIndex | null = null;
   private verifier: Promise<VerifyPool> | null = null;
   /** Why an index file beside the catalog is not used (null when it is, or when there is none). */
@@ -119,6 +122,11 @@ export class SearchService {
 
   static async open(store: CatalogStore, pack: VerifiedPack, options: SearchServiceOptions = {}): Promise<SearchService> {
     const { manifest, dir } = pack;
+    // a pack id is immutable in a catalog: a different encoder under a catalogued id would mix vector spaces
+    const pinned = store.getPack(manifest.id)?.fingerprint;
+    if (pinned !== undefined && pinned !== encoderFingerprint(manifest)) {
+      throw new Error(`model pack "${manifest.id}" is not the encoder this catalog indexed under that id (fingerprint ${pinned.slice(0, 12)}…); a pack id is immutable in a catalog`);
+    }
     const encoder = await ImageEncoder.open(pack, { intraOpThreads: options.intraOpThreads ?? 2 });
     let hypernet: Hypernetwork | null = null;
     if (manifest.quariCheckpoint) {
@@ -167,6 +175,14 @@ export class SearchService {
     this.engine = this.buildEngine();
   }
 
+  /**
+   * Reloads the index when another process has committed to the catalog since it was loaded (e.g. `quari ingest`
+   * while the app is open), so a search never answers silently from an old index. Costs one PRAGMA per search.
+   */
+  private refreshIfChangedElsewhere(): void {
+    if (this.store.dataVersion() !== this.indexVersion) this.refresh();
+  }
+
   /** One vector per crop, or one for the whole photo. */
   async queryVectors(spec: Pick<QuerySpec, 'imagePath' | 'crops'>): Promise<Float32Array[]> {
     const encoder = this.encoder;
@@ -193,6 +209,7 @@ export class SearchService {
     }
     const verify = verifyParams(spec.verify);
     const vectors = options.vectors ?? (await this.queryVectors(spec));
+    this.refreshIfChangedElsewhere();
     const excludeImageIds = new Set(options.excludeImageIds ?? []);
     const outcome = await this.engine.search(vectors, { mode: spec.mode, k: spec.k, top: Math.max(spec.top, verify.k), excludeImageIds });
     const images = new Map(this.store.getImages(outcome.ranked.map((r) => r.imageId)).map((row) => [row.id, row]));
@@ -269,6 +286,8 @@ export class SearchService {
   }
 
   private buildEngine(): SearchEngine {
+    // read before loading: a commit landing during the load changes it again and the next search reloads
+    this.indexVersion = this.store.dataVersion();
     const dtype = this.options.indexDtype ?? 'float16';
     const adapter = this.hypernet ? hypernetAdapter(this.hypernet) : null;
     if (this.ivf) {
