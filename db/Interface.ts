@@ -14,6 +14,9 @@ export interface ImageRow {
   error: string | null;
   /** Lower-case hex SHA-256 of the file bytes; null until ingested. */
   sha256: string | null;
+  /** Lower-case hex MD5 and SHA-1 of the same bytes; null until ingested (or for rows catalogued before they existed). */
+  md5: string | null;
+  sha1: string | null;
   /** Pixel size with EXIF orientation applied. */
   width: number | null;
   height: number | null;
@@ -42,6 +45,9 @@ export interface FileStat {
 /** What ingest learned about a decoded image. */
 export interface ImageMetadata {
   sha256: string;
+  /** Computed in the same pass as sha256; optional only for writers that copy a row catalogued without them. */
+  md5?: string | null;
+  sha1?: string | null;
   width: number;
   height: number;
   format: string;
@@ -76,6 +82,11 @@ export interface PackInput {
   dim: number;
   /** The pack's manifest, stored as JSON for provenance. */
   manifest: unknown;
+  /**
+   * SHA-256 of what makes the pack's vectors (packs/manifest.ts encoderFingerprint). Once a catalog holds one for an
+   * id, registering that id with another fingerprint is refused: a pack id is immutable in a catalog.
+   */
+  fingerprint?: string;
 }
 
 export interface PackRow extends PackInput {
@@ -202,7 +213,8 @@ export interface NoteRow {
   updatedAt: string;
 }
 
-export type SearchMode = 'baseline' | 'adaptive';
+export type { SearchMode } from '../electron/shared/constants.ts';
+import type { SearchMode } from '../electron/shared/constants.ts';
 
 export interface SearchInput {
   /** The case the analyst was working on, if any. */
@@ -222,7 +234,15 @@ export interface SearchRow extends Required<SearchInput> {
   createdAt: string;
 }
 
-export type IngestRunStatus = 'running' | 'done' | 'cancelled' | 'failed';
+/** 'interrupted': its process ended without finishing it (killed, crashed), found at the next open. */
+export type IngestRunStatus = 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
+
+/** A query photo: `<sha256>.<ext>` (its file under `<catalog>.data/queries/`) and the name the analyst gave it. */
+export interface QueryImageRow {
+  id: string;
+  name: string;
+  createdAt: string;
+}
 
 export interface IngestCounts {
   seen: number;
@@ -233,9 +253,20 @@ export interface IngestCounts {
   failed: number;
 }
 
+/** How a run treated what it found (recorded with the run, so a report can say what was followed). */
+export interface IngestRunOptions {
+  /** Symbolic links inside the evidence folder pointing outside it were followed (else recorded as failures). */
+  followLinks: boolean;
+  /** Files above this many bytes were refused from their size. */
+  maxFileBytes: number;
+  maxPixels: number;
+}
+
 export interface IngestRunRow extends IngestCounts {
   id: number;
   root: string;
+  /** null for runs recorded before options were (schema < 4). */
+  options: IngestRunOptions | null;
   status: IngestRunStatus;
   startedAt: string;
   finishedAt: string | null;
@@ -249,6 +280,75 @@ export interface CatalogStats {
   failed: number;
   embeddings: number;
   packs: (PackRow & { embeddings: number })[];
+}
+
+export type HashSetFormat = 'nsrl-rds3' | 'vics' | 'text';
+/** ignorable: known files to hide (NSRL); of-interest: pre-categorised files to flag (VICS, most lists). */
+export type HashSetKind = 'ignorable' | 'of-interest';
+
+export interface HashSetInput {
+  name: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  /** What the source says its version is, when known before reading. */
+  version?: string | null;
+  /** Called after every record was read, for sources that state their version late (VICS metadata). */
+  resolveVersion?: () => string | null;
+  sourceFile: string;
+  sourceSha256: string;
+  sourceBytes: number;
+}
+
+/** One record of a set: its strongest hash (1 MD5, 2 SHA-1, 3 SHA-256) as bytes and its category, if any. */
+export interface HashSetRecord {
+  type: 1 | 2 | 3;
+  hash: Buffer;
+  category: string | null;
+}
+
+export interface HashSetRow {
+  id: number;
+  name: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  version: string | null;
+  sourceFile: string;
+  sourceSha256: string;
+  sourceBytes: number;
+  /** Records read from the source. */
+  records: number;
+  /** Distinct hashes stored (records repeating a hash count once). */
+  hashCount: number;
+  importedAt: string;
+  /** Catalogued images the set matches now. */
+  matchedImages: number;
+}
+
+export interface KnownMatch {
+  setId: number;
+  setName: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  category: string | null;
+}
+
+export interface KnownStats {
+  sets: number;
+  /** Images in at least one of-interest set. */
+  ofInterest: number;
+  /** Images only in ignorable sets. */
+  ignorable: number;
+  /** 'ok' images in no set. */
+  unknown: number;
+  /** Of-interest images per category the sets give them. */
+  ofInterestByCategory: Record<string, number>;
+}
+
+export interface VicsCategoryRow {
+  categoryId: number;
+  name: string;
+  /** The stored mapping; null = the documented default for the name. */
+  vicsCategory: number | null;
 }
 
 export interface Paging {
@@ -289,6 +389,13 @@ export interface CatalogStore {
   /** Like commitIngestedImage for a batch, in one transaction; ids in input order. */
   commitIngestedImages(images: readonly IngestedImage[]): number[];
 
+  /**
+   * SQLite's PRAGMA data_version for this connection: it changes whenever another connection (another process:
+   * the CLI ingesting while the app is open) commits to the catalog, and never for this connection's own commits.
+   * Caches built from the catalog compare it to notice changes made elsewhere.
+   */
+  dataVersion(): number;
+
   // Model packs
   /** Inserts or refreshes a pack; refuses to change the dim of a pack that has embeddings. */
   registerPack(pack: PackInput): PackRow;
@@ -302,6 +409,8 @@ export interface CatalogStore {
   countEmbeddings(packId?: string): number;
   /** Columnar bulk load in image-id order from one consistent snapshot; all rows of a pack must share a dtype. */
   loadEmbeddings(packId: string, options?: LoadEmbeddingsOptions): LoadedEmbeddings;
+  /** The embeddings of the given images (ascending id; images without one are left out): stage 2 over a disk index. */
+  loadEmbeddingsOf(packId: string, imageIds: readonly number[]): LoadedEmbeddings;
 
   // Cases, categories, tags, notes
   /** Creates the case and its categories atomically. */
@@ -335,10 +444,10 @@ export interface CatalogStore {
   listSearches(options?: Paging & { caseId?: number }): SearchRow[];
 
   // Ingest runs
-  startIngestRun(root: string): IngestRunRow;
+  startIngestRun(root: string, options?: IngestRunOptions): IngestRunRow;
   /** Records progress counts of a running run (for the UI and for post-mortems of an interrupted run). */
   updateIngestRun(id: number, counts: IngestCounts): void;
-  finishIngestRun(id: number, status: Exclude<IngestRunStatus, 'running'>, counts: IngestCounts, error?: string | null): IngestRunRow;
+  finishIngestRun(id: number, status: Exclude<IngestRunStatus, 'running' | 'interrupted'>, counts: IngestCounts, error?: string | null): IngestRunRow;
   /** Newest first; default limit 100. */
   listIngestRuns(options?: Paging): IngestRunRow[];
 
@@ -346,6 +455,28 @@ export interface CatalogStore {
   /** undefined when the key was never set. */
   getSetting(key: string): unknown;
   setSetting(key: string, value: unknown): void;
+
+  // Query images of the search session (db/queryImages.ts)
+
+  /** Records a query photo under its content address; the same bytes added again take the latest name. */
+  putQueryImage(id: string, name: string): QueryImageRow;
+  getQueryImage(id: string): QueryImageRow | undefined;
+
+  // Known files (db/hashsets.ts)
+  /** One transaction: the set, every record (a throw while reading them rolls all back), the match of every image. */
+  importHashSet(input: HashSetInput, records: Iterable<HashSetRecord>, onProgress?: (p: { records: number }) => void): HashSetRow;
+  listHashSets(): HashSetRow[];
+  deleteHashSet(id: number): void;
+  /** The sets an image is in, with their categories. */
+  getKnownMatches(imageId: number): KnownMatch[];
+  knownStats(): KnownStats;
+  /** 'ok' images lacking MD5/SHA-1, in id order after `afterId` (keyset paging). */
+  listImagesMissingHashes(afterId: number, limit: number): { id: number; path: string; sha256: string }[];
+  countImagesMissingHashes(): number;
+  /** Back-fills MD5/SHA-1 of an 'ok' image; refuses when its SHA-256 is not `sha256`. */
+  setImageHashes(id: number, hashes: { sha256: string; md5: string; sha1: string }): void;
+  listVicsCategories(caseId: number): VicsCategoryRow[];
+  setVicsCategory(categoryId: number, vicsCategory: number | null): void;
 
   stats(): CatalogStats;
   close(): void;

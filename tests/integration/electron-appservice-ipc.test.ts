@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
+import { openCatalog } from '../../db/CatalogStore.ts';
 import { createAppService, type AppService } from '../../electron/engine/app/AppService.ts';
 import type { IngestProgress, QuariEvent, SearchResponse } from '../../electron/shared/api.ts';
-import type { IpcResult } from '../../electron/main/channels.ts';
+import type { Envelope } from '../../electron/shared/protocol/routes.ts';
 import { registerApiHandlers, type InvokeEventLike, type IpcLike } from '../../electron/main/ipc.ts';
 import type { Logger } from '../../electron/main/log.ts';
 import { createMediaHandler } from '../../electron/main/protocol.ts';
@@ -23,10 +24,10 @@ const handlers = new Map<string, (event: InvokeEventLike, ...args: unknown[]) =>
 const logged: string[] = [];
 const log: Logger = { info: (m) => logged.push(`info ${m}`), warn: (m) => logged.push(`warn ${m}`), error: (m) => logged.push(`error ${m}`) };
 
-async function invoke<T = unknown>(method: string, ...args: unknown[]): Promise<IpcResult<T>> {
+async function invoke<T = unknown>(method: string, ...args: unknown[]): Promise<Envelope<T>> {
   const handler = handlers.get(`quari:${method}`);
   assert.ok(handler, `no handler for ${method}`);
-  return (await handler({ senderFrame: { url: 'quari-app://ui/index.html' } }, ...args)) as IpcResult<T>;
+  return (await handler({ senderFrame: { url: 'quari-app://ui/index.html' } }, ...args)) as Envelope<T>;
 }
 
 async function value<T>(method: string, ...args: unknown[]): Promise<T> {
@@ -54,8 +55,9 @@ before(async () => {
   mkdirSync(path.join(dir, 'outside'));
   for (let i = 0; i < 3; i++) writeFileSync(path.join(evidence, `IMG_${i}.png`), await photo(i + 1));
   writeFileSync(path.join(dir, 'outside', 'secret.png'), await photo(4));
-  // Ingest follows symlinked files, so the catalog records this path; the media scheme must still refuse it.
-  symlinkSync(path.join(dir, 'outside', 'secret.png'), path.join(evidence, 'link.png'));
+  // Catalogued as a regular file; swapped for a link out of the folder after the ingest (ingest itself refuses
+  // such links), so the media scheme's own containment check is what must refuse it.
+  writeFileSync(path.join(evidence, 'link.png'), readFileSync(path.join(dir, 'outside', 'secret.png')));
 
   await openApp();
 });
@@ -107,6 +109,8 @@ test('catalog info, ingest with progress events, then search, media and cases th
   assert.equal(results.hits.length, 4);
   assert.equal(path.basename(results.hits[0].path), 'IMG_1.png', 'the identical photo ranks first');
 
+  rmSync(path.join(evidence, 'link.png'));
+  symlinkSync(path.join(dir, 'outside', 'secret.png'), path.join(evidence, 'link.png'));
   const media = createMediaHandler({ source: service, log });
   const get = (url: string) => media(new Request(url));
   const queryImage = await get(query.url);
@@ -186,4 +190,32 @@ test('a search right after the ingest-done event succeeds', async () => {
   const query = await value<{ queryImageId: string }>('addQueryImage', { name: 'q9.png', bytes: new Uint8Array(await photo(9)) });
   const results = await value<SearchResponse>('search', { queryImageId: query.queryImageId, crops: [], mode: 'baseline', k: 0, top: 3 });
   assert.equal(path.basename(results.hits[0].path), 'IMG_9.png');
+});
+
+test('ingest jobs carry the stored run id and one count vocabulary; query names live in their own table', async () => {
+  const folder = path.join(dir, 'evidence-3');
+  mkdirSync(folder);
+  writeFileSync(path.join(folder, 'IMG_31.png'), await photo(3));
+  const events: IngestProgress[] = [];
+  const onEvent = (e: QuariEvent) => {
+    if (e.type === 'ingest-progress') events.push(e.progress);
+  };
+  service.events.on('event', onEvent);
+  const finished = await ingest(folder);
+  const rerun = await ingest(folder);
+  service.events.off('event', onEvent);
+  const reader = openCatalog(path.join(dir, 'case.quari'));
+  const runs = reader.listIngestRuns({ limit: 2 });
+  assert.deepEqual([rerun.runId, finished.runId], runs.map((r) => String(r.id)), 'runId is the stored ingest run id');
+  for (const p of events) assert.ok(p.runId === finished.runId || p.runId === rerun.runId, `event with run id ${p.runId}`);
+  // Same words from the first event to the last: a new file is added, an unchanged one skipped, both runs.
+  assert.deepEqual([finished.added, finished.skipped, finished.failed, finished.done], [1, 0, 0, 1]);
+  assert.deepEqual([rerun.added, rerun.skipped, rerun.failed, rerun.done], [0, 1, 0, 1]);
+  const query = await value<{ queryImageId: string }>('addQueryImage', { name: 'kitchen lamp.png', bytes: new Uint8Array(await photo(3)) });
+  assert.deepEqual(reader.getQueryImage(query.queryImageId)?.name, 'kitchen lamp.png');
+  assert.equal(reader.getSetting(`queryName:${query.queryImageId}`), undefined, 'not in settings any more');
+  await value('search', { queryImageId: query.queryImageId, crops: [], mode: 'baseline', top: 1 });
+  const history = await value<{ request: { queryName: string } }[]>('listSearches');
+  assert.equal(history[0]!.request.queryName, 'kitchen lamp.png');
+  reader.close();
 });

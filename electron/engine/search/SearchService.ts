@@ -1,28 +1,52 @@
-// The search use case: a catalog's embeddings of one model pack held in memory, query crops encoded by the pack's
-// encoder, QuARI from the pack's checkpoint, and every search recorded in the catalog's history.
+// The search use case: stage 1 over the catalog's embeddings of one model pack (its on-disk IVF index when one was
+// built, else all of them held in memory and scanned exactly), query crops encoded by the pack's encoder, QuARI from
+// the pack's checkpoint, and every search recorded in the catalog's history.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
+import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
-import type { Box, SearchHit } from '../../shared/api.ts';
+import type { SearchMode } from '../../shared/constants.ts';
+import type { Box } from '../images/decode.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
+import { CatalogRows, IndexedCatalog } from './IndexedCatalog.ts';
+import { IndexFileError, IvfIndex } from './IvfIndex.ts';
 import { SearchEngine, type QueryAdapter } from './SearchEngine.ts';
 import { VectorIndex, type IndexDtype } from './VectorIndex.ts';
+
+/** Lists probed per query vector by default (bench:scale measures recall and latency against it). */
+export const DEFAULT_NPROBE = 48;
 
 export interface QuerySpec {
   /** The query photo (it need not be in the catalog). */
   imagePath: string;
   /** Crop regions in pixels of the query photo (EXIF orientation applied); none = the whole photo. */
   crops: Box[];
-  text?: string;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   /** Stage-1 candidates per query vector; 0 rescores the whole catalog. */
   k: number;
   top: number;
 }
 
-/** A search hit as the engine knows it: the API's SearchHit, with the thumbnail's catalog path instead of URLs. */
-export type Hit = Omit<SearchHit, 'thumbnailUrl' | 'imageUrl'> & { thumbnail: string | null };
+/** A search hit as the engine knows it (the app service maps it to the API's SearchHit, adding media URLs). */
+export interface Hit {
+  rank: number;
+  imageId: number;
+  path: string;
+  sha256: string;
+  width: number;
+  height: number;
+  /** The score the ranking used (adaptive in adaptive mode). */
+  score: number;
+  baselineScore: number;
+  /** The region of the hit image that matched best, in its pixels. */
+  box: Box;
+  /** 0..1: share of the content classifier's explicit classes. */
+  explicitScore: number;
+  /** The thumbnail's path relative to the catalog's data folder. */
+  thumbnail: string | null;
+}
 
 export interface SearchResult {
   searchId: number | null;
@@ -38,10 +62,44 @@ export interface SearchServiceOptions {
   indexDtype?: IndexDtype;
   /** ORT threads for the query encoder and the hypernetwork. */
   intraOpThreads?: number;
+  /**
+   * The on-disk IVF index of this pack beside the catalog (ivfIndexPath). When the file exists and is valid, stage 1
+   * reads it (plus an exact scan of images ingested after it); when it is absent, stage 1 is the exact in-memory
+   * scan; when it is unusable, that too, and `indexWarning` says why (a rebuild replaces it).
+   */
+  indexFile?: string;
+  nprobe?: number;
+}
+
+/** QuARI as stage 2 sees it: one low-rank transform per query vector, from one batched hypernetwork run. */
+export function hypernetAdapter(hypernet: Hypernetwork): QueryAdapter {
+  return {
+    async adapt(queries, batch) {
+      const out = await hypernet.run(queries, batch);
+      const { dim, rank } = out;
+      return Array.from({ length: batch }, (_, b) => ({
+        refinedQuery: out.refinedQuery.subarray(b * dim, (b + 1) * dim),
+        U: out.U.subarray(b * dim * rank, (b + 1) * dim * rank),
+        V: out.V.subarray(b * dim * rank, (b + 1) * dim * rank),
+        rank,
+        anchorScale: out.anchorScale,
+      }));
+    },
+  };
+}
+
+/** Where the on-disk index of `packId` lives: beside the catalog, in its data folder. */
+export function ivfIndexPath(dataDir: string, packId: string): string {
+  return join(dataDir, `index-${packId.replace(/[^A-Za-z0-9._-]/g, '_')}.ivf`);
 }
 
 export class SearchService {
-  private engine: SearchEngine;
+  private engine!: SearchEngine;
+  /** The catalog's data_version when the index was loaded: another process's commit changes it. */
+  private indexVersion = -1;
+  private ivf: IvfIndex | null = null;
+  /** Why an index file beside the catalog is not used (null when it is, or when there is none). */
+  indexWarning: string | null = null;
 
   private constructor(
     private readonly store: CatalogStore,
@@ -49,12 +107,15 @@ export class SearchService {
     private readonly encoder: ImageEncoder,
     private readonly hypernet: Hypernetwork | null,
     private readonly options: SearchServiceOptions,
-  ) {
-    this.engine = this.buildEngine();
-  }
+  ) {}
 
   static async open(store: CatalogStore, pack: VerifiedPack, options: SearchServiceOptions = {}): Promise<SearchService> {
     const { manifest, dir } = pack;
+    // a pack id is immutable in a catalog: a different encoder under a catalogued id would mix vector spaces
+    const pinned = store.getPack(manifest.id)?.fingerprint;
+    if (pinned !== undefined && pinned !== encoderFingerprint(manifest)) {
+      throw new Error(`model pack "${manifest.id}" is not the encoder this catalog indexed under that id (fingerprint ${pinned.slice(0, 12)}…); a pack id is immutable in a catalog`);
+    }
     const encoder = await ImageEncoder.open(pack, { intraOpThreads: options.intraOpThreads ?? 2 });
     let hypernet: Hypernetwork | null = null;
     if (manifest.quariCheckpoint) {
@@ -63,7 +124,21 @@ export class SearchService {
         throw new Error(`pack ${manifest.id}: QuARI checkpoint embedding_dim ${hypernet.dim} ≠ pack embeddingDim ${manifest.embeddingDim}`);
       }
     }
-    return new SearchService(store, pack, encoder, hypernet, options);
+    const service = new SearchService(store, pack, encoder, hypernet, options);
+    await service.openIndexFile();
+    service.engine = service.buildEngine();
+    return service;
+  }
+
+  private async openIndexFile(): Promise<void> {
+    const file = this.options.indexFile;
+    if (!file || !existsSync(file)) return;
+    try {
+      this.ivf = await IvfIndex.open(file, { packId: this.packId, dim: this.pack.manifest.embeddingDim }, { nprobe: this.options.nprobe ?? DEFAULT_NPROBE });
+    } catch (err) {
+      if (!(err instanceof IndexFileError)) throw err;
+      this.indexWarning = `${err.message}; searching exactly until the index is rebuilt (quari index)`;
+    }
   }
 
   get packId(): string {
@@ -74,20 +149,31 @@ export class SearchService {
     return this.hypernet?.checkpointHash ?? null;
   }
 
-  get index(): VectorIndex {
-    return this.engine.index;
+  /** Images stage 1 can return. */
+  get imageCount(): number {
+    return this.engine.source.imageCount;
   }
 
-  /** Reloads the in-memory index, e.g. after an ingest added images. */
+  /** What answers stage 1: 'exact', 'ivf' or 'ivf+exact-delta'. */
+  get stage1Kind(): string {
+    return this.engine.source.kind;
+  }
+
+  /** Reloads what changed, e.g. after an ingest added images: with an index file only the delta beside it. */
   refresh(): void {
     this.engine = this.buildEngine();
   }
 
-  /** One vector per crop (or one for the whole photo), plus one for the text when the pack can embed text. */
-  async queryVectors(spec: Pick<QuerySpec, 'imagePath' | 'crops' | 'text'>): Promise<Float32Array[]> {
-    if (spec.text !== undefined && spec.text.trim() !== '') {
-      throw new Error(`model pack ${this.packId} has no text encoder; text queries need a pack that ships one`);
-    }
+  /**
+   * Reloads the index when another process has committed to the catalog since it was loaded (e.g. `quari ingest`
+   * while the app is open), so a search never answers silently from an old index. Costs one PRAGMA per search.
+   */
+  private refreshIfChangedElsewhere(): void {
+    if (this.store.dataVersion() !== this.indexVersion) this.refresh();
+  }
+
+  /** One vector per crop, or one for the whole photo. */
+  async queryVectors(spec: Pick<QuerySpec, 'imagePath' | 'crops'>): Promise<Float32Array[]> {
     const encoder = this.encoder;
     if (spec.crops.length === 0) {
       const whole = await encoder.encodeImage(spec.imagePath);
@@ -111,19 +197,15 @@ export class SearchService {
       throw new Error(`model pack ${this.packId} has no QuARI checkpoint; use --mode baseline or a pack that ships one`);
     }
     const vectors = options.vectors ?? (await this.queryVectors(spec));
-    const index = this.engine.index;
-    const excludeSlots = new Set<number>();
-    for (const id of options.excludeImageIds ?? []) {
-      const slot = index.slotOf(id);
-      if (slot !== undefined) excludeSlots.add(slot);
-    }
-    const outcome = await this.engine.search(vectors, { mode: spec.mode, k: spec.k, top: spec.top, excludeSlots });
-    const images = new Map(this.store.getImages(outcome.ranked.map((r) => index.imageId(r.slot))).map((row) => [row.id, row]));
+    this.refreshIfChangedElsewhere();
+    const excludeImageIds = new Set(options.excludeImageIds ?? []);
+    const outcome = await this.engine.search(vectors, { mode: spec.mode, k: spec.k, top: spec.top, excludeImageIds });
+    const images = new Map(this.store.getImages(outcome.ranked.map((r) => r.imageId)).map((row) => [row.id, row]));
     const hits: Hit[] = [];
     for (const r of outcome.ranked) {
-      const image = images.get(index.imageId(r.slot));
+      const image = images.get(r.imageId);
       if (!image || image.status !== 'ok') continue; // re-ingested since the index was loaded
-      const [bx, by, bw, bh] = index.box(r.bestRow);
+      const [bx, by, bw, bh] = r.box;
       const width = image.width ?? 0;
       const height = image.height ?? 0;
       hits.push({
@@ -136,7 +218,7 @@ export class SearchService {
         score: r.score,
         baselineScore: r.baselineScore,
         box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
-        explicitScore: index.explicitScore(r.slot),
+        explicitScore: r.explicitScore,
         thumbnail: image.thumbnail,
       });
     }
@@ -160,26 +242,18 @@ export class SearchService {
   async close(): Promise<void> {
     await this.encoder.close();
     await this.hypernet?.release();
+    await this.ivf?.close();
   }
 
   private buildEngine(): SearchEngine {
-    const index = VectorIndex.fromCatalog(this.store, this.packId, this.options.indexDtype ?? 'float16');
-    const hypernet = this.hypernet;
-    const adapter: QueryAdapter | null = hypernet
-      ? {
-          async adapt(queries, batch) {
-            const out = await hypernet.run(queries, batch);
-            const { dim, rank } = out;
-            return Array.from({ length: batch }, (_, b) => ({
-              refinedQuery: out.refinedQuery.subarray(b * dim, (b + 1) * dim),
-              U: out.U.subarray(b * dim * rank, (b + 1) * dim * rank),
-              V: out.V.subarray(b * dim * rank, (b + 1) * dim * rank),
-              rank,
-              anchorScale: out.anchorScale,
-            }));
-          },
-        }
-      : null;
-    return new SearchEngine(index, adapter);
+    // read before loading: a commit landing during the load changes it again and the next search reloads
+    this.indexVersion = this.store.dataVersion();
+    const dtype = this.options.indexDtype ?? 'float16';
+    const adapter = this.hypernet ? hypernetAdapter(this.hypernet) : null;
+    if (this.ivf) {
+      const source = IndexedCatalog.withDelta(this.store, this.packId, this.ivf, dtype);
+      return new SearchEngine(source, new CatalogRows(this.store, this.packId, this.ivf.dim, dtype), adapter);
+    }
+    return SearchEngine.overIndex(VectorIndex.fromCatalog(this.store, this.packId, dtype), adapter);
   }
 }

@@ -1,6 +1,7 @@
-// Containment checks for every file the main process serves to the renderer. The decision is made on real paths
-// (symlinks resolved on both the file and the roots), so neither `..` segments nor a symlink planted inside an
-// evidence folder can reach a file outside the catalog's data folder or a registered evidence root.
+// Path containment, the one definition: media served by both hosts, the web host's static files, case exports.
+// Media decisions are made on real paths (symlinks resolved on both the file and the roots), so neither `..`
+// segments nor a symlink planted inside an evidence folder can reach a file outside the catalog's data folder or
+// a registered evidence root. Node code: hosts and engine import it, the renderer never does.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
@@ -18,6 +19,13 @@ export function isPathInside(child: string, parent: string, pathApi: PathApi = p
   if (rel === '' || pathApi.isAbsolute(rel)) return false;
   const first = rel.split(pathApi.sep, 1)[0];
   return first !== '..';
+}
+
+/** True when `child` is `parent` itself or lies inside it (lexically, after resolving both against the cwd). */
+export function isSameOrInside(child: string, parent: string): boolean {
+  const c = path.resolve(child);
+  const p = path.resolve(parent);
+  return c === p || isPathInside(c, p);
 }
 
 /** True when `child` lies strictly inside at least one of `roots`. */
