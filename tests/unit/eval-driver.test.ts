@@ -13,11 +13,14 @@ test('merging per-tier reports equals one summary over all queries', () => {
     const relevant = new Set([ranked[Math.floor(r() * 150)], ranked[Math.floor(r() * 150)], 'never-ranked']);
     return { ranked, relevant };
   };
+  const reversed = (q: { ranked: string[]; relevant: Set<string> }) => ({ ranked: q.ranked.slice().reverse(), relevant: q.relevant });
   const tiers = [7, 11, 5].map((n) => Array.from({ length: n }, ranking));
-  const parts = tiers.map((t) => ({ queries: t.length, modes: { baseline: summarise(t), adaptive: summarise(t.slice().reverse()) }, other: {} }));
+  const parts = tiers.map((t) => ({ queries: t.length, modes: { baseline: { ...summarise(t) }, adaptive: { ...summarise(t.map(reversed)) } }, other: {} }));
   const merged = mergeReports(parts);
   const whole = summarise(tiers.flat());
+  const wholeAdaptive = summarise(tiers.flat().map(reversed));
   assert.equal(merged.queries, 23);
   for (const [metric, v] of Object.entries(whole)) assert.ok(Math.abs(merged.modes.baseline[metric] - v) < 1e-12, metric);
+  for (const [metric, v] of Object.entries(wholeAdaptive)) assert.ok(Math.abs(merged.modes.adaptive[metric] - v) < 1e-12, metric);
   assert.deepEqual(Object.keys(merged.modes).sort(), ['adaptive', 'baseline']);
 });
