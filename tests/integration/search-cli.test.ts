@@ -38,7 +38,7 @@ before(async () => {
   await defaultPack();
   scenes = await makeScenes(join(root, 'evidence'), 12);
   const ingest = await quari('ingest', scenes.folder, '--catalog', catalog, '--json');
-  assert.equal(ingest.code, 1, `one bad file makes the exit code 1: ${ingest.stderr}`);
+  assert.equal(ingest.code, 3, `one bad file recorded as failed makes the exit code 3: ${ingest.stderr}`);
   const summary = jsonLines(ingest.stdout).at(-1);
   assert.equal(summary.added, 12);
   assert.equal(summary.failed, 1);
@@ -96,9 +96,10 @@ test('bad arguments get a usage message and exit code 2; runtime errors exit 1',
   const outside = await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--crop', '5000,5000,10,10');
   assert.equal(outside.code, 1);
   assert.match(outside.stderr, /lies outside/);
+  // Text search is not offered until a text encoder can be had and tested (issue 15.6).
   const text = await quari('search', '--catalog', catalog, '--image', scenes.objectScene, '--text', 'a lamp');
-  assert.equal(text.code, 1);
-  assert.match(text.stderr, /has no text encoder/);
+  assert.equal(text.code, 2);
+  assert.match(text.stderr, /--text/);
   const unknown = await quari('frobnicate');
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);

@@ -39,6 +39,7 @@ test('a new catalog is migrated to the latest version with every table', () => {
     'known_matches',
     'model_packs',
     'notes',
+    'query_images',
     'searches',
     'settings',
     'tag_categories',

@@ -1,16 +1,18 @@
-// quari search --catalog F --image P [--crop x,y,w,h]... [--text T] [--mode baseline|adaptive] [--k K] [--top N] [--json]
+// quari search --catalog F --image P [--crop x,y,w,h]... [--mode baseline|adaptive] [--k K] [--top N] [--json]
 import { resolve } from 'node:path';
+import { DEFAULT_K, DEFAULT_TOP, SEARCH_MODES, type SearchMode } from '../../shared/constants.ts';
 import { parse, parseBox, positiveInt, requireString, UsageError, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
+import { terminalSafe } from './terminal.ts';
 
-const usage = `Usage: quari search --catalog <file> --image <path> [--crop x,y,w,h]... [--text T]
+const usage = `Usage: quari search --catalog <file> --image <path> [--crop x,y,w,h]...
                     [--mode baseline|adaptive] [--k K] [--top N] [--pack <id>] [--index-dtype float16|float32] [--json]
 
 Searches the catalog for images holding what the query shows. --crop (pixels of the query image, EXIF orientation
 applied; repeat it for several regions) restricts the query to regions; with several, an image scores the mean of
 its best match to each region. --mode adaptive (the default when the pack ships a QuARI checkpoint) rescores the
---k best images of the plain search (default 1000; 0 = the whole catalog) with QuARI. The search is recorded in
-the catalog's history. With --json each hit is one line: {"rank","path","score","baselineScore","box"}.`;
+--k best images of the plain search (default ${DEFAULT_K}; 0 = the whole catalog) with QuARI; --top hits are printed
+(default ${DEFAULT_TOP}). The search is recorded in the catalog's history. With --json each hit is one line: {"rank","path","score","baselineScore","box"}.`;
 
 export const searchCommand: Command = {
   synopsis: 'search --catalog F --image P   find images holding a query region',
@@ -22,7 +24,6 @@ export const searchCommand: Command = {
         catalog: { type: 'string' },
         image: { type: 'string' },
         crop: { type: 'string', multiple: true },
-        text: { type: 'string' },
         mode: { type: 'string' },
         k: { type: 'string' },
         top: { type: 'string' },
@@ -38,22 +39,24 @@ export const searchCommand: Command = {
     const catalogFile = requireString(values.catalog, '--catalog');
     const imagePath = resolve(requireString(values.image, '--image'));
     const crops = (values.crop ?? []).map((c) => parseBox(c, '--crop'));
-    if (values.mode !== undefined && values.mode !== 'baseline' && values.mode !== 'adaptive') throw new UsageError(`--mode must be baseline or adaptive, got "${values.mode}"`);
-    const k = positiveInt(values.k, '--k', 1000);
-    const top = positiveInt(values.top, '--top', 20);
+    if (values.mode !== undefined && !(SEARCH_MODES as readonly string[]).includes(values.mode)) {
+      throw new UsageError(`--mode must be ${SEARCH_MODES.join(' or ')}, got "${values.mode}"`);
+    }
+    const k = positiveInt(values.k, '--k', DEFAULT_K);
+    const top = positiveInt(values.top, '--top', DEFAULT_TOP);
     if (top === 0) throw new UsageError('--top must be at least 1');
     const session = await openSearch(catalogFile, values.pack, parseIndexDtype(values['index-dtype']));
     try {
       const { service } = session;
-      const mode = values.mode ?? (service.checkpointHash ? 'adaptive' : 'baseline');
+      const mode = (values.mode as SearchMode | undefined) ?? (service.checkpointHash ? 'adaptive' : 'baseline');
       const result = await service.search(
-        { imagePath, crops, ...(values.text !== undefined ? { text: values.text } : {}), mode, k, top },
+        { imagePath, crops, mode, k, top },
         { record: {} },
       );
       for (const hit of result.hits) {
         const box = [hit.box.x, hit.box.y, hit.box.w, hit.box.h];
         if (values.json) console.log(JSON.stringify({ rank: hit.rank, path: hit.path, score: hit.score, baselineScore: hit.baselineScore, box }));
-        else console.log(`${String(hit.rank).padStart(4)}  ${hit.score.toFixed(4)}  (baseline ${hit.baselineScore.toFixed(4)})  ${hit.path}  [${box.join(',')}]`);
+        else console.log(`${String(hit.rank).padStart(4)}  ${hit.score.toFixed(4)}  (baseline ${hit.baselineScore.toFixed(4)})  ${terminalSafe(hit.path)}  [${box.join(',')}]`);
       }
       if (!values.json) {
         console.error(`${mode} search #${result.searchId} over ${service.imageCount} images (stage 1: ${service.stage1Kind}): ${result.hits.length} hits, ${result.candidates} candidates, ${result.durationMs.toFixed(0)} ms`);
