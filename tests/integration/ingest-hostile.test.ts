@@ -46,7 +46,7 @@ test('two 1 GB sparse .jpg files are refused from size and header without being 
   // Under the size limit but no image signature: refused from the first bytes, the rest never read.
   sparse(join(root, 'zeros.jpg'), 200 * 1024 * 1024, Buffer.alloc(0));
   const r = quari(['ingest', root, '--catalog', join(dir, 'catalog.sqlite'), '--json'], ['/usr/bin/time', '-f', 'maxrss_kb=%M']);
-  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.status, 3, r.stderr); // finished, files recorded as failed
   const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
   const byName = Object.fromEntries(summary.failures.map((f: { path: string; error: string }) => [f.path.split('/').pop(), f.error]));
   assert.match(byName['huge-jpeg-header.jpg'], /1073741824 bytes exceeds the limit of 268435456 bytes per file; not read/);
@@ -55,6 +55,23 @@ test('two 1 GB sparse .jpg files are refused from size and header without being 
   const rssMb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)![1]) / 1024;
   // Reading either file would take more than 1024 MB; the CLI with the pack verified needs a few hundred.
   assert.ok(rssMb < 600, `peak RSS ${rssMb.toFixed(0)} MB`);
+});
+
+test('eight 200 MB files under the size limit are read at most 512 MiB at a time across the 8 lanes', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ingest-budget-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = join(dir, 'evidence');
+  mkdirSync(root);
+  // A JPEG signature, then zeros: read whole (under 256 MiB), then refused by the decoder.
+  for (let i = 0; i < 8; i++) sparse(join(root, `big${i}.jpg`), 200 * 1024 * 1024, Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
+  const r = quari(['ingest', root, '--catalog', join(dir, 'catalog.sqlite'), '--json'], ['/usr/bin/time', '-f', 'maxrss_kb=%M']);
+  assert.equal(r.status, 1, r.stderr);
+  const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(summary.failed, 8);
+  for (const f of summary.failures) assert.match(f.error, /not a decodable image|cannot decode/);
+  const rssMb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)![1]) / 1024;
+  // All eight lanes holding their file would be 1,600 MB; the budget lets two 200 MB files in at once.
+  assert.ok(rssMb < 1000, `peak RSS ${rssMb.toFixed(0)} MB`);
 });
 
 function get(port: number, path: string, token: string): Promise<number> {
@@ -82,7 +99,7 @@ test('a link to a file outside the evidence is a recorded failure, never served;
   const catalogFile = join(dir, 'catalog.sqlite');
 
   const first = quari(['ingest', root, '--catalog', catalogFile, '--json']);
-  assert.equal(first.status, 1, first.stderr);
+  assert.equal(first.status, 3, first.stderr); // finished, the link recorded as failed
   const summary = JSON.parse(first.stdout.trim().split('\n').pop()!);
   assert.deepEqual([summary.added, summary.failed], [2, 1]);
   assert.match(summary.failures[0].error, /link\.jpg: symbolic link to .*workstation\/private\.jpg, outside the evidence folder .*; not followed \(ingest --follow-links/);

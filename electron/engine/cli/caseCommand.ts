@@ -9,6 +9,7 @@ import { writeFileDurably } from '../export/atomicWrite.ts';
 import { buildCaseReport, renderCaseReport } from '../export/caseExport.ts';
 import { buildVicsExport } from '../export/vicsExport.ts';
 import { parse, requireString, UsageError, type Command } from './args.ts';
+import { terminalSafe } from './terminal.ts';
 
 const FORMATS = ['html', 'csv', 'json', 'vics'] as const;
 type Format = (typeof FORMATS)[number];
@@ -46,10 +47,6 @@ function applyVicsMap(store: CatalogStore, caseId: number, spec: string): void {
   }
 }
 
-function isInside(root: string, path: string): boolean {
-  return isSameOrInside(path, root);
-}
-
 export const caseCommand: Command = {
   synopsis: 'case export|list         export a case (html, csv, json, VICS JSON)',
   usage,
@@ -71,14 +68,14 @@ export const caseCommand: Command = {
       if (verb === 'list') {
         const cases = store.listCases().map((c) => ({ id: c.id, name: c.name, taggedCount: c.taggedCount }));
         if (values.json) console.log(JSON.stringify(cases));
-        else for (const c of cases) console.log(`${c.id}\t${c.name}\t${c.taggedCount} tagged`);
+        else for (const c of cases) console.log(`${c.id}\t${terminalSafe(c.name)}\t${c.taggedCount} tagged`);
         return 0;
       }
       const format = requireString(values.format, '--format') as Format;
       if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
       const out = resolve(requireString(values.out, '--out'));
       for (const run of store.listIngestRuns({ limit: 100_000 })) {
-        if (isInside(run.root, out)) throw new Error(`--out ${out} lies inside the evidence folder ${run.root}; evidence folders are read-only`);
+        if (isSameOrInside(out, run.root)) throw new Error(`--out ${out} lies inside the evidence folder ${run.root}; evidence folders are read-only`);
       }
       if (!existsSync(dirname(out))) throw new Error(`--out: folder ${dirname(out)} does not exist`);
       const kase = findCase(store, requireString(values.case, '--case'));

@@ -4,6 +4,8 @@ import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/regi
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { terminalProgress } from '../ingest/progress.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
+import { EXIT, EXIT_CODES_HELP } from './exitCodes.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage: quari ingest <folder> --catalog <file> [--pack <id>] [--max-pixels N] [--max-file-bytes N]
                     [--follow-links] [--json]
@@ -18,7 +20,8 @@ first bytes name no image format, and symbolic links (or linked folders) leading
 --follow-links is given, which the run records.
 Progress goes to stderr. With --json the last line of stdout is
 {"added":n,"skipped":n,"rehashed":n,"failed":n,"failures":[{"path":...,"error":...}],"seconds":s}.
-Exit code: 0, or 1 when some files failed (they are recorded in the catalog and listed).`;
+Every run is recorded in the catalog; a run whose process was killed is marked "interrupted" at the next open.
+${EXIT_CODES_HELP}`;
 
 export const ingestCommand: Command = {
   synopsis: 'ingest <folder>           catalogue and embed every image under a folder',
@@ -33,6 +36,7 @@ export const ingestCommand: Command = {
     const maxFileBytes = values['max-file-bytes'] === undefined ? undefined : positiveInt(values['max-file-bytes'], '--max-file-bytes', 0);
     const pack = await new PackRegistry().load(values.pack ?? DEFAULT_PACK_ID);
     const catalog = openCatalog(catalogFile);
+    const showProgress = terminalProgress(process.stderr);
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
@@ -42,7 +46,7 @@ export const ingestCommand: Command = {
         catalog,
         pack,
         signal: controller.signal,
-        onProgress: terminalProgress(process.stderr),
+        onProgress: (p) => showProgress(p.error ? { ...p, error: terminalSafe(p.error) } : p),
         ...(maxPixels ? { maxPixels } : {}),
         ...(maxFileBytes ? { maxFileBytes } : {}),
         followLinks: values['follow-links'] === true,
@@ -58,9 +62,9 @@ export const ingestCommand: Command = {
       if (values.json) console.log(JSON.stringify(summary));
       else {
         console.log(`added ${result.added}, re-embedded ${result.updated}, moved ${result.moved}, unchanged ${result.skipped} (${result.rehashed} given MD5/SHA-1), failed ${result.failed} in ${result.seconds.toFixed(1)} s${result.cancelled ? ' (cancelled)' : ''}`);
-        for (const f of result.failures) console.log(`  failed: ${f.path}: ${f.error}`);
+        for (const f of result.failures) console.log(`  failed: ${terminalSafe(f.path)}: ${terminalSafe(f.error)}`);
       }
-      return result.failed > 0 || result.cancelled ? 1 : 0;
+      return result.cancelled ? EXIT.cancelled : result.failed > 0 ? EXIT.filesFailed : EXIT.ok;
     } finally {
       process.removeListener('SIGINT', onSigint);
       catalog.close();

@@ -1,777 +1,13 @@
 /*
- * Search kernels for QuARI workstation: exact flat top-K (optionally max-per-image over multi-vector
- * items), low-rank QuARI rerank, a plain streaming baseline for the benchmark, and float16 conversion.
+ * Search kernels for QuARI workstation, N-API glue: argument validation, sync and async (libuv worker) calls,
+ * results as typed arrays. The kernels live beside it (qk_internal.h lists the units): exact flat top-K (optionally
+ * max-per-image over multi-vector items), low-rank QuARI rerank, float16 conversion and a streaming baseline.
  *
- * Storage is row-major float32 (Float32Array) or IEEE binary16 (Uint16Array). Work is split into chunks
- * that a persistent pthread pool (caller thread included) takes from an atomic counter, so both cores
- * stream memory concurrently without per-call thread creation. SIMD (AVX2+FMA+F16C) is chosen at run time
- * with a scalar fallback that is also selectable, so the fallback stays tested on AVX2 machines.
+ * Storage is row-major float32 (Float32Array) or IEEE binary16 (Uint16Array).
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <math.h>
-#include <stdio.h>
-
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(QK_PORTABLE) /* QK_PORTABLE: check the non-x86 build */
-#define QK_X86 1
-#include <immintrin.h>
-#define QK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define QK_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
-#else
-#define QK_X86 0
-#endif
-
-#define MAX_THREADS 64
-
-/* ------------------------------------------------------------------------------------------------ */
-/* Thread pool                                                                                       */
-/* ------------------------------------------------------------------------------------------------ */
-
-typedef void (*job_fn)(void *ctx, int tid);
-
-static struct {
-  pthread_t th[MAX_THREADS];
-  int nthreads; /* including the calling thread */
-  int started;  /* workers currently running */
-  pthread_mutex_t mu;
-  pthread_cond_t cv_start, cv_done;
-  job_fn fn;
-  void *ctx;
-  unsigned gen;
-  unsigned born_gen[MAX_THREADS]; /* gen at creation, so a job posted before the worker runs is not missed */
-  int pending;
-  int quit;
-} pool = {.nthreads = 2, .mu = PTHREAD_MUTEX_INITIALIZER, .cv_start = PTHREAD_COND_INITIALIZER,
-          .cv_done = PTHREAD_COND_INITIALIZER};
-
-/* Serialises kernel calls: the pool is process-wide while several JS threads may load the addon. */
-static pthread_mutex_t call_mu = PTHREAD_MUTEX_INITIALIZER;
-static int use_simd = -1;  /* -1: not yet decided */
-static int use_avx512 = -1; /* only the rerank GEMM uses it: the flat kernels are memory-bound */
-
-static void *worker_main(void *arg) {
-  int tid = (int)(intptr_t)arg;
-  pthread_mutex_lock(&pool.mu);
-  unsigned seen = pool.born_gen[tid];
-  for (;;) {
-    while (pool.gen == seen && !pool.quit) pthread_cond_wait(&pool.cv_start, &pool.mu);
-    if (pool.quit) break;
-    seen = pool.gen;
-    job_fn fn = pool.fn;
-    void *ctx = pool.ctx;
-    pthread_mutex_unlock(&pool.mu);
-    fn(ctx, tid);
-    pthread_mutex_lock(&pool.mu);
-    if (--pool.pending == 0) pthread_cond_signal(&pool.cv_done);
-  }
-  pthread_mutex_unlock(&pool.mu);
-  return NULL;
-}
-
-static void pool_stop(void) {
-  pthread_mutex_lock(&pool.mu);
-  pool.quit = 1;
-  pthread_cond_broadcast(&pool.cv_start);
-  pthread_mutex_unlock(&pool.mu);
-  for (int i = 0; i < pool.started; i++) pthread_join(pool.th[i], NULL);
-  pool.started = 0;
-  pool.quit = 0;
-}
-
-/* Starts missing workers; if the OS refuses a thread, runs degrade to the threads that exist. */
-static void pool_ensure(void) {
-  while (pool.started < pool.nthreads - 1) {
-    pool.born_gen[pool.started + 1] = pool.gen;
-    if (pthread_create(&pool.th[pool.started], NULL, worker_main, (void *)(intptr_t)(pool.started + 1)) != 0) {
-      pool.nthreads = pool.started + 1;
-      break;
-    }
-    pool.started++;
-  }
-}
-
-static void pool_run(job_fn fn, void *ctx) {
-  pool_ensure();
-  if (pool.started == 0) {
-    fn(ctx, 0);
-    return;
-  }
-  pthread_mutex_lock(&pool.mu);
-  pool.fn = fn;
-  pool.ctx = ctx;
-  pool.pending = pool.started;
-  pool.gen++;
-  pthread_cond_broadcast(&pool.cv_start);
-  pthread_mutex_unlock(&pool.mu);
-  fn(ctx, 0);
-  pthread_mutex_lock(&pool.mu);
-  while (pool.pending > 0) pthread_cond_wait(&pool.cv_done, &pool.mu);
-  pthread_mutex_unlock(&pool.mu);
-}
-
-static int cpu_has_avx2(void) {
-#if QK_X86
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-#else
-  return 0;
-#endif
-}
-
-static int cpu_has_avx512(void) {
-#if QK_X86
-  return cpu_has_avx2() && __builtin_cpu_supports("avx512f");
-#else
-  return 0;
-#endif
-}
-
-static int avx512_on(void) {
-  if (use_avx512 < 0) use_avx512 = cpu_has_avx512();
-  return use_avx512;
-}
-
-static int simd_on(void) {
-  if (use_simd < 0) use_simd = cpu_has_avx2();
-  return use_simd;
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* float16                                                                                           */
-/* ------------------------------------------------------------------------------------------------ */
-
-static inline float h2f_scalar(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t man = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (man == 0) {
-      bits = sign;
-    } else { /* subnormal: value = man * 2^-24 */
-      float f = (float)man * 5.9604644775390625e-8f;
-      memcpy(&bits, &f, 4);
-      bits |= sign;
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (man << 13) | (man ? 0x400000u : 0); /* keep NaNs quiet */
-  } else {
-    bits = sign | ((exp + 112) << 23) | (man << 13);
-  }
-  float out;
-  memcpy(&out, &bits, 4);
-  return out;
-}
-
-/* Round-to-nearest-even, overflow to infinity, NaN stays NaN (quiet), subnormals exact. */
-static inline uint16_t f2h_scalar(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-  uint32_t ax = x & 0x7fffffffu;
-  if (ax >= 0x7f800000u) return sign | (ax > 0x7f800000u ? (uint16_t)(0x7e00u | ((ax >> 13) & 0x3ffu)) : 0x7c00u);
-  if (ax >= 0x477ff000u) return sign | 0x7c00u; /* >= 65520 rounds to inf */
-  if (ax < 0x38800000u) {                        /* below 2^-14: subnormal or zero */
-    if (ax < 0x33000000u) return sign;           /* < 2^-25 rounds to zero (2^-25 itself ties to even 0) */
-    uint32_t e = ax >> 23;
-    uint32_t m = (ax & 0x7fffffu) | 0x800000u;
-    uint32_t shift = 126 - e; /* result = m >> (shift) with rounding; 14..24 */
-    uint32_t q = m >> shift;
-    uint32_t rem = m & ((1u << shift) - 1);
-    uint32_t half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (q & 1))) q++;
-    return sign | (uint16_t)q;
-  }
-  uint32_t q = (ax - 0x38000000u) >> 13; /* rebias 127->15 */
-  uint32_t rem = ax & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (q & 1))) q++;
-  return sign | (uint16_t)q;
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* Dot products                                                                                      */
-/* ------------------------------------------------------------------------------------------------ */
-
-typedef float (*dot_fn)(const void *row, const float *q, int d);
-
-static float dot_f32_scalar(const void *rowp, const float *q, int d) {
-  const float *x = (const float *)rowp;
-  float acc[8] = {0};
-  int i = 0;
-  for (; i + 8 <= d; i += 8)
-    for (int j = 0; j < 8; j++) acc[j] += x[i + j] * q[i + j];
-  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; i < d; i++) s += x[i] * q[i];
-  return s;
-}
-
-static float dot_f16_scalar(const void *rowp, const float *q, int d) {
-  const uint16_t *x = (const uint16_t *)rowp;
-  float acc[8] = {0};
-  int i = 0;
-  for (; i + 8 <= d; i += 8)
-    for (int j = 0; j < 8; j++) acc[j] += h2f_scalar(x[i + j]) * q[i + j];
-  float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; i < d; i++) s += h2f_scalar(x[i]) * q[i];
-  return s;
-}
-
-#if QK_X86
-QK_AVX2 static inline float hsum256(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
-
-QK_AVX2 static inline __m256i tail_mask(int n) { /* first n of 8 lanes on */
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-QK_AVX2 static float dot_f32_avx2(const void *rowp, const float *q, int d) {
-  const float *x = (const float *)rowp;
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int i = 0;
-  for (; i + 32 <= d; i += 32) {
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(q + i), a0);
-    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(q + i + 8), a1);
-    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(q + i + 16), a2);
-    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(q + i + 24), a3);
-  }
-  for (; i + 8 <= d; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(q + i), a0);
-  if (i < d) {
-    __m256i m = tail_mask(d - i);
-    a1 = _mm256_fmadd_ps(_mm256_maskload_ps(x + i, m), _mm256_maskload_ps(q + i, m), a1);
-  }
-  return hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-}
-
-QK_AVX2 static float dot_f16_avx2(const void *rowp, const float *q, int d) {
-  const uint16_t *x = (const uint16_t *)rowp;
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int i = 0;
-  for (; i + 32 <= d; i += 32) {
-    a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), _mm256_loadu_ps(q + i), a0);
-    a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 8))), _mm256_loadu_ps(q + i + 8), a1);
-    a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 16))), _mm256_loadu_ps(q + i + 16), a2);
-    a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 24))), _mm256_loadu_ps(q + i + 24), a3);
-  }
-  for (; i + 8 <= d; i += 8)
-    a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), _mm256_loadu_ps(q + i), a0);
-  float s = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  for (; i < d; i++) s += _cvtsh_ss(x[i]) * q[i];
-  return s;
-}
-#endif
-
-static dot_fn pick_dot(int f16) {
-#if QK_X86
-  if (simd_on()) return f16 ? dot_f16_avx2 : dot_f32_avx2;
-#endif
-  return f16 ? dot_f16_scalar : dot_f32_scalar;
-}
-
-/* Four consecutive rows against one query: each query load feeds four FMAs and the per-row overhead (call,
- * horizontal sum) is shared, which keeps the flat scan at memory speed with compute to spare. */
-typedef void (*dot4_fn)(const uint8_t *p, size_t stride, const float *q, int d, float *out);
-
-static void dot4_f32_scalar(const uint8_t *p, size_t stride, const float *q, int d, float *out) {
-  for (int j = 0; j < 4; j++) out[j] = dot_f32_scalar(p + j * stride, q, d);
-}
-
-static void dot4_f16_scalar(const uint8_t *p, size_t stride, const float *q, int d, float *out) {
-  for (int j = 0; j < 4; j++) out[j] = dot_f16_scalar(p + j * stride, q, d);
-}
-
-#if QK_X86
-#define DOT4_BODY(LOAD, T)                                                                                   \
-  const T *x0 = (const T *)p, *x1 = (const T *)(p + stride), *x2 = (const T *)(p + 2 * stride),              \
-          *x3 = (const T *)(p + 3 * stride);                                                                 \
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;            \
-  int i = 0;                                                                                                 \
-  for (; i + 16 <= d; i += 16) {                                                                             \
-    __m256 q0 = _mm256_loadu_ps(q + i), q1 = _mm256_loadu_ps(q + i + 8);                                     \
-    a0 = _mm256_fmadd_ps(LOAD(x0 + i), q0, a0);                                                              \
-    a1 = _mm256_fmadd_ps(LOAD(x1 + i), q0, a1);                                                              \
-    a2 = _mm256_fmadd_ps(LOAD(x2 + i), q0, a2);                                                              \
-    a3 = _mm256_fmadd_ps(LOAD(x3 + i), q0, a3);                                                              \
-    b0 = _mm256_fmadd_ps(LOAD(x0 + i + 8), q1, b0);                                                          \
-    b1 = _mm256_fmadd_ps(LOAD(x1 + i + 8), q1, b1);                                                          \
-    b2 = _mm256_fmadd_ps(LOAD(x2 + i + 8), q1, b2);                                                          \
-    b3 = _mm256_fmadd_ps(LOAD(x3 + i + 8), q1, b3);                                                          \
-  }                                                                                                          \
-  if (i + 8 <= d) {                                                                                          \
-    __m256 q0 = _mm256_loadu_ps(q + i);                                                                      \
-    a0 = _mm256_fmadd_ps(LOAD(x0 + i), q0, a0);                                                              \
-    a1 = _mm256_fmadd_ps(LOAD(x1 + i), q0, a1);                                                              \
-    a2 = _mm256_fmadd_ps(LOAD(x2 + i), q0, a2);                                                              \
-    a3 = _mm256_fmadd_ps(LOAD(x3 + i), q0, a3);                                                              \
-    i += 8;                                                                                                  \
-  }                                                                                                          \
-  out[0] = hsum256(_mm256_add_ps(a0, b0));                                                                   \
-  out[1] = hsum256(_mm256_add_ps(a1, b1));                                                                   \
-  out[2] = hsum256(_mm256_add_ps(a2, b2));                                                                   \
-  out[3] = hsum256(_mm256_add_ps(a3, b3));
-
-#define LOAD_F32(ptr) _mm256_loadu_ps(ptr)
-#define LOAD_F16(ptr) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(ptr)))
-
-QK_AVX2 static void dot4_f32_avx2(const uint8_t *p, size_t stride, const float *q, int d, float *out) {
-  DOT4_BODY(LOAD_F32, float)
-  for (; i < d; i++) {
-    out[0] += x0[i] * q[i];
-    out[1] += x1[i] * q[i];
-    out[2] += x2[i] * q[i];
-    out[3] += x3[i] * q[i];
-  }
-}
-
-QK_AVX2 static void dot4_f16_avx2(const uint8_t *p, size_t stride, const float *q, int d, float *out) {
-  DOT4_BODY(LOAD_F16, uint16_t)
-  for (; i < d; i++) {
-    out[0] += _cvtsh_ss(x0[i]) * q[i];
-    out[1] += _cvtsh_ss(x1[i]) * q[i];
-    out[2] += _cvtsh_ss(x2[i]) * q[i];
-    out[3] += _cvtsh_ss(x3[i]) * q[i];
-  }
-}
-#endif
-
-static dot4_fn pick_dot4(int f16) {
-#if QK_X86
-  if (simd_on()) return f16 ? dot4_f16_avx2 : dot4_f32_avx2;
-#endif
-  return f16 ? dot4_f16_scalar : dot4_f32_scalar;
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* Flat top-K                                                                                        */
-/* ------------------------------------------------------------------------------------------------ */
-
-typedef struct {
-  float s;
-  uint32_t id;
-  uint32_t row;
-} hit_t;
-
-/* Total order used everywhere: higher score first, then lower id, so results never depend on chunking. */
-static inline int better(float s, uint32_t id, const hit_t *h) { return s > h->s || (s == h->s && id < h->id); }
-
-typedef struct {
-  hit_t *h;
-  uint32_t n, k;
-} heap_t; /* min-heap on "worst at root" */
-
-static inline void heap_down(heap_t *hp, uint32_t i) {
-  hit_t *h = hp->h;
-  uint32_t n = hp->n;
-  hit_t x = h[i];
-  for (;;) {
-    uint32_t c = 2 * i + 1;
-    if (c >= n) break;
-    if (c + 1 < n && better(h[c].s, h[c].id, &h[c + 1])) c++; /* pick the worse child */
-    if (!better(x.s, x.id, &h[c])) break;
-    h[i] = h[c];
-    i = c;
-  }
-  h[i] = x;
-}
-
-static inline void heap_push(heap_t *hp, float s, uint32_t id, uint32_t row) {
-  if (s != s) return; /* NaN never ranks */
-  if (hp->n < hp->k) {
-    uint32_t i = hp->n++;
-    hit_t x = {s, id, row};
-    while (i > 0) {
-      uint32_t p = (i - 1) / 2;
-      if (!better(hp->h[p].s, hp->h[p].id, &x)) break;
-      hp->h[i] = hp->h[p];
-      i = p;
-    }
-    hp->h[i] = x;
-  } else if (s >= hp->h[0].s && better(s, id, &hp->h[0])) {
-    hp->h[0] = (hit_t){s, id, row};
-    heap_down(hp, 0);
-  }
-}
-
-/* nq queries share one pass over the rows: each row is read from memory once and dotted with every query while it
- * sits in L1, so a multi-region query costs about one scan instead of one per query vector. */
-typedef struct {
-  const uint8_t *base;
-  size_t row_bytes;
-  int d;
-  const float *q; /* nq x d */
-  int nq;
-  const uint32_t *offsets; /* NULL: every row is its own item */
-  uint32_t n_items;
-  uint32_t chunk;
-  uint64_t next; /* atomic chunk counter (64-bit: claims run past n_items near 2^32) */
-  dot_fn dot;
-  dot4_fn dot4;
-  float **scores;  /* [thread] scratch: FLAT_WIN row scores per query */
-  heap_t *heaps;   /* [thread][query] */
-  float *best;     /* [thread][query] scratch for owner mode */
-  uint32_t *brow;  /* [thread][query] */
-} flat_ctx;
-
-#define FLAT_WIN 128 /* rows scored per window: 256 KiB of 512-d float32 */
-
-/* out[j * FLAT_WIN + (r - r0)] = dot(row r, query j) for r in [r0, r1), r1 - r0 <= FLAT_WIN. */
-static void score_window(const flat_ctx *c, uint32_t r0, uint32_t r1, float *out) {
-  const int d = c->d;
-  const uint8_t *p = c->base + (size_t)r0 * c->row_bytes;
-  uint32_t n = r1 - r0, i = 0;
-  for (; i + 4 <= n; i += 4, p += 4 * c->row_bytes)
-    for (int j = 0; j < c->nq; j++) c->dot4(p, c->row_bytes, c->q + (size_t)j * d, d, out + (size_t)j * FLAT_WIN + i);
-  for (; i < n; i++, p += c->row_bytes)
-    for (int j = 0; j < c->nq; j++) out[(size_t)j * FLAT_WIN + i] = c->dot(p, c->q + (size_t)j * d, d);
-}
-
-static void flat_job(void *vctx, int tid) {
-  flat_ctx *c = (flat_ctx *)vctx;
-  const int nq = c->nq;
-  heap_t *hp = c->heaps + (size_t)tid * nq;
-  float *best = c->best + (size_t)tid * nq;
-  uint32_t *brow = c->brow + (size_t)tid * nq;
-  float *sc = c->scores[tid];
-  for (;;) {
-    uint64_t start = __atomic_fetch_add(&c->next, c->chunk, __ATOMIC_RELAXED);
-    if (start >= c->n_items) break;
-    uint32_t end = start + c->chunk < c->n_items ? start + c->chunk : c->n_items;
-    if (!c->offsets) {
-      for (uint32_t w = start; w < end; w += FLAT_WIN) {
-        uint32_t we = end - w < FLAT_WIN ? end : w + FLAT_WIN;
-        score_window(c, w, we, sc);
-        for (int j = 0; j < nq; j++)
-          for (uint32_t i = w; i < we; i++) heap_push(&hp[j], sc[(size_t)j * FLAT_WIN + i - w], i, i);
-      }
-    } else {
-      for (uint32_t img = start; img < end; img++) {
-        uint32_t r0 = c->offsets[img], r1 = c->offsets[img + 1];
-        if (r0 >= r1) continue;
-        for (int j = 0; j < nq; j++) {
-          best[j] = NAN;
-          brow[j] = r0;
-        }
-        for (uint32_t w = r0; w < r1; w += FLAT_WIN) {
-          uint32_t we = r1 - w < FLAT_WIN ? r1 : w + FLAT_WIN;
-          score_window(c, w, we, sc);
-          for (int j = 0; j < nq; j++)
-            for (uint32_t r = w; r < we; r++) {
-              float s = sc[(size_t)j * FLAT_WIN + r - w];
-              /* first row wins ties; NaN scores never win */
-              if (s > best[j] || (best[j] != best[j] && s == s)) {
-                best[j] = s;
-                brow[j] = r;
-              }
-            }
-        }
-        for (int j = 0; j < nq; j++) heap_push(&hp[j], best[j], img, brow[j]);
-      }
-    }
-  }
-}
-
-static int hit_cmp(const void *a, const void *b) {
-  const hit_t *x = (const hit_t *)a, *y = (const hit_t *)b;
-  if (better(x->s, x->id, y)) return -1;
-  if (better(y->s, y->id, x)) return 1;
-  return 0;
-}
-
-/* Inner products of selected rows (stage-2 scoring without a transform). */
-typedef struct {
-  const uint8_t *base;
-  size_t row_bytes;
-  int d;
-  const float *q;
-  const uint32_t *rows;
-  uint32_t m;
-  float *out;
-  uint64_t next;
-  dot_fn dot;
-} rows_ctx;
-
-#define ROWS_CHUNK 256
-
-static void rows_job(void *vctx, int tid) {
-  (void)tid;
-  rows_ctx *c = (rows_ctx *)vctx;
-  for (;;) {
-    uint64_t start = __atomic_fetch_add(&c->next, ROWS_CHUNK, __ATOMIC_RELAXED);
-    if (start >= c->m) break;
-    uint32_t end = c->m - start < ROWS_CHUNK ? c->m : start + ROWS_CHUNK;
-    for (uint32_t i = start; i < end; i++) c->out[i] = c->dot(c->base + (size_t)c->rows[i] * c->row_bytes, c->q, c->d);
-  }
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* Low-rank rerank: score = q'.y / max(|y|, 1e-12), y = x + a (x U) V^T.                            */
-/* With t = U^T x, s = V^T x, w = V^T q', G = V^T V:                                                */
-/*   q'.y = q'.x + a t.w,   |y|^2 = |x|^2 + 2a s.t + a^2 t^T G t.                                    */
-/* So one blocked GEMM X[m x d] * [U | V][d x 2r] gives everything; no d x d matrix, no second GEMM. */
-/* ------------------------------------------------------------------------------------------------ */
-
-#define RB_ROWS 48 /* rows per block: multiple of the 12-row tile; 48 x 512 f32 = 96 KiB (L2) */
-#define NR 16      /* micro-kernel width in columns */
-
-typedef struct {
-  const uint8_t *base;
-  int f16;
-  int d, r, ncp, ncg; /* ncp: 2r rounded up to NR; ncg: r rounded up to NR */
-  const uint32_t *rows;
-  uint32_t m;
-  const float *q, *w, *Gp, *Bp; /* Bp: [U|V] packed [ncp/NR][d][NR]; Gp: V^T V packed [ncg/NR][r][NR] */
-  double a;
-  float *out;
-  uint64_t next;
-  int simd; /* 0 scalar, 1 AVX2, 2 AVX2 + AVX-512 GEMM */
-  float *scratch[MAX_THREADS];
-} rr_ctx;
-
-/* C[6 x NR] = A[6 x depth] (row stride lda) * B[depth x NR] (packed). */
-static void mk_scalar(const float *A, size_t lda, int depth, const float *B, float *C, int ldc) {
-  float acc[6][NR];
-  memset(acc, 0, sizeof acc);
-  for (int i = 0; i < depth; i++) {
-    const float *b = B + (size_t)i * NR;
-    for (int rr = 0; rr < 6; rr++) {
-      float av = A[(size_t)rr * lda + i];
-      for (int j = 0; j < NR; j++) acc[rr][j] += av * b[j];
-    }
-  }
-  for (int rr = 0; rr < 6; rr++) memcpy(C + (size_t)rr * ldc, acc[rr], sizeof acc[rr]);
-}
-
-#if QK_X86
-QK_AVX2 static void mk_avx2(const float *A, size_t lda, int depth, const float *B, float *C, int ldc) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  const float *a0 = A, *a1 = A + lda, *a2 = A + 2 * lda, *a3 = A + 3 * lda, *a4 = A + 4 * lda, *a5 = A + 5 * lda;
-  for (int i = 0; i < depth; i++) {
-    __m256 b0 = _mm256_load_ps(B + (size_t)i * NR), b1 = _mm256_load_ps(B + (size_t)i * NR + 8), av;
-    av = _mm256_broadcast_ss(a0 + i); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
-    av = _mm256_broadcast_ss(a1 + i); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
-    av = _mm256_broadcast_ss(a2 + i); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
-    av = _mm256_broadcast_ss(a3 + i); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
-    av = _mm256_broadcast_ss(a4 + i); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
-    av = _mm256_broadcast_ss(a5 + i); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
-  }
-  _mm256_storeu_ps(C, c00); _mm256_storeu_ps(C + 8, c01); C += ldc;
-  _mm256_storeu_ps(C, c10); _mm256_storeu_ps(C + 8, c11); C += ldc;
-  _mm256_storeu_ps(C, c20); _mm256_storeu_ps(C + 8, c21); C += ldc;
-  _mm256_storeu_ps(C, c30); _mm256_storeu_ps(C + 8, c31); C += ldc;
-  _mm256_storeu_ps(C, c40); _mm256_storeu_ps(C + 8, c41); C += ldc;
-  _mm256_storeu_ps(C, c50); _mm256_storeu_ps(C + 8, c51);
-}
-
-QK_AVX2 static void cvt_f16_row_avx2(const uint16_t *src, float *dst, int d) {
-  int i = 0;
-  for (; i + 8 <= d; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
-  for (; i < d; i++) dst[i] = _cvtsh_ss(src[i]);
-}
-#endif
-
-#if QK_X86
-/* 12 x 32 tile from two adjacent NR-wide packed blocks: 24 accumulators of the 32 zmm registers, so each B load
- * feeds 12 FMAs (a 6-row tile leaves the loop bound by loads, not FMAs). */
-#define MK512_ROW(k) av = _mm512_set1_ps(A[(k) * lda + i]); c##k##a = _mm512_fmadd_ps(av, b0, c##k##a); c##k##b = _mm512_fmadd_ps(av, b1, c##k##b);
-#define MK512_DECL(k) __m512 c##k##a = _mm512_setzero_ps(), c##k##b = _mm512_setzero_ps();
-#define MK512_STORE(k) _mm512_storeu_ps(C + (k) * (size_t)ldc, c##k##a); _mm512_storeu_ps(C + (k) * (size_t)ldc + 16, c##k##b);
-QK_AVX512 static void mk2_avx512(const float *A, size_t lda, int depth, const float *B0, const float *B1, float *C,
-                                 int ldc) {
-  MK512_DECL(0) MK512_DECL(1) MK512_DECL(2) MK512_DECL(3) MK512_DECL(4) MK512_DECL(5)
-  MK512_DECL(6) MK512_DECL(7) MK512_DECL(8) MK512_DECL(9) MK512_DECL(10) MK512_DECL(11)
-  for (int i = 0; i < depth; i++) {
-    __m512 b0 = _mm512_load_ps(B0 + (size_t)i * NR), b1 = _mm512_load_ps(B1 + (size_t)i * NR), av;
-    MK512_ROW(0) MK512_ROW(1) MK512_ROW(2) MK512_ROW(3) MK512_ROW(4) MK512_ROW(5)
-    MK512_ROW(6) MK512_ROW(7) MK512_ROW(8) MK512_ROW(9) MK512_ROW(10) MK512_ROW(11)
-  }
-  MK512_STORE(0) MK512_STORE(1) MK512_STORE(2) MK512_STORE(3) MK512_STORE(4) MK512_STORE(5)
-  MK512_STORE(6) MK512_STORE(7) MK512_STORE(8) MK512_STORE(9) MK512_STORE(10) MK512_STORE(11)
-}
-#endif
-
-/* C[nrows x nblocks*NR] = A[nrows x depth] * Bp (nblocks packed [depth][NR] blocks); nrows a multiple of 12.
- * Column blocks outermost so one B block (depth x NR) stays in L1 while the row block streams from L2.
- * level: 0 scalar, 1 AVX2, 2 AVX-512. */
-static void gemm6(const float *A, size_t lda, int depth, const float *Bp, int nblocks, uint32_t nrows, float *C,
-                  int ldc, int level) {
-  for (int cb = 0; cb < nblocks;) {
-    const float *B = Bp + (size_t)cb * depth * NR;
-#if QK_X86
-    if (level >= 2 && cb + 1 < nblocks) {
-      for (uint32_t g = 0; g < nrows; g += 12)
-        mk2_avx512(A + g * lda, lda, depth, B, B + (size_t)depth * NR, C + (size_t)g * ldc + cb * NR, ldc);
-      cb += 2;
-      continue;
-    }
-#endif
-    for (uint32_t g = 0; g < nrows; g += 6) {
-#if QK_X86
-      if (level >= 1) mk_avx2(A + g * lda, lda, depth, B, C + (size_t)g * ldc + cb * NR, ldc);
-      else
-#endif
-        mk_scalar(A + g * lda, lda, depth, B, C + (size_t)g * ldc + cb * NR, ldc);
-    }
-    cb++;
-  }
-}
-
-static void rr_job(void *vctx, int tid) {
-  rr_ctx *c = (rr_ctx *)vctx;
-  const int d = c->d, r = c->r, ncp = c->ncp, ncg = c->ncg;
-  float *A = c->scratch[tid];         /* RB_ROWS x d */
-  float *C = A + (size_t)RB_ROWS * d; /* RB_ROWS x ncp: [t | s] per row */
-  float *TG = C + (size_t)RB_ROWS * ncp; /* RB_ROWS x ncg: t^T G per row */
-  dot_fn dot = pick_dot(0);
-  size_t row_bytes = (size_t)d * (c->f16 ? 2 : 4);
-  /* Claim blocks one ahead and prefetch the next block's scattered rows while this one computes: the gather is
-   * random access and otherwise costs ~20% of the rerank in memory latency. */
-  uint64_t start = __atomic_fetch_add(&c->next, RB_ROWS, __ATOMIC_RELAXED);
-  for (; start < c->m;) {
-    uint64_t next = __atomic_fetch_add(&c->next, RB_ROWS, __ATOMIC_RELAXED);
-    for (uint64_t b = next; b < c->m && b < next + RB_ROWS; b++) {
-      const char *src = (const char *)c->base + (size_t)c->rows[b] * row_bytes;
-      for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(src + off, 0, 2);
-    }
-    uint32_t nb = c->m - start < RB_ROWS ? c->m - start : RB_ROWS;
-    uint32_t nbp = (nb + 11) / 12 * 12;
-    /* Gather the (random-access) rows into a dense f32 block. */
-    for (uint32_t b = 0; b < nb; b++) {
-      const uint8_t *src = c->base + (size_t)c->rows[start + b] * row_bytes;
-      float *dst = A + (size_t)b * d;
-      if (!c->f16) {
-        memcpy(dst, src, (size_t)d * 4);
-      } else {
-#if QK_X86
-        if (c->simd) cvt_f16_row_avx2((const uint16_t *)src, dst, d);
-        else
-#endif
-          for (int i = 0; i < d; i++) dst[i] = h2f_scalar(((const uint16_t *)src)[i]);
-      }
-    }
-    if (nbp > nb) memset(A + (size_t)nb * d, 0, (size_t)(nbp - nb) * d * 4);
-    gemm6(A, d, d, c->Bp, ncp / NR, nbp, C, ncp, c->simd);
-    /* t^T G for the block as a second small GEMM (r^2 per row, at GEMM speed). */
-    gemm6(C, ncp, r, c->Gp, ncg / NR, nbp, TG, ncg, c->simd);
-    for (uint32_t b = 0; b < nb; b++) {
-      const float *x = A + (size_t)b * d, *t = C + (size_t)b * ncp, *s = t + r;
-      double qx = dot(x, c->q, d), xx = dot(x, x, d);
-      double tw = dot(t, c->w, r), st = dot(s, t, r), tgt = dot(TG + (size_t)b * ncg, t, r);
-      double a = c->a;
-      double yy = xx + 2 * a * st + a * a * tgt;
-      double norm = yy > 0 ? sqrt(yy) : 0;
-      if (norm < 1e-12) norm = 1e-12;
-      c->out[start + b] = (float)((qx + a * tw) / norm);
-    }
-    start = next;
-  }
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* Streaming baseline: the plainest bandwidth-bound loop (sum of every float), same pool.           */
-/* ------------------------------------------------------------------------------------------------ */
-
-typedef struct {
-  const float *x;
-  size_t n;
-  uint64_t next; /* in units of STREAM_CHUNK floats: the same dynamic 256 KiB claims as the flat scan */
-  double part[MAX_THREADS];
-} stream_ctx;
-
-#define STREAM_CHUNK 65536
-
-static double stream_sum(const float *x, size_t n) {
-  /* 16 independent partial sums so the compiler can vectorise without -ffast-math. */
-  float acc[16] = {0};
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; j++) acc[j] += x[i + j];
-  double s = 0;
-  for (int j = 0; j < 16; j++) s += acc[j];
-  for (; i < n; i++) s += x[i];
-  return s;
-}
-
-#if QK_X86
-QK_AVX2 static double stream_sum_avx2(const float *x, size_t n) { return stream_sum(x, n); }
-#endif
-
-static void stream_job(void *vctx, int tid) {
-  stream_ctx *c = (stream_ctx *)vctx;
-  double s = 0;
-  for (;;) {
-    size_t lo = (size_t)__atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED) * STREAM_CHUNK;
-    if (lo >= c->n) break;
-    size_t n = c->n - lo < STREAM_CHUNK ? c->n - lo : STREAM_CHUNK;
-#if QK_X86
-    if (simd_on()) {
-      s += stream_sum_avx2(c->x + lo, n);
-      continue;
-    }
-#endif
-    s += stream_sum(c->x + lo, n);
-  }
-  c->part[tid] = s;
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* f16 conversion jobs                                                                               */
-/* ------------------------------------------------------------------------------------------------ */
-
-typedef struct {
-  const void *src;
-  void *dst;
-  size_t n;
-  int to_half;
-  uint64_t next; /* in units of CVT_CHUNK */
-} cvt_ctx;
-
-#define CVT_CHUNK 65536
-
-#if QK_X86
-QK_AVX2 static void cvt_to_half_avx2(const float *s, uint16_t *d, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128((__m128i *)(d + i), _mm256_cvtps_ph(_mm256_loadu_ps(s + i), _MM_FROUND_TO_NEAREST_INT));
-  for (; i < n; i++) d[i] = f2h_scalar(s[i]);
-}
-QK_AVX2 static void cvt_to_float_avx2(const uint16_t *s, float *d, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(d + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i))));
-  for (; i < n; i++) d[i] = h2f_scalar(s[i]);
-}
-#endif
-
-static void cvt_job(void *vctx, int tid) {
-  (void)tid;
-  cvt_ctx *c = (cvt_ctx *)vctx;
-  for (;;) {
-    size_t lo = (size_t)__atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED) * CVT_CHUNK;
-    if (lo >= c->n) break;
-    size_t n = c->n - lo < CVT_CHUNK ? c->n - lo : CVT_CHUNK;
-    const float *sf = (const float *)c->src + lo;
-    const uint16_t *sh = (const uint16_t *)c->src + lo;
-    float *df = (float *)c->dst + lo;
-    uint16_t *dh = (uint16_t *)c->dst + lo;
-#if QK_X86
-    if (simd_on()) {
-      if (c->to_half) cvt_to_half_avx2(sf, dh, n);
-      else cvt_to_float_avx2(sh, df, n);
-      continue;
-    }
-#endif
-    if (c->to_half) for (size_t i = 0; i < n; i++) dh[i] = f2h_scalar(sf[i]);
-    else for (size_t i = 0; i < n; i++) df[i] = h2f_scalar(sh[i]);
-  }
-}
+#include "qk_internal.h"
 
 /* ------------------------------------------------------------------------------------------------ */
 /* N-API glue                                                                                        */
@@ -1351,6 +587,94 @@ static napi_value convert(napi_env env, napi_callback_info info, int to_half) {
 static napi_value js_to_half(napi_env env, napi_callback_info info) { return convert(env, info, 1); }
 static napi_value js_to_float(napi_env env, napi_callback_info info) { return convert(env, info, 0); }
 
+/* ---- assignNearest(vectors f32, dim, centroids f32) -> Promise<Uint32Array> (nearest centroid per row) ---- */
+
+typedef struct {
+  job_t job;
+  arr_t vec, cen;
+  int d;
+  uint32_t m;
+  int nlist;
+  uint32_t *out;
+} as_req;
+
+static int as_compute(job_t *j) {
+  as_req *req = (as_req *)j;
+  if (req->m == 0) return 1;
+  const int d = req->d, nlist = req->nlist, nblocks = (nlist + NR - 1) / NR;
+  pthread_mutex_lock(&call_mu);
+  int nt = pool.nthreads;
+  as_ctx *c = calloc(1, sizeof *c);
+  float *Bp = c ? aligned_alloc(64, ((size_t)nblocks * NR * d * 4 + 63) / 64 * 64) : NULL;
+  int ok = c && Bp;
+  for (int t = 0; ok && t < nt; t++) {
+    c->scratch[t] = malloc((size_t)RB_ROWS * (d + AS_COLS) * 4);
+    if (!c->scratch[t]) ok = 0;
+  }
+  if (ok) {
+    const float *cen = req->cen.data;
+    for (int cb = 0; cb < nblocks; cb++)
+      for (int i = 0; i < d; i++)
+        for (int jj = 0; jj < NR; jj++) {
+          int col = cb * NR + jj;
+          Bp[((size_t)cb * d + i) * NR + jj] = col < nlist ? cen[(size_t)col * d + i] : 0.0f;
+        }
+    c->x = req->vec.data;
+    c->d = d;
+    c->m = req->m;
+    c->Bp = Bp;
+    c->nblocks = nblocks;
+    c->nlist = nlist;
+    c->out = req->out;
+    c->simd = simd_on() ? 1 + avx512_on() : 0;
+    pool_run(as_job, c);
+  }
+  if (c)
+    for (int t = 0; t < nt; t++) free(c->scratch[t]);
+  free(c);
+  free(Bp);
+  pthread_mutex_unlock(&call_mu);
+  return ok;
+}
+
+static napi_value as_build(napi_env env, job_t *j) {
+  napi_value out;
+  return napi_get_reference_value(env, j->refs[j->nrefs - 1], &out) == napi_ok ? out : NULL;
+}
+
+static void as_dispose(job_t *j) { free(j); }
+
+static napi_value js_assign_async(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) FAIL("assignNearest expects (vectors, dim, centroids)");
+  arr_t vec, cen;
+  int d, f16;
+  int64_t n = parse_store(env, argv[0], argv[1], &vec, &d, &f16);
+  if (n < 0) return NULL;
+  if (f16) FAIL("assignNearest vectors must be a Float32Array");
+  if (!get_arr(env, argv[2], &cen) || cen.type != napi_float32_array || cen.length == 0 || cen.length % (size_t)d != 0 ||
+      cen.length / d > 1 << 20)
+    FAIL("assignNearest centroids must be a Float32Array of 1..1048576 rows of length dim (%d)", d);
+  void *outp;
+  napi_value out = make_typed(env, napi_uint32_array, (size_t)n, 4, &outp);
+  as_req *req = out ? calloc(1, sizeof *req) : NULL;
+  if (!req) {
+    napi_throw_error(env, NULL, "search kernels: assignNearest could not allocate results");
+    return NULL;
+  }
+  req->job = (job_t){.compute = as_compute, .build = as_build, .dispose = as_dispose, .name = "assignNearest"};
+  req->vec = vec;
+  req->cen = cen;
+  req->d = d;
+  req->m = (uint32_t)n;
+  req->nlist = (int)(cen.length / d);
+  req->out = outp;
+  napi_value pins[3] = {argv[0], argv[2], out}; /* last: as_build reads the result from it */
+  return job_queue(env, &req->job, pins, 3);
+}
+
 /* configure({threads?, simd?}) -> {threads, simd, simdAvailable} */
 static napi_value js_configure(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1420,6 +744,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"streamBaseline", NULL, js_stream_baseline, NULL, NULL, NULL, napi_default, NULL},
       {"float32ToFloat16", NULL, js_to_half, NULL, NULL, NULL, napi_default, NULL},
       {"float16ToFloat32", NULL, js_to_float, NULL, NULL, NULL, napi_default, NULL},
+      {"assignNearestAsync", NULL, js_assign_async, NULL, NULL, NULL, napi_default, NULL},
       {"configure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
