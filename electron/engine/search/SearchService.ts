@@ -8,12 +8,11 @@ import type { CatalogStore } from '../../../db/Interface.ts';
 import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import type { SearchMode } from '../../shared/constants.ts';
-import type { HitVerification } from '../../shared/api.ts';
 import type { Box } from '../images/decode.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
 import { verifyParams, type VerifyParams } from '../verify/params.ts';
-import { NOT_CHECKED, queryGray, verifyHits, type StageSummary } from '../verify/stage.ts';
+import { NOT_CHECKED, queryGray, verifyHits, type StageSummary, type Verification } from '../verify/stage.ts';
 import { VerifyPool } from '../verify/VerifyPool.ts';
 import { CatalogRows, IndexedCatalog } from './IndexedCatalog.ts';
 import { IndexFileError, IvfIndex } from './IvfIndex.ts';
@@ -51,7 +50,7 @@ export interface Hit {
   box: Box;
   /** 0..1: share of the content classifier's explicit classes. */
   explicitScore: number;
-  verification: HitVerification;
+  verification: Verification;
   /** The thumbnail's path relative to the catalog's data folder. */
   thumbnail: string | null;
 }
