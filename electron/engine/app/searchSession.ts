@@ -84,6 +84,7 @@ export class SearchSession {
         baselineScore: h.baselineScore,
         box: h.box,
         explicitScore: h.explicitScore,
+        verification: h.verification,
         thumbnailUrl: this.mediaUrl('thumb', h.imageId),
         imageUrl: this.mediaUrl('image', h.imageId),
       })),
