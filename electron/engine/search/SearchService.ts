@@ -12,7 +12,7 @@ import type { Box } from '../images/decode.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
 import { verifyParams, type VerifyParams } from '../verify/params.ts';
-import { NOT_CHECKED, queryGray, verifyHits, type StageSummary, type Verification } from '../verify/stage.ts';
+import { NOT_CHECKED, queryGray, verifyHits, type HitVerification, type StageSummary } from '../verify/stage.ts';
 import { VerifyPool } from '../verify/VerifyPool.ts';
 import { CatalogRows, IndexedCatalog } from './IndexedCatalog.ts';
 import { IndexFileError, IvfIndex } from './IvfIndex.ts';
@@ -50,7 +50,7 @@ export interface Hit {
   box: Box;
   /** 0..1: share of the content classifier's explicit classes. */
   explicitScore: number;
-  verification: Verification;
+  verification: HitVerification;
   /** The thumbnail's path relative to the catalog's data folder. */
   thumbnail: string | null;
 }

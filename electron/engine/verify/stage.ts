@@ -4,19 +4,19 @@
 // hits rank first by inlier count, then by model score, and the rest keep the model order — the calibration of
 // issue 10, which raised held-out mAP@100 from 0.16 to 0.40 with ORB and a RANSAC homography.
 import sharp from 'sharp';
-import { DEFAULT_MAX_PIXELS, readFileBytes, readImageHeader, type Box } from '../images/decode.ts';
+import { type Box, DEFAULT_MAX_PIXELS, readFileBytes, readImageHeader } from '../images/decode.ts';
 import type { GrayImage } from './geometry.ts';
 import type { VerifyParams } from './params.ts';
 import type { VerifyPool } from './VerifyPool.ts';
 
-/** Stage 3's verdict on one hit (the API's Verification carries the same fields; see its statuses there). */
+/** Why a hit is or is not verified; the API contract (shared/api.ts) carries the same shape to the UI. */
 export type VerificationStatus = 'verified' | 'unverified' | 'failed' | 'not-checked' | 'query-too-few-features' | 'multi-region';
 
-export interface Verification {
+/** Stage 3's evidence for one hit: the verified quadrilateral in image pixels, or null. */
+export interface HitVerification {
   status: VerificationStatus;
   inliers: number;
   matches: number;
-  /** The query crop's outline in the hit (pixels; top-left, top-right, bottom-right, bottom-left) when verified. */
   quad: { x: number; y: number }[] | null;
   error?: string;
 }
@@ -27,7 +27,7 @@ export interface VerifiableHit {
   height: number;
   score: number;
   box: Box;
-  verification: Verification;
+  verification: HitVerification;
 }
 
 export interface StageSummary {
@@ -40,7 +40,7 @@ export interface StageSummary {
   ms: number;
 }
 
-export const NOT_CHECKED: Readonly<Verification> = Object.freeze({ status: 'not-checked', inliers: 0, matches: 0, quad: null });
+export const NOT_CHECKED: Readonly<HitVerification> = Object.freeze({ status: 'not-checked', inliers: 0, matches: 0, quad: null });
 
 /** The query crop (or the whole photo) as grey pixels, long side in [minSide, maxSide], EXIF orientation applied. */
 export async function queryGray(imagePath: string, crop: Box | null, p: Pick<VerifyParams, 'maxSide' | 'queryMinSide'>): Promise<GrayImage> {
