@@ -30,12 +30,15 @@ test('a new catalog is migrated to the latest version with every table', () => {
   db.close();
   assert.deepEqual(tables(t.file), [
     'cases',
+    'duplicate_members',
+    'duplicate_stacks',
     'embeddings',
     'image_tags',
     'images',
     'ingest_runs',
     'model_packs',
     'notes',
+    'perceptual_hashes',
     'searches',
     'settings',
     'tag_categories',

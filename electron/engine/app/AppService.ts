@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { catalogDataDir, openCatalog } from '../../../db/CatalogStore.ts';
+import { FilterError } from '../../../db/imageQueries.ts';
 import type { CatalogStore, SearchRow } from '../../../db/Interface.ts';
 import { DEFAULT_PACK_ID, PackRegistry, defaultDataHome } from '../../../native-models/packs/registry.ts';
 import {
@@ -15,6 +16,9 @@ import {
   type CaseDetails,
   type CaseSummary,
   type CatalogInfo,
+  type DuplicateStacks,
+  type ImageDetails,
+  type StackTier,
   type ExportFormat,
   type ExportResult,
   type FailureRow,
@@ -30,6 +34,7 @@ import {
   type Settings,
 } from '../../shared/api.ts';
 import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
+import { rebuildDuplicateStacks } from '../duplicates/rebuild.ts';
 import { readImageHeader } from '../images/decode.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { SearchService } from '../search/SearchService.ts';
@@ -132,7 +137,9 @@ class CatalogApp implements AppService {
       if (p.state === 'scanning' || p.state === 'running') publish({ ...p, runId: progress.runId });
     };
     const done = ingestFolder({ root, catalog: this.store, pack, signal: controller.signal, onProgress })
-      .then((result) => {
+      .then(async (result) => {
+        // New files carry their pHash already; the stacks are rebuilt before "done", so results show them.
+        if (!result.cancelled) await rebuildDuplicateStacks(this.store, packId);
         // New embeddings: the in-memory index is reloaded by the next search (before the final event, so a search
         // started on "done" sees them). The service itself stays open; a search in flight keeps its sessions.
         this.indexStale = true;
@@ -201,9 +208,20 @@ class CatalogApp implements AppService {
     }
     const queryName = (this.store.getSetting(`queryName:${request.queryImageId}`) as string | undefined) ?? request.queryImageId;
     const result = await service.search(
-      { imagePath, crops: request.crops, ...(request.text ? { text: request.text } : {}), mode: request.mode, k: request.k ?? DEFAULT_K, top: request.top ?? DEFAULT_TOP },
+      {
+        imagePath,
+        crops: request.crops,
+        ...(request.text ? { text: request.text } : {}),
+        mode: request.mode,
+        k: request.k ?? DEFAULT_K,
+        top: request.top ?? DEFAULT_TOP,
+        ...(request.filter ? { filter: request.filter } : {}),
+        stackTier: request.stackTier ?? 'perceptual',
+      },
       { record: { params: { queryImageId: request.queryImageId, queryName } } },
-    );
+    ).catch((err: Error) => {
+      throw err instanceof FilterError ? new QuariApiError('bad-request', err.message) : err;
+    });
     return {
       searchId: result.searchId!,
       packId: service.packId,
@@ -222,6 +240,7 @@ class CatalogApp implements AppService {
         baselineScore: h.baselineScore,
         box: h.box,
         explicitScore: h.explicitScore,
+        stack: h.stack,
         thumbnailUrl: mediaUrl('thumb', h.imageId),
         imageUrl: mediaUrl('image', h.imageId),
       })),
@@ -260,7 +279,7 @@ class CatalogApp implements AppService {
         path: item.path,
         sha256: item.sha256 ?? '',
         thumbnailUrl: mediaUrl('thumb', item.imageId),
-        categories: item.tags.map((t) => ({ categoryId: t.categoryId, name: t.name, taggedAt: t.taggedAt, searchId: t.searchId })),
+        categories: item.tags.map((t) => ({ categoryId: t.categoryId, name: t.name, taggedAt: t.taggedAt, searchId: t.searchId, stackTier: t.stackTier, stackOf: t.stackOf })),
         note: item.note ?? '',
       })),
     };
@@ -291,6 +310,65 @@ class CatalogApp implements AppService {
     if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
     const report = buildCaseReport(this.store, input.caseId);
     return writeCaseExport(report, input.format, join(this.dataDir, 'exports'), this.dataDir);
+  }
+
+  async tagStack(input: { caseId: number; imageId: number; tier: StackTier; categoryId: number; searchId: number | null }): Promise<CaseDetails> {
+    this.requireCategory(input.caseId, input.categoryId);
+    this.requireImage(input.imageId);
+    if (!this.store.duplicates.stacksOfImages([input.imageId]).get(input.imageId)?.[input.tier]) {
+      throw new QuariApiError('not-found', `image ${input.imageId} is in no ${input.tier} duplicate stack`);
+    }
+    this.store.duplicates.tagStack(input);
+    return this.getCase(input.caseId);
+  }
+
+  // ---- Duplicates and the image panel ----
+
+  async listDuplicateStacks(input: { tier: StackTier; offset?: number; limit?: number }): Promise<DuplicateStacks> {
+    const dup = this.store.duplicates;
+    const stacks = dup.listStacks(input.tier, { offset: input.offset ?? 0, limit: input.limit ?? 100 }).map((st) => {
+      const ids = dup.stackMembers(st.stackId);
+      const rows = new Map(this.store.getImages(ids).map((r) => [r.id, r]));
+      const tiers = dup.stacksOfImages(ids);
+      const best = tiers.get(st.bestImageId) ?? {};
+      return {
+        stackId: st.stackId,
+        tier: st.tier,
+        size: st.size,
+        members: ids.flatMap((id) => {
+          const row = rows.get(id);
+          if (!row) return [];
+          const mine = tiers.get(id) ?? {};
+          // Nested tiers: the first tier in which both sit in one stack is their tightest link.
+          const link = (['exact', 'perceptual', 'embedding'] as const).find((t) => mine[t] && mine[t]!.stackId === best[t]?.stackId) ?? st.tier;
+          return [{ imageId: id, path: row.path, width: row.width ?? 0, height: row.height ?? 0, size: row.size, thumbnailUrl: mediaUrl('thumb', id), link }];
+        }),
+      };
+    });
+    return { counts: dup.countStacks(), tier: input.tier, stacks };
+  }
+
+  async getImageDetails(imageId: number): Promise<ImageDetails> {
+    const f = this.store.imageQueries.getImageFacts(imageId);
+    if (!f) throw new QuariApiError('not-found', `image ${imageId} is not in the catalog`);
+    const stacks = this.store.duplicates.stacksOfImages([imageId]).get(imageId) ?? {};
+    return {
+      imageId,
+      path: f.path,
+      fileName: basename(f.path),
+      size: f.size,
+      format: f.format,
+      width: f.width,
+      height: f.height,
+      hashes: { sha256: f.sha256, phash: f.phash },
+      capturedAt: f.capturedAt,
+      camera: { make: f.cameraMake, model: f.cameraModel },
+      gps: f.gpsLat !== null && f.gpsLon !== null ? { lat: f.gpsLat, lon: f.gpsLon } : null,
+      orientation: f.orientation,
+      stacks: Object.values(stacks).map((st) => ({ tier: st.tier, stackId: st.stackId, size: st.size })),
+      thumbnailUrl: mediaUrl('thumb', imageId),
+      imageUrl: mediaUrl('image', imageId),
+    };
   }
 
   // ---- Settings ----

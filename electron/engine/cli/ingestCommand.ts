@@ -1,6 +1,7 @@
 // quari ingest <folder> --catalog F [--pack ID] [--json]
 import { openCatalog } from '../../../db/CatalogStore.ts';
 import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
+import { rebuildDuplicateStacks } from '../duplicates/rebuild.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { terminalProgress } from '../ingest/progress.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
@@ -9,7 +10,8 @@ const usage = `Usage: quari ingest <folder> --catalog <file> [--pack <id>] [--ma
 
 Catalogues every image under <folder> (recursively): SHA-256, size, EXIF, a thumbnail, the pack's whole-image and
 region embeddings and content scores. The folder is only read; thumbnails go next to the catalog. Unchanged files
-are skipped, moved files re-pointed, changed files re-embedded; a killed run resumes where it stopped.
+are skipped, moved files re-pointed, changed files re-embedded; a killed run resumes where it stopped. Each new
+file's perceptual hash is computed as it is decoded, and the duplicate stacks are rebuilt at the end (quari dupes).
 Progress goes to stderr. With --json the last line of stdout is
 {"added":n,"skipped":n,"failed":n,"failures":[{"path":...,"error":...}],"seconds":s}.
 Exit code: 0, or 1 when some files failed (they are recorded in the catalog and listed).`;
@@ -38,6 +40,7 @@ export const ingestCommand: Command = {
         onProgress: terminalProgress(process.stderr),
         ...(maxPixels ? { maxPixels } : {}),
       });
+      if (!result.cancelled) await rebuildDuplicateStacks(catalog, pack.manifest.id);
       const summary = {
         added: result.added + result.updated,
         skipped: result.skipped + result.moved,

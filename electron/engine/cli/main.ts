@@ -1,5 +1,6 @@
 // `quari` command line: the engine without Electron. Each subcommand lives in its own module; this file only dispatches.
 import { UsageError, type Command } from './args.ts';
+import { dupesCommand } from './dupesCommand.ts';
 import { evalCommand } from './evalCommand.ts';
 import { hypernetCommand } from './hypernetCommand.ts';
 import { ingestCommand } from './ingestCommand.ts';
@@ -10,6 +11,7 @@ import { statsCommand } from './statsCommand.ts';
 const COMMANDS: Record<string, Command> = {
   ingest: ingestCommand,
   stats: statsCommand,
+  dupes: dupesCommand,
   search: searchCommand,
   eval: evalCommand,
   hypernet: hypernetCommand,

@@ -22,6 +22,11 @@ export interface SearchOptions {
   top: number;
   /** Image slots never returned (e.g. the query's own image during evaluation). */
   excludeSlots?: ReadonlySet<number>;
+  /**
+   * When given, only these slots can be returned (the search filters). Applied inside stage 1: the K candidates
+   * are the K best allowed images, never a filtered remnant of the K best overall.
+   */
+  allowSlots?: ReadonlySet<number>;
 }
 
 export interface RankedImage {
@@ -78,6 +83,7 @@ export class SearchEngine {
 
   /** Union of each query vector's stage-1 top-K images (or all images), minus exclusions, ascending. */
   private async candidateSlots(queries: readonly Float32Array[], options: SearchOptions): Promise<Uint32Array> {
+    if (options.allowSlots) return this.allowedCandidateSlots(queries, options, options.allowSlots);
     const { index } = this;
     const wanted = options.k === 0 ? index.imageCount : Math.min(index.imageCount, options.k + (options.excludeSlots?.size ?? 0));
     let slots: Set<number> | null = null;
@@ -88,6 +94,29 @@ export class SearchEngine {
     const all = slots ? [...slots] : Array.from({ length: index.imageCount }, (_, i) => i);
     const kept = all.filter((s) => !options.excludeSlots?.has(s));
     return Uint32Array.from(kept).sort();
+  }
+
+  /**
+   * Stage 1 restricted to `allow`: when the allowed images are no more than K they are all candidates; otherwise
+   * each query's scan is widened (×4 each time) until its best-first prefix holds K allowed images — those are then
+   * exactly its K best allowed images — or the scan covers the catalog.
+   */
+  private async allowedCandidateSlots(queries: readonly Float32Array[], options: SearchOptions, allow: ReadonlySet<number>): Promise<Uint32Array> {
+    const { index } = this;
+    const ok = (s: number) => allow.has(s) && !options.excludeSlots?.has(s);
+    const allowed = [...allow].filter((s) => s < index.imageCount && ok(s));
+    if (options.k === 0 || allowed.length <= options.k) return Uint32Array.from(allowed).sort();
+    const slots = new Set<number>();
+    for (const q of queries) {
+      for (let wanted = Math.min(index.imageCount, options.k * 4); ; wanted = Math.min(index.imageCount, wanted * 4)) {
+        const found = [...(await index.topImages(q, wanted)).slots].filter(ok);
+        if (found.length >= options.k || wanted === index.imageCount) {
+          for (const s of found.slice(0, options.k)) slots.add(s);
+          break;
+        }
+      }
+    }
+    return Uint32Array.from(slots).sort();
   }
 }
 

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
-import type { Box, SearchHit } from '../../shared/api.ts';
+import type { Box, HitStack, SearchFilter, SearchHit, StackTier } from '../../shared/api.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
 import { SearchEngine, type QueryAdapter } from './SearchEngine.ts';
@@ -19,7 +19,14 @@ export interface QuerySpec {
   /** Stage-1 candidates per query vector; 0 rescores the whole catalog. */
   k: number;
   top: number;
+  /** Only images this filter allows, applied inside stage 1 (before K and before the top N are cut). */
+  filter?: SearchFilter;
+  /** Fold lower-ranked members of a duplicate stack of this tier under its best-ranked hit (default 'none'). */
+  stackTier?: StackTier | 'none';
 }
+
+/** Ranked images whose rows and stacks are fetched at a time while hits are assembled. */
+const HIT_CHUNK = 512;
 
 /** A search hit as the engine knows it: the API's SearchHit, with the thumbnail's catalog path instead of URLs. */
 export type Hit = Omit<SearchHit, 'thumbnailUrl' | 'imageUrl'> & { thumbnail: string | null };
@@ -117,28 +124,60 @@ export class SearchService {
       const slot = index.slotOf(id);
       if (slot !== undefined) excludeSlots.add(slot);
     }
-    const outcome = await this.engine.search(vectors, { mode: spec.mode, k: spec.k, top: spec.top, excludeSlots });
-    const images = new Map(this.store.getImages(outcome.ranked.map((r) => index.imageId(r.slot))).map((row) => [row.id, row]));
+    let allowSlots: Set<number> | undefined;
+    if (spec.filter && !this.store.imageQueries.isEmpty(spec.filter)) {
+      allowSlots = new Set();
+      for (const id of this.store.imageQueries.matchingImageIds(spec.filter)) {
+        const slot = index.slotOf(id);
+        if (slot !== undefined) allowSlots.add(slot);
+      }
+    }
+    const tier = spec.stackTier ?? 'none';
+    // Folding needs the ranking past the top N (folded members do not count), so the engine ranks every candidate.
+    const outcome = await this.engine.search(vectors, {
+      mode: spec.mode,
+      k: spec.k,
+      top: tier === 'none' ? spec.top : Number.MAX_SAFE_INTEGER,
+      excludeSlots,
+      ...(allowSlots ? { allowSlots } : {}),
+    });
     const hits: Hit[] = [];
-    for (const r of outcome.ranked) {
-      const image = images.get(index.imageId(r.slot));
-      if (!image || image.status !== 'ok') continue; // re-ingested since the index was loaded
-      const [bx, by, bw, bh] = index.box(r.bestRow);
-      const width = image.width ?? 0;
-      const height = image.height ?? 0;
-      hits.push({
-        rank: hits.length + 1,
-        imageId: image.id,
-        path: image.path,
-        sha256: image.sha256 ?? '',
-        width,
-        height,
-        score: r.score,
-        baselineScore: r.baselineScore,
-        box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
-        explicitScore: index.explicitScore(r.slot),
-        thumbnail: image.thumbnail,
-      });
+    const shownStacks = new Map<number, HitStack>();
+    for (let start = 0; start < outcome.ranked.length && hits.length < spec.top; start += HIT_CHUNK) {
+      const chunk = outcome.ranked.slice(start, start + HIT_CHUNK);
+      const ids = chunk.map((r) => index.imageId(r.slot));
+      const images = new Map(this.store.getImages(ids).map((row) => [row.id, row]));
+      const stacks = tier === 'none' ? null : this.store.duplicates.stacksOfImages(ids);
+      for (const r of chunk) {
+        if (hits.length === spec.top) break;
+        const image = images.get(index.imageId(r.slot));
+        if (!image || image.status !== 'ok') continue; // re-ingested since the index was loaded
+        const inStack = tier === 'none' ? undefined : stacks?.get(image.id)?.[tier];
+        const shown = inStack && shownStacks.get(inStack.stackId);
+        if (shown) {
+          shown.folded.push(image.id);
+          continue;
+        }
+        const stack: HitStack | null = inStack ? { stackId: inStack.stackId, tier: inStack.tier, size: inStack.size, folded: [] } : null;
+        if (stack) shownStacks.set(stack.stackId, stack);
+        const [bx, by, bw, bh] = index.box(r.bestRow);
+        const width = image.width ?? 0;
+        const height = image.height ?? 0;
+        hits.push({
+          rank: hits.length + 1,
+          imageId: image.id,
+          path: image.path,
+          sha256: image.sha256 ?? '',
+          width,
+          height,
+          score: r.score,
+          baselineScore: r.baselineScore,
+          box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
+          explicitScore: index.explicitScore(r.slot),
+          stack,
+          thumbnail: image.thumbnail,
+        });
+      }
     }
     const durationMs = performance.now() - started;
     let searchId: number | null = null;
