@@ -504,6 +504,8 @@ function toSearchRecord(row: SearchRow): SearchRecord {
       ...(typeof p.text === 'string' ? { text: p.text } : {}),
       ...(typeof p.k === 'number' ? { k: p.k } : {}),
       ...(typeof p.top === 'number' ? { top: p.top } : {}),
+      ...(p.filter && typeof p.filter === 'object' ? { filter: p.filter as SearchRequest['filter'] } : {}),
+      ...(typeof p.stackTier === 'string' ? { stackTier: p.stackTier as SearchRequest['stackTier'] } : {}),
     },
     resultCount: row.resultCount,
     durationMs: row.durationMs,

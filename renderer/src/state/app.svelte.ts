@@ -21,8 +21,9 @@ import type {
 import { api, mediaSrc } from '../api/index.ts';
 import { errorMessage, fileName } from '../lib/format.ts';
 import { roundBox } from '../lib/geometry.ts';
+import { searchFilters } from './duplicates.svelte.ts';
 
-export type View = 'catalog' | 'search' | 'cases' | 'history';
+export type View = 'catalog' | 'search' | 'duplicates' | 'cases' | 'history';
 export type Mode = SearchRequest['mode'];
 
 const ACTIVE_CASE_KEY = 'quari.activeCaseId';
@@ -235,6 +236,7 @@ class AppState {
       top: this.top,
       ...(this.mode === 'adaptive' ? { k: this.k } : {}),
       ...(pack?.hasTextEncoder && this.text.trim() ? { text: this.text.trim() } : {}),
+      ...searchFilters.request(this.activeCase?.caseId ?? null),
     };
     await this.runRequest(request);
   }
@@ -311,6 +313,11 @@ class AppState {
   async openCase(caseId: number) {
     const details = await this.task('Opening case…', () => api().getCase(caseId));
     if (details) this.setActiveCase(details);
+  }
+
+  /** A case returned by a call made elsewhere (stack tagging) becomes the active case. */
+  adoptCase(details: CaseDetails) {
+    this.setActiveCase(details);
   }
 
   private setActiveCase(details: CaseDetails) {
