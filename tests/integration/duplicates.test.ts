@@ -181,3 +181,26 @@ test('tagging a stack tags every member, each tag recording the tier and the mem
   assert.equal(store.getImageTags(c.id, idOf(canon))[0]!.stackTier, null);
   assert.throws(() => store.duplicates.tagStack({ caseId: c.id, imageId: idOf(canon), tier: 'exact', categoryId: cat!.id }), /image \d+ is in no exact duplicate stack/);
 });
+
+test('quari search takes every filter and the stack tier as flags', async () => {
+  const run = async (...args: string[]) => {
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [join(REPO, 'bin/quari.mjs'), 'search', '--catalog', catalogFile, '--image', fileOf(0, null), '--mode', 'baseline', '--json', ...args], {
+        env: { ...process.env, QUARI_HOME: join(root, 'home') },
+      });
+      return { code: 0, lines: stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: '' };
+    } catch (err) {
+      const e = err as { code: number; stderr: string };
+      return { code: e.code, lines: [], stderr: e.stderr };
+    }
+  };
+  const gps = await run('--has-gps', '--camera-make', 'CANON', '--captured-from', '2024-05-01', '--captured-to', '2024-05-31', '--folder', join(evidence, 'camera'));
+  assert.deepEqual(gps.lines.map((h) => h.path), [canon]);
+  assert.ok(!('stack' in gps.lines[0]), 'without --stack-tier the JSON line keeps its keys');
+  const stacked = await run('--stack-tier', 'perceptual', '--top', '3');
+  assert.equal(stacked.lines[0].stack.tier, 'perceptual');
+  assert.ok(stacked.lines[0].stack.folded.length >= 3);
+  const bad = await run('--untagged');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--untagged needs --case/);
+});

@@ -22,8 +22,8 @@ Filters apply inside the search, before --k and --top are cut: --folder (images 
 --camera-make/--camera-model (case-insensitive substrings), --has-gps/--no-gps, and --tagged/--untagged in --case
 (optionally with --category). --stack-tier folds lower-ranked duplicates of a hit (see quari dupes) under it
 (default none: every copy is a hit).
-With --json each hit is one line: {"rank","path","score","baselineScore","box","stack"} where stack is null or
-{"stackId","tier","size","folded":[image ids]}.`;
+With --json each hit is one line: {"rank","path","score","baselineScore","box"}, plus, with a --stack-tier,
+"stack": null or {"stackId","tier","size","folded":[image ids]}.`;
 
 export const searchCommand: Command = {
   synopsis: 'search --catalog F --image P   find images holding a query region',
@@ -80,7 +80,10 @@ export const searchCommand: Command = {
       );
       for (const hit of result.hits) {
         const box = [hit.box.x, hit.box.y, hit.box.w, hit.box.h];
-        if (values.json) console.log(JSON.stringify({ rank: hit.rank, path: hit.path, score: hit.score, baselineScore: hit.baselineScore, box, stack: hit.stack }));
+        if (values.json) {
+          const line = { rank: hit.rank, path: hit.path, score: hit.score, baselineScore: hit.baselineScore, box };
+          console.log(JSON.stringify(stackTier === 'none' ? line : { ...line, stack: hit.stack }));
+        }
         else {
           const stack = hit.stack ? `  (${hit.stack.tier} stack of ${hit.stack.size}, ${hit.stack.folded.length} folded)` : '';
           console.log(`${String(hit.rank).padStart(4)}  ${hit.score.toFixed(4)}  (baseline ${hit.baselineScore.toFixed(4)})  ${hit.path}  [${box.join(',')}]${stack}`);
