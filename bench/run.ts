@@ -7,6 +7,7 @@ const PARTS: Record<string, () => Promise<Record<string, number>>> = {
   search: async () => (await import('./search-kernels.ts')).runSearchKernelBench(),
   hypernet: async () => (await import('./hypernet.ts')).runHypernetBench(),
   ingest: async () => (await import('./ingest.ts')).runIngestBench(),
+  hashset: async () => (await import('./hashset-import.ts')).runHashsetBench(),
   dupes: async () => (await import('./dupes.ts')).runDupesBench(),
 };
 

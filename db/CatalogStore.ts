@@ -15,6 +15,9 @@ import type {
   EmbeddingRow,
   FailureRow,
   FileStat,
+  HashSetInput,
+  HashSetRecord,
+  HashSetRow,
   ImageCounts,
   ImageMetadata,
   ImageRow,
@@ -22,7 +25,10 @@ import type {
   ImageTag,
   IngestCounts,
   IngestedImage,
+  IngestRunOptions,
   IngestRunRow,
+  KnownMatch,
+  KnownStats,
   IngestRunStatus,
   LoadedEmbeddings,
   LoadEmbeddingsOptions,
@@ -33,9 +39,11 @@ import type {
   SearchInput,
   SearchRow,
   TagInput,
+  VicsCategoryRow,
 } from './Interface.ts';
 import { duplicateStore, type DuplicateStore } from './duplicates.ts';
 import { imageQueryStore, type ImageQueryStore } from './imageQueries.ts';
+import * as hashsets from './hashsets.ts';
 import { migrate } from './migrate.ts';
 
 export type * from './Interface.ts';
@@ -77,7 +85,7 @@ export function configureConnection(db: Database.Database): void {
   db.pragma('foreign_keys = ON');
 }
 
-const IMAGE_COLUMNS = `id, path, size, mtime_ms AS mtimeMs, status, error, sha256, width, height, format,
+const IMAGE_COLUMNS = `id, path, size, mtime_ms AS mtimeMs, status, error, sha256, md5, sha1, width, height, format,
   captured_at AS capturedAt, camera_make AS cameraMake, camera_model AS cameraModel, gps_lat AS gpsLat,
   gps_lon AS gpsLon, orientation, thumbnail, added_at AS addedAt, updated_at AS updatedAt`;
 const PACK_COLUMNS = `id, version, name, dim, manifest, registered_at AS registeredAt`;
@@ -85,7 +93,7 @@ const CASE_COLUMNS = `id, name, description, created_at AS createdAt`;
 const CATEGORY_COLUMNS = `id, case_id AS caseId, name, hotkey, colour, created_at AS createdAt`;
 const SEARCH_COLUMNS = `id, case_id AS caseId, pack_id AS packId, checkpoint_hash AS checkpointHash, mode, params,
   result_count AS resultCount, duration_ms AS durationMs, created_at AS createdAt`;
-const RUN_COLUMNS = `id, root, status, started_at AS startedAt, finished_at AS finishedAt, seen, added, updated,
+const RUN_COLUMNS = `id, root, options, status, started_at AS startedAt, finished_at AS finishedAt, seen, added, updated,
   moved, unchanged, failed, error`;
 const NOTE_COLUMNS = `case_id AS caseId, image_id AS imageId, text, updated_at AS updatedAt`;
 const EMBEDDING_COLUMNS = `image_id, pack_id, n_vectors, dim, dtype, explicit_score, content_scores, created_at,
@@ -97,6 +105,7 @@ const DEFAULT_LIMIT = 100;
 
 type PackDbRow = Omit<PackRow, 'manifest'> & { manifest: string };
 type SearchDbRow = Omit<SearchRow, 'params'> & { params: string };
+type RunDbRow = Omit<IngestRunRow, 'options'> & { options: string | null };
 type EmbeddingDbRow = {
   image_id: number;
   pack_id: string;
@@ -179,6 +188,8 @@ function checkRange(what: string, name: string, v: number | null | undefined, lo
 
 function checkMeta(what: string, m: ImageMetadata): void {
   if (!/^[0-9a-f]{64}$/.test(m.sha256)) throw new Error(`${what}: sha256 must be 64 lower-case hex digits, got '${m.sha256}'`);
+  if (m.md5 != null && !/^[0-9a-f]{32}$/.test(m.md5)) throw new Error(`${what}: md5 must be 32 lower-case hex digits, got '${m.md5}'`);
+  if (m.sha1 != null && !/^[0-9a-f]{40}$/.test(m.sha1)) throw new Error(`${what}: sha1 must be 40 lower-case hex digits, got '${m.sha1}'`);
   for (const k of ['width', 'height'] as const) {
     if (!Number.isSafeInteger(m[k]) || m[k] < 1) throw new Error(`${what}: invalid ${k} ${m[k]}`);
   }
@@ -228,6 +239,10 @@ function packFromDb(r: PackDbRow): PackRow {
   return { ...r, manifest: JSON.parse(r.manifest) as unknown };
 }
 
+function runFromDb(r: RunDbRow): IngestRunRow {
+  return { ...r, options: r.options === null ? null : (JSON.parse(r.options) as IngestRunOptions) };
+}
+
 function searchFromDb(r: SearchDbRow): SearchRow {
   return { ...r, params: JSON.parse(r.params) as Record<string, unknown> };
 }
@@ -243,9 +258,9 @@ function prepareStatements(db: Database.Database) {
     insertPending: p(`INSERT INTO images (path, size, mtime_ms, status, added_at, updated_at)
       VALUES (?, ?, ?, 'pending', ?, ?) RETURNING id`),
     resetPending: p(`UPDATE images SET size = ?, mtime_ms = ?, status = 'pending', error = NULL, sha256 = NULL,
-      width = NULL, height = NULL, format = NULL, captured_at = NULL, camera_make = NULL, camera_model = NULL,
+      md5 = NULL, sha1 = NULL, width = NULL, height = NULL, format = NULL, captured_at = NULL, camera_make = NULL, camera_model = NULL,
       gps_lat = NULL, gps_lon = NULL, orientation = NULL, thumbnail = NULL, updated_at = ? WHERE id = ?`),
-    markOk: p(`UPDATE images SET status = 'ok', error = NULL, sha256 = @sha256, width = @width, height = @height,
+    markOk: p(`UPDATE images SET status = 'ok', error = NULL, sha256 = @sha256, md5 = @md5, sha1 = @sha1, width = @width, height = @height,
       format = @format, captured_at = @capturedAt, camera_make = @cameraMake, camera_model = @cameraModel,
       gps_lat = @gpsLat, gps_lon = @gpsLon, orientation = @orientation, thumbnail = @thumbnail,
       updated_at = @updatedAt WHERE id = @id`),
@@ -277,6 +292,12 @@ function prepareStatements(db: Database.Database) {
       FROM (SELECT n_vectors, dtype, dim FROM embeddings WHERE pack_id = ? AND image_id > ? ORDER BY image_id LIMIT ?)`),
     loadRows: p(`SELECT image_id, n_vectors, explicit_score, boxes, vectors FROM embeddings
       WHERE pack_id = ? AND image_id > ? ORDER BY image_id LIMIT ?`).raw(true),
+    // Stage 2 of a search over an on-disk index: the candidates' rows by primary key (a JSON array of ids).
+    loadSummaryOf: p(`SELECT count(*) AS count, coalesce(sum(n_vectors), 0) AS total, min(dtype) AS minDtype,
+      max(dtype) AS maxDtype, min(dim) AS minDim, max(dim) AS maxDim
+      FROM embeddings WHERE pack_id = ? AND image_id IN (SELECT value FROM json_each(?))`),
+    loadRowsOf: p(`SELECT image_id, n_vectors, explicit_score, boxes, vectors FROM embeddings
+      WHERE pack_id = ? AND image_id IN (SELECT value FROM json_each(?)) ORDER BY image_id`).raw(true),
 
     insertCase: p(`INSERT INTO cases (name, description, created_at) VALUES (?, ?, ?) RETURNING ${CASE_COLUMNS}`),
     caseById: p(`SELECT ${CASE_COLUMNS},
@@ -320,7 +341,7 @@ function prepareStatements(db: Database.Database) {
     listSearches: p(`SELECT ${SEARCH_COLUMNS} FROM searches ORDER BY id DESC LIMIT ? OFFSET ?`),
     listCaseSearches: p(`SELECT ${SEARCH_COLUMNS} FROM searches WHERE case_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
 
-    startRun: p(`INSERT INTO ingest_runs (root, status, started_at) VALUES (?, 'running', ?) RETURNING ${RUN_COLUMNS}`),
+    startRun: p(`INSERT INTO ingest_runs (root, options, status, started_at) VALUES (?, ?, 'running', ?) RETURNING ${RUN_COLUMNS}`),
     updateRun: p(`UPDATE ingest_runs SET seen = @seen, added = @added, updated = @updated, moved = @moved,
       unchanged = @unchanged, failed = @failed WHERE id = @id AND status = 'running'`),
     finishRun: p(`UPDATE ingest_runs SET status = @status, finished_at = @finishedAt, error = @error, seen = @seen,
@@ -411,6 +432,8 @@ class SqliteCatalogStore implements CatalogStore {
     const info = this.s.markOk.run({
       id,
       sha256: m.sha256,
+      md5: m.md5 ?? null,
+      sha1: m.sha1 ?? null,
       width: m.width,
       height: m.height,
       format: m.format,
@@ -614,14 +637,32 @@ class SqliteCatalogStore implements CatalogStore {
     if (!Number.isSafeInteger(limit) || (options?.limit !== undefined && limit < 0)) {
       throw new Error(`loadEmbeddings(${packId}): invalid limit ${options?.limit}`);
     }
-    // One read transaction: the sizing pass and the copying pass see the same snapshot even while ingest writes.
+    return this.collectEmbeddings('loadEmbeddings', packId, dim, [packId, after, limit], this.s.loadSummary, this.s.loadRows);
+  }
+
+  loadEmbeddingsOf(packId: string, imageIds: readonly number[]): LoadedEmbeddings {
+    const dim = this.packDim('loadEmbeddingsOf', packId);
+    for (const id of imageIds) if (!Number.isSafeInteger(id) || id < 1) throw new Error(`loadEmbeddingsOf(${packId}): invalid image id ${id}`);
+    const ids = JSON.stringify(imageIds);
+    return this.collectEmbeddings('loadEmbeddingsOf', packId, dim, [packId, ids], this.s.loadSummaryOf, this.s.loadRowsOf);
+  }
+
+  /** Sizes, then copies, the selected embeddings into typed arrays (one read transaction: one snapshot for both). */
+  private collectEmbeddings(
+    fn: string,
+    packId: string,
+    dim: number,
+    params: unknown[],
+    summary: Database.Statement,
+    rowsStatement: Database.Statement,
+  ): LoadedEmbeddings {
     return this.read((): LoadedEmbeddings => {
-      const sum = this.s.loadSummary.get(packId, after, limit) as LoadSummary;
+      const sum = summary.get(...params) as LoadSummary;
       if (sum.count > 0 && sum.minDtype !== sum.maxDtype) {
-        throw new Error(`loadEmbeddings(${packId}): the pack's embeddings mix float16 and float32; re-embed one of them`);
+        throw new Error(`${fn}(${packId}): the pack's embeddings mix float16 and float32; re-embed one of them`);
       }
       if (sum.count > 0 && (sum.minDim !== dim || sum.maxDim !== dim)) {
-        throw new Error(`loadEmbeddings(${packId}): stored dims ${sum.minDim}..${sum.maxDim} differ from the pack's ${dim}`);
+        throw new Error(`${fn}(${packId}): stored dims ${sum.minDim}..${sum.maxDim} differ from the pack's ${dim}`);
       }
       const dtype = (sum.minDtype ?? 'float32') as 'float16' | 'float32';
       const imageIds = new Uint32Array(sum.count);
@@ -634,7 +675,7 @@ class SqliteCatalogStore implements CatalogStore {
       let i = 0;
       let row = 0;
       let vecByte = 0;
-      for (const r of this.s.loadRows.iterate(packId, after, limit) as IterableIterator<
+      for (const r of rowsStatement.iterate(...params) as IterableIterator<
         [number, number, number | null, Buffer, Buffer]
       >) {
         imageIds[i] = r[0];
@@ -648,7 +689,7 @@ class SqliteCatalogStore implements CatalogStore {
       }
       offsets[i] = row;
       if (i !== sum.count || row !== sum.total) {
-        throw new Error(`loadEmbeddings(${packId}): catalog changed during the load (${i}/${sum.count} images)`);
+        throw new Error(`${fn}(${packId}): catalog changed during the load (${i}/${sum.count} images)`);
       }
       const common = { packId, dim, count: i, totalVectors: row, imageIds, offsets, boxes, explicitScores };
       return vectors instanceof Float32Array
@@ -854,9 +895,9 @@ class SqliteCatalogStore implements CatalogStore {
 
   // ---- ingest runs
 
-  startIngestRun(root: string): IngestRunRow {
+  startIngestRun(root: string, options?: IngestRunOptions): IngestRunRow {
     if (typeof root !== 'string' || !isAbsolute(root)) throw new Error(`startIngestRun: root must be absolute, got '${root}'`);
-    return this.s.startRun.get(root, now()) as IngestRunRow;
+    return runFromDb(this.s.startRun.get(root, options ? JSON.stringify(options) : null, now()) as RunDbRow);
   }
 
   updateIngestRun(id: number, counts: IngestCounts): void {
@@ -876,14 +917,14 @@ class SqliteCatalogStore implements CatalogStore {
     checkId('finishIngestRun', id);
     checkCounts('finishIngestRun', counts);
     if (!['done', 'cancelled', 'failed'].includes(status)) throw new Error(`finishIngestRun(${id}): invalid status '${status}'`);
-    const row = this.s.finishRun.get({ id, status, finishedAt: now(), error, ...pickCounts(counts) }) as IngestRunRow | undefined;
+    const row = this.s.finishRun.get({ id, status, finishedAt: now(), error, ...pickCounts(counts) }) as RunDbRow | undefined;
     if (!row) throw new Error(`finishIngestRun: no running ingest run with id ${id}`);
-    return row;
+    return runFromDb(row);
   }
 
   listIngestRuns(options?: Paging): IngestRunRow[] {
     const { limit, offset } = checkPaging('listIngestRuns', options);
-    return this.s.listRuns.all(limit, offset) as IngestRunRow[];
+    return (this.s.listRuns.all(limit, offset) as RunDbRow[]).map(runFromDb);
   }
 
   // ---- settings
@@ -898,6 +939,51 @@ class SqliteCatalogStore implements CatalogStore {
     const json = JSON.stringify(value);
     if (json === undefined) throw new Error(`setSetting(${key}): value is not JSON-serialisable`);
     this.s.setSetting.run(key, json, now());
+  }
+
+  // ---- known files (db/hashsets.ts)
+
+  importHashSet(input: HashSetInput, records: Iterable<HashSetRecord>, onProgress?: (p: { records: number }) => void): HashSetRow {
+    return hashsets.importHashSet(this.db, input, records, onProgress);
+  }
+
+  listHashSets(): HashSetRow[] {
+    return hashsets.listHashSets(this.db);
+  }
+
+  deleteHashSet(id: number): void {
+    checkId('deleteHashSet', id);
+    hashsets.deleteHashSet(this.db, id);
+  }
+
+  getKnownMatches(imageId: number): KnownMatch[] {
+    return hashsets.knownMatches(this.db, imageId);
+  }
+
+  knownStats(): KnownStats {
+    return this.read(() => hashsets.knownStats(this.db));
+  }
+
+  listImagesMissingHashes(afterId: number, limit: number): { id: number; path: string; sha256: string }[] {
+    return hashsets.imagesMissingHashes(this.db, afterId, limit);
+  }
+
+  countImagesMissingHashes(): number {
+    return hashsets.countImagesMissingHashes(this.db);
+  }
+
+  setImageHashes(id: number, hashes: { sha256: string; md5: string; sha1: string }): void {
+    checkId('setImageHashes', id);
+    hashsets.setImageHashes(this.db, id, hashes);
+  }
+
+  listVicsCategories(caseId: number): VicsCategoryRow[] {
+    return hashsets.listVicsCategories(this.db, caseId);
+  }
+
+  setVicsCategory(categoryId: number, vicsCategory: number | null): void {
+    checkId('setVicsCategory', categoryId);
+    hashsets.setVicsCategory(this.db, categoryId, vicsCategory);
   }
 
   // ---- whole catalog

@@ -20,6 +20,9 @@ export interface ImageRow {
   error: string | null;
   /** Lower-case hex SHA-256 of the file bytes; null until ingested. */
   sha256: string | null;
+  /** Lower-case hex MD5 and SHA-1 of the same bytes; null until ingested (or for rows catalogued before they existed). */
+  md5: string | null;
+  sha1: string | null;
   /** Pixel size with EXIF orientation applied. */
   width: number | null;
   height: number | null;
@@ -48,6 +51,9 @@ export interface FileStat {
 /** What ingest learned about a decoded image. */
 export interface ImageMetadata {
   sha256: string;
+  /** Computed in the same pass as sha256; optional only for writers that copy a row catalogued without them. */
+  md5?: string | null;
+  sha1?: string | null;
   width: number;
   height: number;
   format: string;
@@ -244,9 +250,20 @@ export interface IngestCounts {
   failed: number;
 }
 
+/** How a run treated what it found (recorded with the run, so a report can say what was followed). */
+export interface IngestRunOptions {
+  /** Symbolic links inside the evidence folder pointing outside it were followed (else recorded as failures). */
+  followLinks: boolean;
+  /** Files above this many bytes were refused from their size. */
+  maxFileBytes: number;
+  maxPixels: number;
+}
+
 export interface IngestRunRow extends IngestCounts {
   id: number;
   root: string;
+  /** null for runs recorded before options were (schema < 4). */
+  options: IngestRunOptions | null;
   status: IngestRunStatus;
   startedAt: string;
   finishedAt: string | null;
@@ -260,6 +277,75 @@ export interface CatalogStats {
   failed: number;
   embeddings: number;
   packs: (PackRow & { embeddings: number })[];
+}
+
+export type HashSetFormat = 'nsrl-rds3' | 'vics' | 'text';
+/** ignorable: known files to hide (NSRL); of-interest: pre-categorised files to flag (VICS, most lists). */
+export type HashSetKind = 'ignorable' | 'of-interest';
+
+export interface HashSetInput {
+  name: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  /** What the source says its version is, when known before reading. */
+  version?: string | null;
+  /** Called after every record was read, for sources that state their version late (VICS metadata). */
+  resolveVersion?: () => string | null;
+  sourceFile: string;
+  sourceSha256: string;
+  sourceBytes: number;
+}
+
+/** One record of a set: its strongest hash (1 MD5, 2 SHA-1, 3 SHA-256) as bytes and its category, if any. */
+export interface HashSetRecord {
+  type: 1 | 2 | 3;
+  hash: Buffer;
+  category: string | null;
+}
+
+export interface HashSetRow {
+  id: number;
+  name: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  version: string | null;
+  sourceFile: string;
+  sourceSha256: string;
+  sourceBytes: number;
+  /** Records read from the source. */
+  records: number;
+  /** Distinct hashes stored (records repeating a hash count once). */
+  hashCount: number;
+  importedAt: string;
+  /** Catalogued images the set matches now. */
+  matchedImages: number;
+}
+
+export interface KnownMatch {
+  setId: number;
+  setName: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  category: string | null;
+}
+
+export interface KnownStats {
+  sets: number;
+  /** Images in at least one of-interest set. */
+  ofInterest: number;
+  /** Images only in ignorable sets. */
+  ignorable: number;
+  /** 'ok' images in no set. */
+  unknown: number;
+  /** Of-interest images per category the sets give them. */
+  ofInterestByCategory: Record<string, number>;
+}
+
+export interface VicsCategoryRow {
+  categoryId: number;
+  name: string;
+  /** The stored mapping; null = the documented default for the name. */
+  vicsCategory: number | null;
 }
 
 export interface Paging {
@@ -317,6 +403,8 @@ export interface CatalogStore {
   countEmbeddings(packId?: string): number;
   /** Columnar bulk load in image-id order from one consistent snapshot; all rows of a pack must share a dtype. */
   loadEmbeddings(packId: string, options?: LoadEmbeddingsOptions): LoadedEmbeddings;
+  /** The embeddings of the given images (ascending id; images without one are left out): stage 2 over a disk index. */
+  loadEmbeddingsOf(packId: string, imageIds: readonly number[]): LoadedEmbeddings;
 
   // Cases, categories, tags, notes
   /** Creates the case and its categories atomically. */
@@ -350,7 +438,7 @@ export interface CatalogStore {
   listSearches(options?: Paging & { caseId?: number }): SearchRow[];
 
   // Ingest runs
-  startIngestRun(root: string): IngestRunRow;
+  startIngestRun(root: string, options?: IngestRunOptions): IngestRunRow;
   /** Records progress counts of a running run (for the UI and for post-mortems of an interrupted run). */
   updateIngestRun(id: number, counts: IngestCounts): void;
   finishIngestRun(id: number, status: Exclude<IngestRunStatus, 'running'>, counts: IngestCounts, error?: string | null): IngestRunRow;
@@ -361,6 +449,22 @@ export interface CatalogStore {
   /** undefined when the key was never set. */
   getSetting(key: string): unknown;
   setSetting(key: string, value: unknown): void;
+
+  // Known files (db/hashsets.ts)
+  /** One transaction: the set, every record (a throw while reading them rolls all back), the match of every image. */
+  importHashSet(input: HashSetInput, records: Iterable<HashSetRecord>, onProgress?: (p: { records: number }) => void): HashSetRow;
+  listHashSets(): HashSetRow[];
+  deleteHashSet(id: number): void;
+  /** The sets an image is in, with their categories. */
+  getKnownMatches(imageId: number): KnownMatch[];
+  knownStats(): KnownStats;
+  /** 'ok' images lacking MD5/SHA-1, in id order after `afterId` (keyset paging). */
+  listImagesMissingHashes(afterId: number, limit: number): { id: number; path: string; sha256: string }[];
+  countImagesMissingHashes(): number;
+  /** Back-fills MD5/SHA-1 of an 'ok' image; refuses when its SHA-256 is not `sha256`. */
+  setImageHashes(id: number, hashes: { sha256: string; md5: string; sha1: string }): void;
+  listVicsCategories(caseId: number): VicsCategoryRow[];
+  setVicsCategory(categoryId: number, vicsCategory: number | null): void;
 
   stats(): CatalogStats;
   close(): void;

@@ -1,30 +1,26 @@
 // The two custom schemes the window loads from. `quari-app://ui/…` serves the built renderer (dist/renderer) and
 // `quari-media://<kind>/<id>` serves thumbnails, catalog images and query images. Media is looked up by id through
 // the engine, never by a path from the renderer, and the resolved file must really lie inside the catalog's data
-// folder or an evidence root. Handlers take and return fetch Request/Response, as protocol.handle does.
+// folder or an evidence root, and be an image type (media never answers a document or script type).
+// Handlers take and return fetch Request/Response, as protocol.handle does.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { MEDIA_SCHEME, type MediaKind } from '../shared/api.ts';
+import { MEDIA_ID, isMediaKind, mediaType } from '../shared/protocol/routes.ts';
+import type { AppService } from '../shared/protocol/service.ts';
 import type { Logger } from './log.ts';
-import { isPathInside, resolveServableFile, type FsLike } from './paths.ts';
+import { isPathInside, resolveServableFile, type FsLike } from '../shared/paths.ts';
 
 export { MEDIA_SCHEME, type MediaKind };
 export const APP_SCHEME = 'quari-app';
 export const APP_HOST = 'ui';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
-export const MEDIA_KINDS: readonly MediaKind[] = ['thumb', 'image', 'query'];
 
-/** What the media handler needs from the engine (AppService). */
-export interface MediaSource {
-  /** The file behind a catalog image, its thumbnail or a query image; null for an unknown id. */
-  mediaPath(kind: MediaKind, id: string): string | null;
-  /** Folders media may be served from: the catalog's data folder and every registered evidence root. */
-  mediaRoots(): readonly string[];
-}
+/** What the media handler needs from the engine. */
+export type MediaSource = Pick<AppService, 'mediaPath' | 'mediaRoots'>;
 
-const MEDIA_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
+/** Types of the app bundle's own files (never used for media). */
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -70,8 +66,8 @@ export function parseMediaUrl(url: string): { kind: MediaKind; id: string } | nu
     return null;
   }
   if (parsed.protocol !== `${MEDIA_SCHEME}:` || parsed.search || parsed.username || parsed.password || parsed.port) return null;
-  const kind = parsed.hostname as MediaKind;
-  if (!MEDIA_KINDS.includes(kind)) return null;
+  const kind = parsed.hostname;
+  if (!isMediaKind(kind)) return null;
   let id: string;
   try {
     id = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
@@ -119,6 +115,11 @@ export function createMediaHandler(options: MediaHandlerOptions): (request: Requ
       else log.info(line);
       return plain(checked.reason === 'missing' ? 404 : 403, checked.reason === 'missing' ? 'not found' : 'forbidden');
     }
+    const type = mediaType(checked.realPath);
+    if (!type) {
+      log.warn(`media: refused ${target.kind}/${target.id} -> ${checked.realPath}: not an image type`);
+      return plain(403, 'forbidden');
+    }
     let body: Uint8Array<ArrayBuffer>;
     try {
       body = await fs.readFile(checked.realPath);
@@ -129,7 +130,7 @@ export function createMediaHandler(options: MediaHandlerOptions): (request: Requ
     return new Response(request.method === 'HEAD' ? null : body, {
       status: 200,
       headers: {
-        'content-type': mimeType(checked.realPath),
+        'content-type': type,
         'content-length': String(body.byteLength),
         'x-content-type-options': 'nosniff',
         'cache-control': 'no-cache',

@@ -4,29 +4,8 @@
 // wiring is exercised in plain Node tests; main.ts hands in Electron's real session and webContents.
 import type { WebPreferences } from 'electron';
 import type { Logger } from './log.ts';
+import { CONTENT_SECURITY_POLICY } from '../shared/protocol/routes.ts';
 import { APP_ORIGIN, APP_SCHEME, MEDIA_SCHEME } from './protocol.ts';
-
-/**
- * Scripts only from the app bundle (no inline script, no eval). Inline styles are allowed because Svelte templates
- * carry style attributes; images come from the bundle, the media scheme, or data:/blob: URLs built in-page.
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  `img-src 'self' ${MEDIA_SCHEME}: data: blob:`,
-  `media-src 'self' ${MEDIA_SCHEME}: blob:`,
-  "font-src 'self' data:",
-  `connect-src 'self' ${MEDIA_SCHEME}:`,
-  "worker-src 'self' blob:",
-  "manifest-src 'none'",
-  "object-src 'none'",
-  "frame-src 'none'",
-  "child-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
 
 /** Schemes a request may use: the app's own two, in-page data/blob URLs, and the built-in devtools. */
 export const ALLOWED_SCHEMES: ReadonlySet<string> = new Set([`${APP_SCHEME}:`, `${MEDIA_SCHEME}:`, 'data:', 'blob:', 'devtools:']);

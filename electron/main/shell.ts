@@ -1,18 +1,17 @@
 // The Electron shell composed from its parts: privileged schemes and Chromium switches before `ready`, then the
 // engine, network guards, protocols, IPC handlers and the window. Electron arrives as a parameter (main.ts passes
 // the real module) so the whole start-up sequence also runs in plain Node tests against test doubles.
-import type { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserWindowConstructorOptions, CustomScheme, OpenDialogOptions, OpenDialogReturnValue } from 'electron';
 import type { QuariEvent } from '../shared/api.ts';
-import { EVENT_CHANNEL } from './channels.ts';
-import { registerApiHandlers, type ApiService, type IpcLike } from './ipc.ts';
+import { CONTENT_SECURITY_POLICY, EVENT_CHANNEL } from '../shared/protocol/routes.ts';
+import type { AppService } from '../shared/protocol/service.ts';
+import { registerApiHandlers, type IpcLike } from './ipc.ts';
 import { createFileLogger, type Logger } from './log.ts';
-import { APP_ENTRY_URL, APP_SCHEME, MEDIA_SCHEME, createAppHandler, createMediaHandler, type MediaSource } from './protocol.ts';
+import { APP_ENTRY_URL, APP_SCHEME, MEDIA_SCHEME, createAppHandler, createMediaHandler } from './protocol.ts';
 import {
   CHROMIUM_SWITCHES,
-  CONTENT_SECURITY_POLICY,
   hardenWebContents,
   installNetworkGuards,
   isAppUrl,
@@ -20,14 +19,6 @@ import {
   type SessionLike,
   type WebContentsLike,
 } from './security.ts';
-
-/** The engine as the shell uses it: electron/engine/app/AppService.ts. */
-export type EngineService = ApiService &
-  MediaSource & {
-    /** Emits 'event' with a QuariEvent. */
-    events: EventEmitter;
-    close(): void | Promise<void>;
-  };
 
 export interface EngineOptions {
   catalogPath: string;
@@ -84,7 +75,7 @@ export interface ShellOptions {
   rendererDir: string;
   /** The default model pack shipped with the app (resources/packs once packaged). */
   builtInPacksDir: string;
-  createEngine(options: EngineOptions): Promise<EngineService>;
+  createEngine(options: EngineOptions): Promise<AppService>;
   /** Test seam for the log; defaults to <logs>/main.log. */
   log?: Logger;
 }
@@ -148,7 +139,7 @@ export function prepareShell(electron: ElectronLike, dataHome: string): boolean 
 
 export interface RunningShell {
   window: WindowLike;
-  engine: EngineService;
+  engine: AppService;
   log: Logger;
 }
 

@@ -1,7 +1,7 @@
 // QuariApi on top of two primitives (invoke a channel, subscribe to events), kept free of Electron so the
 // unwrapping is tested in plain Node. The preload passes ipcRenderer-backed primitives.
 import { isApiErrorCode, QuariApiError, type ApiError, type ApiMethod, type QuariApi, type QuariEvent } from '../shared/api.ts';
-import type { IpcResult } from '../main/channels.ts';
+import type { Envelope } from '../shared/protocol/routes.ts';
 
 /**
  * Failed calls throw QuariApiError. contextBridge re-creates errors in the page's world with their message only,
@@ -10,7 +10,7 @@ import type { IpcResult } from '../main/channels.ts';
 export { QuariApiError };
 
 export interface BridgePrimitives {
-  invoke(channel: string, args: unknown[]): Promise<IpcResult>;
+  invoke(channel: string, args: unknown[]): Promise<Envelope>;
   subscribe(listener: (event: QuariEvent) => void): () => void;
   methods: readonly ApiMethod[];
   channelFor(method: ApiMethod): string;
@@ -21,7 +21,7 @@ export function unwrapResult(method: string, result: unknown): unknown {
   if (result === null || typeof result !== 'object' || typeof (result as { ok?: unknown }).ok !== 'boolean') {
     throw new QuariApiError('internal', `${method}: the main process sent a malformed reply`);
   }
-  const envelope = result as IpcResult;
+  const envelope = result as Envelope;
   if (envelope.ok) return envelope.value;
   const { code, message } = envelope.error ?? {};
   throw new QuariApiError(
@@ -35,7 +35,7 @@ export function buildBridgeApi(p: BridgePrimitives): QuariApi {
   for (const method of p.methods) {
     const channel = p.channelFor(method);
     api[method] = async (...args: unknown[]) => {
-      let result: IpcResult;
+      let result: Envelope;
       try {
         result = await p.invoke(channel, args);
       } catch (err) {

@@ -3,11 +3,11 @@
 // onEvent subscribes to the event channel. Only contextBridge and ipcRenderer are used, as sandboxing requires.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import { API_METHODS, type QuariApi, type QuariEvent } from '../shared/api.ts';
-import { EVENT_CHANNEL, channelFor, type IpcResult } from '../main/channels.ts';
+import { EVENT_CHANNEL, channelFor, type Envelope } from '../shared/protocol/routes.ts';
 import { buildBridgeApi } from './bridge.ts';
 
 const api: QuariApi = buildBridgeApi({
-  invoke: (channel, args) => ipcRenderer.invoke(channel, ...args) as Promise<IpcResult>,
+  invoke: (channel, args) => ipcRenderer.invoke(channel, ...args) as Promise<Envelope>,
   subscribe: (listener) => {
     const onMessage = (_event: IpcRendererEvent, payload: QuariEvent) => listener(payload);
     ipcRenderer.on(EVENT_CHANNEL, onMessage);

@@ -61,6 +61,10 @@ export interface QueryImage {
   url: string;
 }
 
+/** Stage 1 only, or stage 1 rescored by QuARI. */
+export const SEARCH_MODES = ['baseline', 'adaptive'] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
+
 /** Duplicate tiers, tightest first: identical bytes, pHash near-duplicates, whole-image embedding near-duplicates. */
 export const STACK_TIERS = ['exact', 'perceptual', 'embedding'] as const;
 export type StackTier = (typeof STACK_TIERS)[number];
@@ -92,7 +96,7 @@ export interface SearchRequest {
   /** Zero or more crop regions; none means the whole image. */
   crops: Box[];
   text?: string;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   /** Stage-1 candidates rescored by QuARI; 0 rescores the whole catalog. */
   k?: number;
   top?: number;
@@ -135,7 +139,7 @@ export interface SearchResponse {
   searchId: number;
   packId: string;
   checkpointHash: string | null;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   hits: SearchHit[];
   candidates: number;
   durationMs: number;
@@ -146,7 +150,7 @@ export interface SearchRecord {
   createdAt: string;
   packId: string;
   checkpointHash: string | null;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   request: SearchRequest & { queryName: string };
   resultCount: number;
   durationMs: number;
@@ -229,7 +233,9 @@ export interface CaseDetails extends CaseSummary {
   items: TaggedItem[];
 }
 
-export type ExportFormat = 'html' | 'csv' | 'json';
+/** The allow-list of export formats: a format is never anything else (it names the export file's extension). */
+export const EXPORT_FORMATS = ['html', 'csv', 'json'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportResult {
   /** Where the main process wrote the export (next to the catalog, never inside an evidence folder). */
@@ -237,6 +243,48 @@ export interface ExportResult {
   fileName: string;
   mimeType: string;
   bytes: number;
+}
+
+/** Hash-set formats `importHashSet` reads; kinds: ignorable files are hidden (NSRL), of-interest ones flagged (VICS). */
+export const HASH_SET_FORMATS = ['nsrl-rds3', 'vics', 'text'] as const;
+export type HashSetFormat = (typeof HASH_SET_FORMATS)[number];
+export const HASH_SET_KINDS = ['ignorable', 'of-interest'] as const;
+export type HashSetKind = (typeof HASH_SET_KINDS)[number];
+
+export interface HashSetInfo {
+  id: number;
+  name: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  /** What the source says its version is (RDS VERSION, VICS data model); null when it says nothing. */
+  version: string | null;
+  sourceFile: string;
+  sourceSha256: string;
+  records: number;
+  /** Distinct hashes stored. */
+  hashCount: number;
+  importedAt: string;
+  matchedImages: number;
+}
+
+export interface KnownFileCounts {
+  sets: number;
+  /** Images in at least one of-interest set. */
+  ofInterest: number;
+  /** Images only in ignorable sets. */
+  ignorable: number;
+  /** Catalogued ('ok') images in no set. */
+  unknown: number;
+  ofInterestByCategory: Record<string, number>;
+}
+
+/** One set an image is in, with the category that set gives it (VICS: the category number as text). */
+export interface KnownMatchInfo {
+  setId: number;
+  setName: string;
+  format: HashSetFormat;
+  kind: HashSetKind;
+  category: string | null;
 }
 
 export interface Settings {
@@ -299,6 +347,13 @@ export interface QuariApi {
   getSettings(): Promise<Settings>;
   setSettings(settings: Partial<Settings>): Promise<Settings>;
 
+  /** Imports a hash-set file (format told from its first bytes unless given) and matches it against the catalog. */
+  importHashSet(input: { path: string; name?: string; format?: HashSetFormat; kind?: HashSetKind }): Promise<HashSetInfo>;
+  /** The catalog's sets and its image counts by kind of set (the Catalog view). */
+  listHashSets(): Promise<{ sets: HashSetInfo[]; known: KnownFileCounts }>;
+  /** The sets each image is in (badges, the image panel); images in none are listed with no matches. */
+  getKnownMatches(imageIds: number[]): Promise<{ imageId: number; matches: KnownMatchInfo[] }[]>;
+
   /** Subscribes to main-process events; returns the unsubscribe function. */
   onEvent(listener: (event: QuariEvent) => void): () => void;
 }
@@ -327,6 +382,9 @@ export const API_METHODS = [
   'getImageDetails',
   'getSettings',
   'setSettings',
+  'importHashSet',
+  'listHashSets',
+  'getKnownMatches',
 ] as const satisfies readonly Exclude<keyof QuariApi, 'onEvent'>[];
 
 export type ApiMethod = (typeof API_METHODS)[number];

@@ -11,14 +11,26 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { API_METHODS, type ApiError, type ApiMethod, type QuariEvent } from '../shared/api.ts';
-import { API_PREFIX, EVENTS_PATH, MEDIA_PREFIX, TOKEN_HEADER, decodeWire, encodeWire } from '../../renderer/src/api/wire.ts';
-import { MEDIA_KINDS, type MediaKind, type WebBackend } from './backend.ts';
+import type { ApiError, QuariEvent } from '../shared/api.ts';
+import { dispatch } from '../shared/protocol/dispatch.ts';
+import { HTTP_STATUS, ValidationError } from '../shared/protocol/errors.ts';
+import { isPathInside, resolveServableFile } from '../shared/paths.ts';
+import {
+  API_PREFIX,
+  CONTENT_SECURITY_POLICY,
+  EVENTS_PATH,
+  MEDIA_ID,
+  MEDIA_PREFIX,
+  TOKEN_HEADER,
+  isMediaKind,
+  mediaType,
+} from '../shared/protocol/routes.ts';
+import type { AppService } from '../shared/protocol/service.ts';
+import { decodeWire, encodeWire } from '../shared/protocol/wire.ts';
 import { rewriteMediaUrls } from './mediaUrls.ts';
-import { resolveServableFile } from '../main/paths.ts';
 
 export interface WebHostOptions {
-  backend: WebBackend;
+  backend: AppService;
   /** The built renderer (dist/renderer). */
   distDir: string;
   /** 0 picks a free port. */
@@ -34,19 +46,6 @@ export interface WebHost {
   close(): Promise<void>;
 }
 
-const CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
-
 const STATIC_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -58,30 +57,6 @@ const STATIC_TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
-const MEDIA_TYPES: Record<string, string> = {
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.png': 'image/png',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-  '.bmp': 'image/bmp',
-  '.avif': 'image/avif',
-  '.tif': 'image/tiff',
-  '.tiff': 'image/tiff',
-  '.heic': 'image/heic',
-  '.heif': 'image/heif',
-};
-
-const STATUS: Record<ApiError['code'], number> = {
-  'bad-request': 400,
-  'not-found': 404,
-  conflict: 409,
-  unavailable: 503,
-  internal: 500,
-};
-
-const MEDIA_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -90,14 +65,6 @@ class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-/** An error from the backend as the wire's {code, message}: known codes pass through, anything else is internal. */
-export function toApiError(err: unknown): ApiError {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  const message = typeof e?.message === 'string' && e.message ? e.message : 'Internal error';
-  if (typeof e?.code === 'string' && e.code in STATUS) return { code: e.code as ApiError['code'], message };
-  return { code: 'internal', message };
 }
 
 /** decodeURIComponent that answers 404 for a malformed escape instead of throwing a URIError. */
@@ -132,15 +99,20 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   });
 
   const token = randomBytes(32).toString('base64url');
-  const methods: ReadonlySet<string> = new Set(API_METHODS);
   const streams = new Set<ServerResponse>();
   let port = 0;
   let cookieName = '';
   let origins: ReadonlySet<string> = new Set();
   let hosts: ReadonlySet<string> = new Set();
 
+  const dispatchContext = {
+    // A browser page cannot open a native picker on the host; the UI falls back to a typed path.
+    chooseFolder: async () => null,
+    log: { warn: (line: string) => console.warn(`quari web: ${line}`), error: (line: string) => console.error(`quari web: ${line}`) },
+  };
+
   function baseHeaders(res: ServerResponse) {
-    res.setHeader('Content-Security-Policy', CSP);
+    res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('X-Frame-Options', 'DENY');
@@ -197,35 +169,31 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     if (req.method !== 'POST') throw new HttpError(405, 'bad-request', 'API routes accept POST only');
     // A cookie rides along on any request the browser makes; only our own pages may spend it.
     if (auth === 'cookie' && !req.headers.origin) throw new HttpError(403, 'bad-request', 'API request without an Origin header refused');
-    if (!methods.has(method)) throw new HttpError(404, 'not-found', `No API method named ${method}`);
     if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
       throw new HttpError(415, 'bad-request', 'API requests must be application/json');
     }
-    let args: unknown[];
+    let parsed: unknown;
+    const body = (await readBody(req)).toString('utf8');
     try {
-      const parsed = JSON.parse((await readBody(req)).toString('utf8')) as { args?: unknown };
-      if (!Array.isArray(parsed?.args)) throw new Error('args');
-      args = decodeWire(parsed.args) as unknown[];
+      parsed = JSON.parse(body);
+    } catch {
+      throw new HttpError(400, 'bad-request', 'The body must be JSON {"args": [...]}');
+    }
+    const rawArgs = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as { args?: unknown }).args : undefined;
+    if (!Array.isArray(rawArgs)) throw new HttpError(400, 'bad-request', 'The body must be JSON {"args": [...]}');
+    let args: unknown;
+    try {
+      args = decodeWire(rawArgs);
     } catch (err) {
-      if (err instanceof HttpError) throw err;
-      throw new HttpError(400, 'bad-request', `Body of ${method} must be JSON {"args": [...]}`);
+      if (err instanceof ValidationError) throw new HttpError(400, 'bad-request', err.message);
+      throw err;
     }
-    let result: unknown;
-    if (method === 'chooseFolder') {
-      // A browser page cannot open a native picker on the host; the UI falls back to a typed path.
-      result = null;
-    } else {
-      const fn = backend[method as Exclude<ApiMethod, 'chooseFolder'>] as (...a: unknown[]) => Promise<unknown>;
-      try {
-        result = await fn.apply(backend, args);
-      } catch (err) {
-        const apiError = toApiError(err);
-        if (apiError.code === 'internal') console.error(`quari web: ${method} failed:`, err);
-        sendError(res, STATUS[apiError.code], apiError);
-        return;
-      }
+    const answer = await dispatch(backend, method, args, dispatchContext);
+    if (!answer.ok) {
+      sendError(res, HTTP_STATUS[answer.error.code], answer.error);
+      return;
     }
-    sendJson(res, 200, { result: encodeWire(rewriteMediaUrls(result)) });
+    sendJson(res, 200, { result: encodeWire(rewriteMediaUrls(answer.value)) });
   }
 
   function handleEvents(req: IncomingMessage, res: ServerResponse) {
@@ -270,25 +238,25 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   async function handleMedia(req: IncomingMessage, res: ServerResponse, rest: string) {
     const [kind, rawId, extra] = rest.split('/');
     const id = rawId ? decodePathPart(rawId) : '';
-    if (extra !== undefined || !MEDIA_KINDS.includes(kind as MediaKind) || !MEDIA_ID.test(id)) {
+    if (extra !== undefined || !isMediaKind(kind) || !MEDIA_ID.test(id)) {
       throw new HttpError(404, 'not-found', 'No such media');
     }
-    let file = backend.mediaPath(kind as MediaKind, id);
+    let file = backend.mediaPath(kind, id);
     if (!file) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
-    if (backend.mediaRoots) {
-      // Defence in depth, as in the Electron shell: the resolved real path must lie inside a media root.
-      const servable = await resolveServableFile(file, backend.mediaRoots());
-      if (!servable.ok) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
-      file = servable.realPath;
-    }
-    const type = MEDIA_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    // Defence in depth, as in the Electron shell: the resolved real path must lie inside a media root.
+    const servable = await resolveServableFile(file, backend.mediaRoots());
+    if (!servable.ok) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
+    file = servable.realPath;
+    // Media only ever answers an image type: a planted .html or .svg is refused, never rendered.
+    const type = mediaType(file);
+    if (!type) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
     await sendFile(req, res, file, type, 'private, no-cache');
   }
 
   async function handleStatic(req: IncomingMessage, res: ServerResponse, pathname: string) {
     const rel = pathname === '/' ? 'index.html' : decodePathPart(pathname.slice(1));
     const file = path.resolve(distDir, rel);
-    if (file !== distDir && !file.startsWith(distDir + path.sep)) throw new HttpError(404, 'not-found', 'Not found');
+    if (rel.includes('\0') || !isPathInside(file, distDir)) throw new HttpError(404, 'not-found', 'Not found');
     const type = STATIC_TYPES[path.extname(file).toLowerCase()];
     if (!type) throw new HttpError(404, 'not-found', 'Not found');
     // Hashed assets never change under one name; index.html must always be fresh.

@@ -1,8 +1,8 @@
 // The service's media URLs name its own (Electron) scheme; a browser reaches media only through this host's
 // authenticated /media routes. Rewriting by id, never by parsing the service's URL, keeps the routes the only
 // way in: they resolve ids through the catalog, not paths.
-import { MEDIA_PREFIX } from '../../renderer/src/api/wire.ts';
-import type { MediaKind } from './backend.ts';
+import { MEDIA_PREFIX } from '../shared/protocol/routes.ts';
+import type { MediaKind } from '../shared/api.ts';
 
 export const mediaUrl = (kind: MediaKind, id: string | number) => `${MEDIA_PREFIX}${kind}/${encodeURIComponent(String(id))}`;
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import type { ObjectEntry, SceneEntry } from '../../native-models/training/data/catalog.ts';
-import { groupKey, splitOf } from '../../native-models/training/data/split.ts';
-import { generateBenchmark, planBenchmark, queryCrop, type BenchmarkOptions } from '../../native-models/training/benchmark/generate.ts';
+import { groupKey, splitOf, type Split } from '../../native-models/training/data/split.ts';
+import { HARD_KINDS, TIERS, generateBenchmark, planBenchmark, queryCrop, renderImage, type BenchmarkOptions } from '../../native-models/training/benchmark/generate.ts';
 
 // A small real catalog: noise scenes of mixed sizes and RGBA objects with transparent borders, made with sharp.
 let root: string;
@@ -128,6 +128,64 @@ describe('benchmark generator', () => {
     }
   });
 
+  test('tiers: a balanced third each, the query image never hardened, medium one hard change, hard two or three', () => {
+    const plain = planBenchmark({ scenes, objects }, { ...small, objects: 6 });
+    assert.ok(plain.images.every((i) => !i.hard) && plain.targets.every((t) => !t.tier), 'tiers off must not add hard changes');
+    const plan = planBenchmark({ scenes, objects }, { ...small, objects: 6, tiers: true });
+    assert.deepEqual(plan.targets.map((t) => t.tier).sort(), ['easy', 'easy', 'hard', 'hard', 'medium', 'medium']);
+    const byFile = new Map(plan.images.map((i) => [i.file, i]));
+    for (const t of plan.targets) {
+      const [query, ...relevant] = t.files.map((f) => byFile.get(f)!);
+      assert.equal(query.hard, undefined, `${t.object}: the query image is hardened`);
+      for (const img of relevant) {
+        const n = img.hard?.kinds.length ?? 0;
+        if (t.tier === 'easy') assert.equal(n, 0);
+        else if (t.tier === 'medium') assert.equal(n, 1);
+        else assert.ok(n >= 2 && n <= 3, `${img.file}: ${n} hard changes`);
+        for (const k of img.hard?.kinds ?? []) assert.ok((HARD_KINDS as readonly string[]).includes(k));
+      }
+    }
+    assert.ok(plan.images.filter((i) => !i.target).every((i) => !i.hard), 'a distractor-only image is hardened');
+  });
+
+  test('each hard change alters the rendered image where it should, and tiered output has one query file per tier', async () => {
+    const plan = planBenchmark({ scenes, objects }, { ...small, objects: 6, tiers: true, distractorsPerImage: [0, 0] });
+    const img = plan.images.find((i) => i.hard)!;
+    const om = new Map(objects.map((o) => [o.path, o]));
+    const sm = new Map(scenes.map((o) => [o.path, o]));
+    const base = await renderImage(root, om, sm, { ...img, hard: undefined }, plan.options);
+    const raw = async (jpeg: Buffer) => sharp(jpeg).raw().toBuffer();
+    const basePx = await raw(base.jpeg);
+    const W = plan.options.width;
+    /** Mean absolute difference to the unhardened render, inside and outside the target box. */
+    const diff = async (jpeg: Buffer) => {
+      const px = await raw(jpeg);
+      const [bx, by, bw, bh] = base.rendered.target!.box;
+      let inside = 0, nIn = 0, outside = 0, nOut = 0;
+      for (let i = 0; i < px.length; i += 3) {
+        const x = (i / 3) % W, y = Math.floor(i / 3 / W);
+        const d = Math.abs(px[i] - basePx[i]) + Math.abs(px[i + 1] - basePx[i + 1]) + Math.abs(px[i + 2] - basePx[i + 2]);
+        if (x >= bx && x < bx + bw && y >= by && y < by + bh) (inside += d), nIn++;
+        else (outside += d), nOut++;
+      }
+      return { inside: inside / nIn, outside: outside / nOut };
+    };
+    for (const kind of HARD_KINDS) {
+      const hard = { ...img.hard!, kinds: [kind] };
+      const r = await renderImage(root, om, sm, { ...img, hard }, plan.options);
+      assert.deepEqual(r.rendered.target!.box, base.rendered.target!.box, `${kind} moved the box`);
+      const d = await diff(r.jpeg);
+      if (kind === 'perspective' || kind === 'occlusion') assert.ok(d.inside > 3 * d.outside + 1, `${kind}: ${JSON.stringify(d)}`);
+      else assert.ok(d.outside > 1, `${kind} left the scene unchanged: ${JSON.stringify(d)}`);
+      if (kind === 'jpeg') assert.ok(r.jpeg.length < base.jpeg.length, 'heavy JPEG is not smaller');
+    }
+    const out = join(root, 'tiers');
+    const g = await generateBenchmark(root, { scenes, objects }, out, { ...small, objects: 6, tiers: true });
+    const perTier = TIERS.map((t) => JSON.parse(readFileSync(join(out, `queries-${t}.json`), 'utf8')) as { tier: string }[]);
+    assert.deepEqual(perTier.flat().length, g.queries.length);
+    perTier.forEach((qs, i) => assert.ok(qs.length === 2 && qs.every((q) => q.tier === TIERS[i])));
+  });
+
   test('query crops stay within the image at the border', () => {
     for (let s = 0; s < 50; s++) {
       const [x, y, w, h] = queryCrop([0, 0, 100, 60], s, 100, 60);
@@ -145,8 +203,9 @@ describe('data split', () => {
     assert.notEqual(groupKey('p', 'a/wood.png'), groupKey('p', 'b/wood.png'));
     const key = groupKey('p', 'land/badlands0@2x.jpg');
     assert.equal(splitOf(key), splitOf(key));
-    const counts = { train: 0, whitening: 0, eval: 0 };
+    const counts: Record<Split, number> = { train: 0, whitening: 0, eval: 0, cross: 0 };
     for (let i = 0; i < 2000; i++) counts[splitOf(`k${i}`)]++;
+    assert.equal(counts.cross, 0, 'the hash split never yields cross: that is a whole-package assignment');
     assert.ok(counts.train > 1100 && counts.train < 1300 && counts.whitening > 220 && counts.whitening < 380 && counts.eval > 400 && counts.eval < 600, JSON.stringify(counts));
   });
 });

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isInsideAnyRoot, isPathInside, resolveServableFile } from '../../electron/main/paths.ts';
+import { isInsideAnyRoot, isPathInside, resolveServableFile } from '../../electron/shared/paths.ts';
 
 describe('isPathInside (posix)', () => {
   const p = path.posix;

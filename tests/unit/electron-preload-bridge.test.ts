@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { API_METHODS, type QuariEvent } from '../../electron/shared/api.ts';
-import { channelFor, type IpcResult } from '../../electron/main/channels.ts';
+import { channelFor, type Envelope } from '../../electron/shared/protocol/routes.ts';
 import { QuariApiError, buildBridgeApi, unwrapResult } from '../../electron/preload/bridge.ts';
 
-function fakePrimitives(reply: (channel: string, args: unknown[]) => IpcResult | Promise<IpcResult>) {
+function fakePrimitives(reply: (channel: string, args: unknown[]) => Envelope | Promise<Envelope>) {
   const invoked: { channel: string; args: unknown[] }[] = [];
   const listeners = new Set<(event: QuariEvent) => void>();
   return {

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Logger } from '../../electron/main/log.ts';
+import { CONTENT_SECURITY_POLICY } from '../../electron/shared/protocol/routes.ts';
 import {
-  CONTENT_SECURITY_POLICY,
   hardenWebContents,
   installNetworkGuards,
   isAllowedRequestUrl,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import type { BrowserWindowConstructorOptions, CustomScheme } from 'electron';
 import { API_METHODS, type QuariEvent } from '../../electron/shared/api.ts';
-import type { IpcResult } from '../../electron/main/channels.ts';
+import type { Envelope } from '../../electron/shared/protocol/routes.ts';
 import type { Logger } from '../../electron/main/log.ts';
 import {
   catalogArgument,
@@ -18,8 +18,8 @@ import {
   windowOptions,
   type ElectronLike,
   type EngineOptions,
-  type EngineService,
 } from '../../electron/main/shell.ts';
+import type { AppService as EngineService } from '../../electron/shared/protocol/service.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'quari-shell-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -194,7 +194,7 @@ test('startShell wires engine, guards, schemes, handlers and a hardened window; 
   assert.deepEqual(await record.handlers.get('quari:getSettings')!(appFrame), { ok: true, value: { method: 'getSettings' } });
   assert.deepEqual(await record.handlers.get('quari:chooseFolder')!(appFrame), { ok: true, value: '/media/usb/evidence' });
   assert.equal(record.dialogs.length, 1);
-  const refused = (await record.handlers.get('quari:getSettings')!({ senderFrame: { url: 'https://example.com/' } })) as IpcResult;
+  const refused = (await record.handlers.get('quari:getSettings')!({ senderFrame: { url: 'https://example.com/' } })) as Envelope;
   assert.equal(refused.ok, false);
 
   // Engine events reach the window on the event channel.

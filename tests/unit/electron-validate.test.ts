@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { API_METHODS, type ApiMethod } from '../../electron/shared/api.ts';
-import { LIMITS, ValidationError, validateArgs } from '../../electron/main/validate.ts';
+import { LIMITS, ValidationError, validateArgs } from '../../electron/shared/protocol/validate.ts';
 
 const VALID: Record<ApiMethod, unknown[]> = {
   getCatalogInfo: [],
@@ -39,6 +39,9 @@ const VALID: Record<ApiMethod, unknown[]> = {
   getImageDetails: [7],
   getSettings: [],
   setSettings: [{ explicitThreshold: 0.7 }],
+  importHashSet: [{ path: '/mnt/usb/NSRL/RDS_2024.03.1_modern_minimal.db', name: 'NSRL modern', kind: 'ignorable' }],
+  listHashSets: [],
+  getKnownMatches: [[1, 2, 3]],
 };
 
 function rejects(method: ApiMethod, args: unknown[], pattern: RegExp) {

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { decodeRgb, makeThumbnail, readFileBytes, readImageHeader } from '../../electron/engine/images/decode.ts';
+import { decodeRgb, hashFile, makeThumbnail, readFileBytes, readImageHeader, sniffFormat } from '../../electron/engine/images/decode.ts';
 import { exifDate, readExif } from '../../electron/engine/images/exif.ts';
 import { pngBomb } from '../integration/ingest-helpers.ts';
 
@@ -63,17 +63,42 @@ test('bombs are refused from the header; truncated and non-image bytes fail with
   await assert.rejects(readImageHeader(Buffer.from('not an image at all'), 'fake.jpg'), /fake\.jpg: not a decodable image/);
 });
 
-test('readFileBytes hashes the bytes and refuses empty files and FIFOs without blocking', async (t) => {
+test('readFileBytes computes MD5, SHA-1 and SHA-256 in one pass; refuses empty, oversized, non-image, FIFO and (noFollow) linked files before reading', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'decode-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'a.jpg'), 'abc');
+  const jpeg = await (await redBlue()).jpeg().toBuffer();
+  await writeFile(join(dir, 'a.jpg'), jpeg);
   const f = await readFileBytes(join(dir, 'a.jpg'));
-  assert.equal(f.sha256, 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-  assert.equal(f.size, 3);
+  const sum = (tool: string) => execFileSync(tool, [join(dir, 'a.jpg')], { encoding: 'utf8' }).split(' ')[0];
+  assert.deepEqual([f.md5, f.sha1, f.sha256], [sum('md5sum'), sum('sha1sum'), sum('sha256sum')]);
+  assert.deepEqual([f.size, f.sniffed], [jpeg.length, 'jpeg']);
+  assert.ok(f.bytes.equals(jpeg));
+  const h = await hashFile(join(dir, 'a.jpg'));
+  assert.deepEqual([h.md5, h.sha1, h.sha256], [f.md5, f.sha1, f.sha256]);
   await writeFile(join(dir, 'empty.jpg'), '');
   await assert.rejects(readFileBytes(join(dir, 'empty.jpg')), /empty\.jpg is empty/);
+  await writeFile(join(dir, 'text.jpg'), 'abc, not an image');
+  await assert.rejects(readFileBytes(join(dir, 'text.jpg')), /text\.jpg: not a decodable image \(its first bytes, 6162632c/);
+  await assert.rejects(readFileBytes(join(dir, 'a.jpg'), { maxBytes: jpeg.length - 1 }), new RegExp(`a\\.jpg: ${jpeg.length} bytes exceeds the limit of ${jpeg.length - 1} bytes`));
   execFileSync('mkfifo', [join(dir, 'pipe.jpg')]);
   await assert.rejects(readFileBytes(join(dir, 'pipe.jpg')), /pipe\.jpg is not a regular file but a FIFO/);
+  await symlink(join(dir, 'a.jpg'), join(dir, 'link.jpg'));
+  await assert.rejects(readFileBytes(join(dir, 'link.jpg'), { noFollow: true }), /link\.jpg became a symbolic link/);
+});
+
+test('sniffFormat names each ingested container from its first bytes and nothing else', async () => {
+  const img = await redBlue();
+  const heads: Record<string, Buffer> = {
+    jpeg: await img.clone().jpeg().toBuffer(),
+    png: await img.clone().png().toBuffer(),
+    gif: await img.clone().gif().toBuffer(),
+    webp: await img.clone().webp().toBuffer(),
+    tiff: await img.clone().tiff().toBuffer(),
+    heif: await img.clone().avif({ effort: 0 }).toBuffer(),
+  };
+  for (const [format, bytes] of Object.entries(heads)) assert.equal(sniffFormat(bytes.subarray(0, 32)), format, format);
+  assert.equal(sniffFormat(Buffer.alloc(32)), null, 'zeros (a sparse file) are no image');
+  assert.equal(sniffFormat(Buffer.from('<html><script>')), null);
 });
 
 test('thumbnails fit the requested size and keep the aspect', async () => {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { boxFromCorners, expandBox, moveBox, resizeBox, roundBox, toImagePoint } from '../../renderer/src/lib/geometry.ts';
 import { gridMetrics, scrollToReveal, stepSelection, visibleRange } from '../../renderer/src/lib/virtualGrid.ts';
 import { paneTransform, resetZoom, zoomAt } from '../../renderer/src/lib/zoom.ts';
-import { base64ToBytes, bytesToBase64, decodeWire, encodeWire } from '../../renderer/src/api/wire.ts';
+import { base64ToBytes, bytesToBase64, decodeWire, encodeWire } from '../../electron/shared/protocol/wire.ts';
 import { rewriteMediaUrls } from '../../electron/web/mediaUrls.ts';
 
 describe('crop geometry', () => {

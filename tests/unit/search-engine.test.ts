@@ -69,20 +69,20 @@ test('baseline ranks images by their best vector, reports that vector, honours k
   const { offsets, vectors, index } = makeIndex(dim, rowsPerImage, next);
   const query = randomUnit(dim, next);
   const expected = bruteForce(offsets, (r) => dot(query, vectors.subarray(r * dim, (r + 1) * dim)));
-  const engine = new SearchEngine(index, null);
+  const engine = SearchEngine.overIndex(index, null);
 
   for (const k of [0, 25]) {
     const { ranked, candidates } = await engine.search([query], { mode: 'baseline', k, top: 10 });
     assert.equal(candidates, k === 0 ? 300 : 25);
-    assert.deepEqual(ranked.map((r) => r.slot), expected.slice(0, 10).map((e) => e.slot));
-    assert.deepEqual(ranked.map((r) => r.bestRow), expected.slice(0, 10).map((e) => e.row));
+    assert.deepEqual(ranked.map((r) => r.imageId - 100), expected.slice(0, 10).map((e) => e.slot));
+    assert.deepEqual(ranked.map((r) => r.box), expected.slice(0, 10).map((e) => index.box(e.row)));
     ranked.forEach((r, i) => assert.ok(Math.abs(r.score - expected[i]!.score) < 1e-5));
     ranked.forEach((r) => assert.equal(r.score, r.baselineScore));
   }
   const top = expected[0]!.slot;
-  const { ranked } = await engine.search([query], { mode: 'baseline', k: 25, top: 10, excludeSlots: new Set([top]) });
-  assert.ok(!ranked.some((r) => r.slot === top));
-  assert.equal(ranked[0]!.slot, expected[1]!.slot);
+  const { ranked } = await engine.search([query], { mode: 'baseline', k: 25, top: 10, excludeImageIds: new Set([100 + top]) });
+  assert.ok(!ranked.some((r) => r.imageId === 100 + top));
+  assert.equal(ranked[0]!.imageId, 100 + expected[1]!.slot);
   await assert.rejects(engine.search([query], { mode: 'adaptive', k: 10, top: 5 }), /needs a QuARI checkpoint/);
   await assert.rejects(engine.search([new Float32Array(3)], { mode: 'baseline', k: 10, top: 5 }), /3 dimensions, the index has 64/);
 });
@@ -93,9 +93,9 @@ test('float16 storage ranks like float32', async () => {
   const { offsets, vectors, boxes, index } = makeIndex(dim, Array.from({ length: 120 }, (_, i) => 1 + (i % 4)), next);
   const half = new VectorIndex(dim, Uint32Array.from({ length: 120 }, (_, i) => 100 + i), offsets, float32ToFloat16(vectors), boxes, new Float32Array(120));
   const query = randomUnit(dim, next);
-  const a = await new SearchEngine(index, null).search([query], { mode: 'baseline', k: 0, top: 5 });
-  const b = await new SearchEngine(half, null).search([query], { mode: 'baseline', k: 0, top: 5 });
-  assert.deepEqual(b.ranked.map((r) => r.slot), a.ranked.map((r) => r.slot));
+  const a = await SearchEngine.overIndex(index, null).search([query], { mode: 'baseline', k: 0, top: 5 });
+  const b = await SearchEngine.overIndex(half, null).search([query], { mode: 'baseline', k: 0, top: 5 });
+  assert.deepEqual(b.ranked.map((r) => r.imageId - 100), a.ranked.map((r) => r.imageId - 100));
   b.ranked.forEach((r, i) => assert.ok(Math.abs(r.score - a.ranked[i]!.score) < 2e-3));
 });
 
@@ -112,11 +112,11 @@ test('several query regions: an image scores the mean of its best match to each,
     if (image === 1 && row === 2) return mix(carpet, 0.8, lamp, 0.1);
     return randomUnit(dim, next);
   });
-  const engine = new SearchEngine(index, null);
+  const engine = SearchEngine.overIndex(index, null);
   const single = await engine.search([lamp], { mode: 'baseline', k: 0, top: 2 });
-  assert.equal(single.ranked[0]!.slot, 0, 'with the lamp alone the near-perfect lamp wins');
+  assert.equal(single.ranked[0]!.imageId, 100, 'with the lamp alone the near-perfect lamp wins');
   const both = await engine.search([lamp, carpet], { mode: 'baseline', k: 0, top: 5 });
-  assert.equal(both.ranked[0]!.slot, 1, 'with lamp and carpet the image holding both wins');
+  assert.equal(both.ranked[0]!.imageId, 101, 'with lamp and carpet the image holding both wins');
   // The reported score is exactly the mean of the per-region maxima.
   const perQueryMax = (q: Float32Array, slot: number) => Math.max(...Array.from(index.scoreRows(index.rowsOf(Uint32Array.of(slot)), q)));
   const expected = (perQueryMax(lamp, 1) + perQueryMax(carpet, 1)) / 2;
@@ -148,17 +148,17 @@ test('adaptive mode rescoring equals the QuARI reference over every vector of th
     const all = lowRankScores(ref.refinedQuery, ref.U, ref.V, ref.anchorScale, vectors, rows, dim, ref.rank);
     const expected = bruteForce(offsets, (r) => all[r]!);
     const baseline = bruteForce(offsets, (r) => dot(query, vectors.subarray(r * dim, (r + 1) * dim)));
-    const engine = new SearchEngine(index, adapter);
+    const engine = SearchEngine.overIndex(index, adapter);
     const { ranked } = await engine.search([query], { mode: 'adaptive', k: 0, top: 60 });
-    assert.deepEqual(ranked.map((r) => r.slot), expected.map((e) => e.slot));
+    assert.deepEqual(ranked.map((r) => r.imageId - 100), expected.map((e) => e.slot));
     ranked.forEach((r, i) => assert.ok(Math.abs(r.score - expected[i]!.score) < 2e-6, `score ${i}`));
     const baselineBySlot = new Map(baseline.map((b) => [b.slot, b.score]));
-    ranked.forEach((r) => assert.ok(Math.abs(r.baselineScore - baselineBySlot.get(r.slot)!) < 1e-5));
+    ranked.forEach((r) => assert.ok(Math.abs(r.baselineScore - baselineBySlot.get(r.imageId - 100)!) < 1e-5));
     // With k, only stage-1 candidates are rescored: the adaptive top comes from the baseline top-k.
     const narrowed = await engine.search([query], { mode: 'adaptive', k: 5, top: 5 });
     const stage1 = new Set(baseline.slice(0, 5).map((b) => b.slot));
     assert.equal(narrowed.candidates, 5);
-    assert.ok(narrowed.ranked.every((r) => stage1.has(r.slot)));
+    assert.ok(narrowed.ranked.every((r) => stage1.has(r.imageId - 100)));
   } finally {
     await hypernet.release();
   }

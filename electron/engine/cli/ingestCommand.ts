@@ -6,26 +6,34 @@ import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { terminalProgress } from '../ingest/progress.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
 
-const usage = `Usage: quari ingest <folder> --catalog <file> [--pack <id>] [--max-pixels N] [--json]
+const usage = `Usage: quari ingest <folder> --catalog <file> [--pack <id>] [--max-pixels N] [--max-file-bytes N]
+                    [--follow-links] [--json]
 
-Catalogues every image under <folder> (recursively): SHA-256, size, EXIF, a thumbnail, the pack's whole-image and
-region embeddings and content scores. The folder is only read; thumbnails go next to the catalog. Unchanged files
-are skipped, moved files re-pointed, changed files re-embedded; a killed run resumes where it stopped. Each new
-file's perceptual hash is computed as it is decoded, and the duplicate stacks are rebuilt at the end (quari dupes).
+Catalogues every image under <folder> (recursively): MD5, SHA-1 and SHA-256 (one pass over the bytes), size, EXIF,
+a thumbnail, the pack's whole-image and region embeddings and content scores. The folder is only read; thumbnails
+go next to the catalog. Unchanged files are skipped, moved files re-pointed, changed files re-embedded; a killed
+run resumes where it stopped. Files catalogued before MD5/SHA-1 existed gain them (re-read, not re-embedded).
+Every new image is matched against the catalog's hash sets (quari hashset import).
+Refused and recorded as failures, unread: files above --max-file-bytes (default 268435456 = 256 MiB), files whose
+first bytes name no image format, and symbolic links (or linked folders) leading outside <folder> — unless
+--follow-links is given, which the run records.
+Each new file's perceptual hash is computed as it is decoded, and the duplicate stacks are rebuilt at the end
+(quari dupes).
 Progress goes to stderr. With --json the last line of stdout is
-{"added":n,"skipped":n,"failed":n,"failures":[{"path":...,"error":...}],"seconds":s}.
+{"added":n,"skipped":n,"rehashed":n,"failed":n,"failures":[{"path":...,"error":...}],"seconds":s}.
 Exit code: 0, or 1 when some files failed (they are recorded in the catalog and listed).`;
 
 export const ingestCommand: Command = {
   synopsis: 'ingest <folder>           catalogue and embed every image under a folder',
   usage,
   async run(argv) {
-    const parsed = parse(argv, { catalog: { type: 'string' }, pack: { type: 'string' }, 'max-pixels': { type: 'string' }, json: { type: 'boolean' } }, usage);
+    const parsed = parse(argv, { catalog: { type: 'string' }, pack: { type: 'string' }, 'max-pixels': { type: 'string' }, 'max-file-bytes': { type: 'string' }, 'follow-links': { type: 'boolean' }, json: { type: 'boolean' } }, usage);
     if (!parsed) return 0;
     const { values, positionals } = parsed;
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'a folder to ingest is required' : `one folder at a time, got ${positionals.length}`);
     const catalogFile = requireString(values.catalog, '--catalog');
     const maxPixels = values['max-pixels'] === undefined ? undefined : positiveInt(values['max-pixels'], '--max-pixels', 0);
+    const maxFileBytes = values['max-file-bytes'] === undefined ? undefined : positiveInt(values['max-file-bytes'], '--max-file-bytes', 0);
     const pack = await new PackRegistry().load(values.pack ?? DEFAULT_PACK_ID);
     const catalog = openCatalog(catalogFile);
     const controller = new AbortController();
@@ -39,18 +47,21 @@ export const ingestCommand: Command = {
         signal: controller.signal,
         onProgress: terminalProgress(process.stderr),
         ...(maxPixels ? { maxPixels } : {}),
+        ...(maxFileBytes ? { maxFileBytes } : {}),
+        followLinks: values['follow-links'] === true,
       });
       if (!result.cancelled) await rebuildDuplicateStacks(catalog, pack.manifest.id);
       const summary = {
         added: result.added + result.updated,
         skipped: result.skipped + result.moved,
+        rehashed: result.rehashed,
         failed: result.failed,
         failures: result.failures,
         seconds: Number(result.seconds.toFixed(3)),
       };
       if (values.json) console.log(JSON.stringify(summary));
       else {
-        console.log(`added ${result.added}, re-embedded ${result.updated}, moved ${result.moved}, unchanged ${result.skipped}, failed ${result.failed} in ${result.seconds.toFixed(1)} s${result.cancelled ? ' (cancelled)' : ''}`);
+        console.log(`added ${result.added}, re-embedded ${result.updated}, moved ${result.moved}, unchanged ${result.skipped} (${result.rehashed} given MD5/SHA-1), failed ${result.failed} in ${result.seconds.toFixed(1)} s${result.cancelled ? ' (cancelled)' : ''}`);
         for (const f of result.failures) console.log(`  failed: ${f.path}: ${f.error}`);
       }
       return result.failed > 0 || result.cancelled ? 1 : 0;

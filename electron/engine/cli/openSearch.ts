@@ -1,9 +1,9 @@
 // Shared by `quari search` and `quari eval`: open a catalog and the search service for the pack it was built with.
 import { existsSync } from 'node:fs';
-import { openCatalog } from '../../../db/CatalogStore.ts';
+import { catalogDataDir, openCatalog } from '../../../db/CatalogStore.ts';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
-import { SearchService } from '../search/SearchService.ts';
+import { ivfIndexPath, SearchService } from '../search/SearchService.ts';
 import type { IndexDtype } from '../search/VectorIndex.ts';
 
 /** The pack to search with: the one asked for, else the only pack with embeddings, else the default pack. */
@@ -20,8 +20,10 @@ export async function openSearch(catalogFile: string, packId: string | undefined
   const store = openCatalog(catalogFile);
   try {
     const pack = await new PackRegistry().load(choosePackId(store, packId));
-    const service = await SearchService.open(store, pack, { indexDtype });
-    if (service.index.imageCount === 0) throw new Error(`the catalog has no embeddings of pack ${pack.manifest.id}; run quari ingest first`);
+    const indexFile = ivfIndexPath(catalogDataDir(catalogFile), pack.manifest.id);
+    const service = await SearchService.open(store, pack, { indexDtype, indexFile });
+    if (service.indexWarning) console.error(`warning: ${service.indexWarning}`);
+    if (service.imageCount === 0) throw new Error(`the catalog has no embeddings of pack ${pack.manifest.id}; run quari ingest first`);
     return { store, service, close: async () => { await service.close(); store.close(); } };
   } catch (err) {
     store.close();

@@ -90,7 +90,7 @@ export const searchCommand: Command = {
         }
       }
       if (!values.json) {
-        console.error(`${mode} search #${result.searchId} over ${service.index.imageCount} images: ${result.hits.length} hits, ${result.candidates} candidates, ${result.durationMs.toFixed(0)} ms`);
+        console.error(`${mode} search #${result.searchId} over ${service.imageCount} images (stage 1: ${service.stage1Kind}): ${result.hits.length} hits, ${result.candidates} candidates, ${result.durationMs.toFixed(0)} ms`);
       }
       return 0;
     } finally {

@@ -55,8 +55,7 @@ const MIME: Record<CaseExportFormat, string> = {
 
 /** Renders the report and writes it under `exportDir`, named after the case and the time. */
 export function writeCaseExport(report: CaseReport, format: CaseExportFormat, exportDir: string, thumbnailDir: string): WrittenExport {
-  const content =
-    format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'csv' ? renderCsv(report) : renderHtml(report, thumbnailDir);
+  const content = renderCaseReport(report, format, thumbnailDir);
   mkdirSync(exportDir, { recursive: true });
   const slug = report.case.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'case';
   const stamp = report.exportedAt.replace(/[:.]/g, '-');
@@ -64,6 +63,11 @@ export function writeCaseExport(report: CaseReport, format: CaseExportFormat, ex
   const path = join(exportDir, fileName);
   writeFileSync(path, content);
   return { path, fileName, mimeType: MIME[format], bytes: Buffer.byteLength(content) };
+}
+
+/** The report as the text of one format (the same bytes the API's export and `quari case export` write). */
+export function renderCaseReport(report: CaseReport, format: CaseExportFormat, thumbnailDir: string): string {
+  return format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'csv' ? renderCsv(report) : renderHtml(report, thumbnailDir);
 }
 
 export function renderCsv(report: CaseReport): string {

@@ -1,5 +1,6 @@
-// Reading and decoding evidence images: each file is read once (hashed from the same bytes), its header checked
-// before any pixel is decoded, and decoded once to a reduced, EXIF-oriented RGB buffer that every derived image
+// Reading and decoding evidence images: each file is refused from its size and header signature before its body is
+// read, then read once (MD5, SHA-1 and SHA-256 of the same bytes, as they arrive), its header checked before any
+// pixel is decoded, and decoded once to a reduced, EXIF-oriented RGB buffer that every derived image
 // (thumbnail, encoder inputs) is resized from.
 import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
@@ -15,26 +16,124 @@ export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
 /** Largest image ingest decodes, in pixels (width × height of one page); bigger ones are refused as likely bombs. */
 export const DEFAULT_MAX_PIXELS = 200_000_000;
 
-export interface FileBytes {
-  bytes: Buffer;
+/**
+ * Largest file read, in bytes; bigger files are refused from their size before a byte is read. 256 MiB holds any
+ * camera JPEG/HEIC (≤ 50 MB) and large uncompressed TIFF scans (a 200-megapixel RGB TIFF is 600 MB and is refused
+ * by the pixel limit anyway); a hostile 1 GB sparse ".jpg" costs nothing.
+ */
+export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+/** Bytes read (and hashed) per read call: the only buffer hashing alone needs. */
+const READ_CHUNK = 1024 * 1024;
+
+/** Bytes of the header the format is sniffed from. */
+const SNIFF_BYTES = 32;
+
+export interface FileHashes {
+  md5: string;
+  sha1: string;
   sha256: string;
+}
+
+export interface FileBytes extends FileHashes {
+  bytes: Buffer;
   size: number;
   mtimeMs: number;
+  /** The container the header's signature names (jpeg, png, gif, webp, tiff, heif). */
+  sniffed: string;
+}
+
+export interface ReadOptions {
+  /** Refuse files above this size (default DEFAULT_MAX_FILE_BYTES). */
+  maxBytes?: number;
+  /** Refuse a symbolic link as the last path component (the caller resolved and vetted the real path). */
+  noFollow?: boolean;
+}
+
+/** HEIF/AVIF "ftyp" major brands libvips' heif loader takes. */
+const HEIF_BRANDS = new Set(['avif', 'avis', 'heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1']);
+
+/** The image container named by the first bytes of a file, or null when none of the ingested formats matches. */
+export function sniffFormat(head: Buffer): string | null {
+  const ascii = (from: number, to: number) => head.subarray(from, to).toString('latin1');
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
+  if (head.length >= 8 && head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  if (ascii(0, 6) === 'GIF87a' || ascii(0, 6) === 'GIF89a') return 'gif';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  const tiff = ascii(0, 4);
+  if (tiff === 'II*\0' || tiff === 'MM\0*' || tiff === 'II+\0' || tiff === 'MM\0+') return 'tiff';
+  if (ascii(4, 8) === 'ftyp' && HEIF_BRANDS.has(ascii(8, 12))) return 'heif';
+  return null;
 }
 
 /**
- * Reads a regular file whole and hashes it. Refuses anything else (FIFO, socket, device, directory) before
- * reading, and opens non-blocking so that a file swapped for a FIFO cannot hang ingest. Never writes.
+ * Reads a regular file once, computing MD5, SHA-1 and SHA-256 of the same bytes as they arrive. Refuses before
+ * reading the body: anything but a regular file (FIFO, socket, device, directory; opened non-blocking so a file
+ * swapped for a FIFO cannot hang), an empty file, a file above `maxBytes` (from its size), and a header that
+ * names no ingested image format. Memory: the file's bytes (≤ maxBytes), allocated once at the stat size.
+ * A file that changes size or mtime while it is read is refused. Never writes.
  */
-export async function readFileBytes(path: string): Promise<FileBytes> {
-  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+export async function readFileBytes(path: string, options: ReadOptions = {}): Promise<FileBytes> {
+  const r = await readHashed(path, options, true);
+  return r as FileBytes;
+}
+
+/** Hashes a file in READ_CHUNK pieces without keeping its bytes (back-filling the hashes of catalogued files). */
+export async function hashFile(path: string, options: ReadOptions = {}): Promise<FileHashes & { size: number; mtimeMs: number }> {
+  return readHashed(path, options, false);
+}
+
+async function readHashed(path: string, options: ReadOptions, keep: boolean): Promise<FileHashes & { size: number; mtimeMs: number; bytes?: Buffer; sniffed?: string }> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const flags = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | (options.noFollow ? fsConstants.O_NOFOLLOW : 0);
+  let handle;
+  try {
+    handle = await open(path, flags);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP' && options.noFollow) throw new Error(`${path} became a symbolic link while being ingested`);
+    throw err;
+  }
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new Error(`${path} is not a regular file but ${describeFileType(st)}`);
-    const bytes = await handle.readFile();
-    if (bytes.length === 0) throw new Error(`${path} is empty (0 bytes)`);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    return { bytes, sha256, size: st.size, mtimeMs: st.mtimeMs };
+    if (st.size === 0) throw new Error(`${path} is empty (0 bytes)`);
+    if (st.size > maxBytes) {
+      throw new Error(`${path}: ${st.size} bytes exceeds the limit of ${maxBytes} bytes per file; not read`);
+    }
+    const head = Buffer.alloc(Math.min(SNIFF_BYTES, st.size));
+    await handle.read(head, 0, head.length, 0);
+    const sniffed = sniffFormat(head);
+    if (keep && !sniffed) {
+      throw new Error(`${path}: not a decodable image (its first bytes, ${head.subarray(0, 8).toString('hex')}, name no JPEG, PNG, GIF, WebP, TIFF or HEIF/AVIF signature)`);
+    }
+    const md5 = createHash('md5');
+    const sha1 = createHash('sha1');
+    const sha256 = createHash('sha256');
+    const bytes = keep ? Buffer.allocUnsafe(st.size) : null;
+    const scratch = keep ? null : Buffer.allocUnsafe(Math.min(READ_CHUNK, st.size));
+    let offset = 0;
+    while (offset < st.size) {
+      const len = Math.min(READ_CHUNK, st.size - offset);
+      const target = bytes ?? scratch!;
+      const at = bytes ? offset : 0;
+      const { bytesRead } = await handle.read(target, at, len, offset);
+      if (bytesRead === 0) throw new Error(`${path} shrank while being read (${offset} of ${st.size} bytes)`);
+      const piece = target.subarray(at, at + bytesRead);
+      md5.update(piece);
+      sha1.update(piece);
+      sha256.update(piece);
+      offset += bytesRead;
+    }
+    const after = await handle.stat();
+    if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) throw new Error(`${path} changed while being read`);
+    return {
+      ...(bytes ? { bytes, sniffed: sniffed! } : {}),
+      md5: md5.digest('hex'),
+      sha1: sha1.digest('hex'),
+      sha256: sha256.digest('hex'),
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+    };
   } finally {
     await handle.close();
   }

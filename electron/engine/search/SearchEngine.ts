@@ -1,13 +1,16 @@
-// Two-stage search over an in-memory multi-vector index.
+// Two-stage search over a multi-vector catalog.
 //
-// Stage 1 ranks images by exact inner product, an image scoring the best of its vectors (whole image and regions).
-// Stage 2 (adaptive mode) runs the QuARI hypernetwork on each query vector and rescores every vector of the K best
-// images with the low-rank transform, q'·normalize(x + a·(x·U)·Vᵀ); k = 0 rescores the whole catalog.
+// Stage 1 (a CandidateSource: the exact in-memory scan, or the on-disk IVF index) names each query vector's K best
+// images by inner product, an image scoring the best of its vectors (whole image and regions). Stage 2 always scores
+// exactly, on the candidates' own vectors (a RowSource): plain inner products, and in adaptive mode the QuARI
+// hypernetwork's low-rank transform q'·normalize(x + a·(x·U)·Vᵀ) over every vector of those images; k = 0 takes the
+// whole catalog as candidates.
 //
 // Multi-region queries ("this lamp AND this carpet") use one rule in both stages: each query vector is scored on its
 // own, an image's score for it is its best-matching vector, and the image's score is the MEAN over the query vectors.
 // The mean rewards images that hold every queried detail over images that match one detail very well, which is what
 // an analyst selecting several details of one room wants. A single query vector reduces to plain max-over-regions.
+import type { CandidateSource, RowSource } from './CandidateSource.ts';
 import type { LowRankTransform, VectorIndex } from './VectorIndex.ts';
 
 export interface QueryAdapter {
@@ -20,22 +23,23 @@ export interface SearchOptions {
   /** Stage-1 candidates per query vector; 0 = every image. */
   k: number;
   top: number;
-  /** Image slots never returned (e.g. the query's own image during evaluation). */
-  excludeSlots?: ReadonlySet<number>;
+  /** Catalog image ids never returned (e.g. the query's own image during evaluation). */
+  excludeImageIds?: ReadonlySet<number>;
   /**
-   * When given, only these slots can be returned (the search filters). Applied inside stage 1: the K candidates
-   * are the K best allowed images, never a filtered remnant of the K best overall.
+   * When given, only these catalog image ids can be returned (the search filters). Applied inside stage 1: the K
+   * candidates are the K best allowed images, never a filtered remnant of the K best overall.
    */
-  allowSlots?: ReadonlySet<number>;
+  allowImageIds?: ReadonlySet<number>;
 }
 
 export interface RankedImage {
-  /** Slot in the index (0..imageCount-1); the index maps it to a catalog image id. */
-  slot: number;
+  imageId: number;
   score: number;
   baselineScore: number;
-  /** Vector row that matched best (for the query vector with the highest score); gives the hit's box. */
-  bestRow: number;
+  /** Normalised [x, y, w, h] of the vector that matched best (for the query vector with the highest score). */
+  box: [number, number, number, number];
+  /** 0 where the image had no content score. */
+  explicitScore: number;
 }
 
 export interface SearchOutcome {
@@ -47,22 +51,26 @@ export interface SearchOutcome {
 
 export class SearchEngine {
   constructor(
-    readonly index: VectorIndex,
+    readonly source: CandidateSource,
+    private readonly rowSource: RowSource,
     private readonly adapter: QueryAdapter | null,
   ) {}
 
-  get canAdapt(): boolean {
-    return this.adapter !== null;
+  /** Both stages over one in-memory index (an exact stage 1). */
+  static overIndex(index: VectorIndex, adapter: QueryAdapter | null): SearchEngine {
+    return new SearchEngine(index, index, adapter);
   }
 
   async search(queries: readonly Float32Array[], options: SearchOptions): Promise<SearchOutcome> {
-    const { index } = this;
+    const { source } = this;
     if (queries.length === 0) throw new Error('a search needs at least one query vector');
-    for (const q of queries) if (q.length !== index.dim) throw new Error(`query has ${q.length} dimensions, the index has ${index.dim}`);
+    for (const q of queries) if (q.length !== source.dim) throw new Error(`query has ${q.length} dimensions, the index has ${source.dim}`);
     if (options.mode === 'adaptive' && !this.adapter) throw new Error('adaptive search needs a QuARI checkpoint in the active model pack');
 
     const t0 = performance.now();
-    const slots = await this.candidateSlots(queries, options);
+    const ids = await this.candidateIds(queries, options);
+    const index = await this.rowSource.vectorsOf(ids);
+    const slots = Uint32Array.from({ length: index.imageCount }, (_, i) => i);
     const rows = index.rowsOf(slots);
     const baseline = queries.map((q) => index.scoreRows(rows, q));
     const t1 = performance.now();
@@ -82,41 +90,49 @@ export class SearchEngine {
   }
 
   /** Union of each query vector's stage-1 top-K images (or all images), minus exclusions, ascending. */
-  private async candidateSlots(queries: readonly Float32Array[], options: SearchOptions): Promise<Uint32Array> {
-    if (options.allowSlots) return this.allowedCandidateSlots(queries, options, options.allowSlots);
-    const { index } = this;
-    const wanted = options.k === 0 ? index.imageCount : Math.min(index.imageCount, options.k + (options.excludeSlots?.size ?? 0));
-    let slots: Set<number> | null = null;
-    if (wanted < index.imageCount) {
-      slots = new Set();
-      for (const q of queries) for (const slot of (await index.topImages(q, wanted)).slots) slots.add(slot);
+  private async candidateIds(queries: readonly Float32Array[], options: SearchOptions): Promise<Uint32Array> {
+    if (options.allowImageIds) return this.allowedCandidateIds(queries, options, options.allowImageIds);
+    const { source } = this;
+    const excluded = options.excludeImageIds;
+    const wanted = options.k === 0 ? source.imageCount : Math.min(source.imageCount, options.k + (excluded?.size ?? 0));
+    let ids: Iterable<number>;
+    if (wanted < source.imageCount) {
+      const union = new Set<number>();
+      for (const hits of await source.topImages(queries, wanted)) for (const id of hits.ids) union.add(id);
+      ids = union;
+    } else {
+      ids = source.allImageIds();
     }
-    const all = slots ? [...slots] : Array.from({ length: index.imageCount }, (_, i) => i);
-    const kept = all.filter((s) => !options.excludeSlots?.has(s));
+    const kept: number[] = [];
+    for (const id of ids) if (!excluded?.has(id)) kept.push(id);
     return Uint32Array.from(kept).sort();
   }
 
   /**
    * Stage 1 restricted to `allow`: when the allowed images are no more than K they are all candidates; otherwise
-   * each query's scan is widened (×4 each time) until its best-first prefix holds K allowed images — those are then
-   * exactly its K best allowed images — or the scan covers the catalog.
+   * the scan is widened (×4 each time) until each query's best-first answer holds K allowed images — those are its
+   * K best allowed images — or the scan covers the catalog.
    */
-  private async allowedCandidateSlots(queries: readonly Float32Array[], options: SearchOptions, allow: ReadonlySet<number>): Promise<Uint32Array> {
-    const { index } = this;
-    const ok = (s: number) => allow.has(s) && !options.excludeSlots?.has(s);
-    const allowed = [...allow].filter((s) => s < index.imageCount && ok(s));
-    if (options.k === 0 || allowed.length <= options.k) return Uint32Array.from(allowed).sort();
-    const slots = new Set<number>();
-    for (const q of queries) {
-      for (let wanted = Math.min(index.imageCount, options.k * 4); ; wanted = Math.min(index.imageCount, wanted * 4)) {
-        const found = [...(await index.topImages(q, wanted)).slots].filter(ok);
-        if (found.length >= options.k || wanted === index.imageCount) {
-          for (const s of found.slice(0, options.k)) slots.add(s);
-          break;
-        }
-      }
+  private async allowedCandidateIds(queries: readonly Float32Array[], options: SearchOptions, allow: ReadonlySet<number>): Promise<Uint32Array> {
+    const { source } = this;
+    const ok = (id: number) => allow.has(id) && !options.excludeImageIds?.has(id);
+    if (options.k === 0 || allow.size <= options.k) {
+      const held = new Set(source.allImageIds());
+      return Uint32Array.from([...allow].filter((id) => held.has(id) && ok(id))).sort();
     }
-    return Uint32Array.from(slots).sort();
+    const union = new Set<number>();
+    let pending = [...queries];
+    for (let wanted = Math.min(source.imageCount, options.k * 4); pending.length > 0; wanted = Math.min(source.imageCount, wanted * 4)) {
+      const answers = await source.topImages(pending, wanted);
+      const short: Float32Array[] = [];
+      answers.forEach((hits, q) => {
+        const found = [...hits.ids].filter(ok);
+        if (found.length >= options.k || wanted === source.imageCount) for (const id of found.slice(0, options.k)) union.add(id);
+        else short.push(pending[q]!);
+      });
+      pending = short;
+    }
+    return Uint32Array.from(union).sort();
   }
 }
 
@@ -136,10 +152,16 @@ function combinePerImage(
     const base = bestPerQuery(baseline, cursor, n);
     const adapt = adapted ? bestPerQuery(adapted, cursor, n) : null;
     const primary = adapt ?? base;
-    ranked.push({ slot, score: primary.mean, baselineScore: base.mean, bestRow: rows[cursor + primary.bestOffset]! });
+    ranked.push({
+      imageId: index.imageId(slot),
+      score: primary.mean,
+      baselineScore: base.mean,
+      box: index.box(rows[cursor + primary.bestOffset]!),
+      explicitScore: index.explicitScore(slot),
+    });
     cursor += n;
   }
-  ranked.sort((a, b) => b.score - a.score || a.slot - b.slot);
+  ranked.sort((a, b) => b.score - a.score || a.imageId - b.imageId);
   return ranked.slice(0, options.top);
 }
 

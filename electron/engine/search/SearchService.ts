@@ -1,13 +1,20 @@
-// The search use case: a catalog's embeddings of one model pack held in memory, query crops encoded by the pack's
-// encoder, QuARI from the pack's checkpoint, and every search recorded in the catalog's history.
+// The search use case: stage 1 over the catalog's embeddings of one model pack (its on-disk IVF index when one was
+// built, else all of them held in memory and scanned exactly), query crops encoded by the pack's encoder, QuARI from
+// the pack's checkpoint, and every search recorded in the catalog's history.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import type { Box, HitStack, SearchFilter, SearchHit, StackTier } from '../../shared/api.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
+import { CatalogRows, IndexedCatalog } from './IndexedCatalog.ts';
+import { IndexFileError, IvfIndex } from './IvfIndex.ts';
 import { SearchEngine, type QueryAdapter } from './SearchEngine.ts';
 import { VectorIndex, type IndexDtype } from './VectorIndex.ts';
+
+/** Lists probed per query vector by default (bench:scale measures recall and latency against it). */
+export const DEFAULT_NPROBE = 48;
 
 export interface QuerySpec {
   /** The query photo (it need not be in the catalog). */
@@ -45,10 +52,42 @@ export interface SearchServiceOptions {
   indexDtype?: IndexDtype;
   /** ORT threads for the query encoder and the hypernetwork. */
   intraOpThreads?: number;
+  /**
+   * The on-disk IVF index of this pack beside the catalog (ivfIndexPath). When the file exists and is valid, stage 1
+   * reads it (plus an exact scan of images ingested after it); when it is absent, stage 1 is the exact in-memory
+   * scan; when it is unusable, that too, and `indexWarning` says why (a rebuild replaces it).
+   */
+  indexFile?: string;
+  nprobe?: number;
+}
+
+/** QuARI as stage 2 sees it: one low-rank transform per query vector, from one batched hypernetwork run. */
+export function hypernetAdapter(hypernet: Hypernetwork): QueryAdapter {
+  return {
+    async adapt(queries, batch) {
+      const out = await hypernet.run(queries, batch);
+      const { dim, rank } = out;
+      return Array.from({ length: batch }, (_, b) => ({
+        refinedQuery: out.refinedQuery.subarray(b * dim, (b + 1) * dim),
+        U: out.U.subarray(b * dim * rank, (b + 1) * dim * rank),
+        V: out.V.subarray(b * dim * rank, (b + 1) * dim * rank),
+        rank,
+        anchorScale: out.anchorScale,
+      }));
+    },
+  };
+}
+
+/** Where the on-disk index of `packId` lives: beside the catalog, in its data folder. */
+export function ivfIndexPath(dataDir: string, packId: string): string {
+  return join(dataDir, `index-${packId.replace(/[^A-Za-z0-9._-]/g, '_')}.ivf`);
 }
 
 export class SearchService {
-  private engine: SearchEngine;
+  private engine!: SearchEngine;
+  private ivf: IvfIndex | null = null;
+  /** Why an index file beside the catalog is not used (null when it is, or when there is none). */
+  indexWarning: string | null = null;
 
   private constructor(
     private readonly store: CatalogStore,
@@ -56,9 +95,7 @@ export class SearchService {
     private readonly encoder: ImageEncoder,
     private readonly hypernet: Hypernetwork | null,
     private readonly options: SearchServiceOptions,
-  ) {
-    this.engine = this.buildEngine();
-  }
+  ) {}
 
   static async open(store: CatalogStore, pack: VerifiedPack, options: SearchServiceOptions = {}): Promise<SearchService> {
     const { manifest, dir } = pack;
@@ -70,7 +107,21 @@ export class SearchService {
         throw new Error(`pack ${manifest.id}: QuARI checkpoint embedding_dim ${hypernet.dim} ≠ pack embeddingDim ${manifest.embeddingDim}`);
       }
     }
-    return new SearchService(store, pack, encoder, hypernet, options);
+    const service = new SearchService(store, pack, encoder, hypernet, options);
+    await service.openIndexFile();
+    service.engine = service.buildEngine();
+    return service;
+  }
+
+  private async openIndexFile(): Promise<void> {
+    const file = this.options.indexFile;
+    if (!file || !existsSync(file)) return;
+    try {
+      this.ivf = await IvfIndex.open(file, { packId: this.packId, dim: this.pack.manifest.embeddingDim }, { nprobe: this.options.nprobe ?? DEFAULT_NPROBE });
+    } catch (err) {
+      if (!(err instanceof IndexFileError)) throw err;
+      this.indexWarning = `${err.message}; searching exactly until the index is rebuilt (quari index)`;
+    }
   }
 
   get packId(): string {
@@ -81,11 +132,17 @@ export class SearchService {
     return this.hypernet?.checkpointHash ?? null;
   }
 
-  get index(): VectorIndex {
-    return this.engine.index;
+  /** Images stage 1 can return. */
+  get imageCount(): number {
+    return this.engine.source.imageCount;
   }
 
-  /** Reloads the in-memory index, e.g. after an ingest added images. */
+  /** What answers stage 1: 'exact', 'ivf' or 'ivf+exact-delta'. */
+  get stage1Kind(): string {
+    return this.engine.source.kind;
+  }
+
+  /** Reloads what changed, e.g. after an ingest added images: with an index file only the delta beside it. */
   refresh(): void {
     this.engine = this.buildEngine();
   }
@@ -118,39 +175,27 @@ export class SearchService {
       throw new Error(`model pack ${this.packId} has no QuARI checkpoint; use --mode baseline or a pack that ships one`);
     }
     const vectors = options.vectors ?? (await this.queryVectors(spec));
-    const index = this.engine.index;
-    const excludeSlots = new Set<number>();
-    for (const id of options.excludeImageIds ?? []) {
-      const slot = index.slotOf(id);
-      if (slot !== undefined) excludeSlots.add(slot);
-    }
-    let allowSlots: Set<number> | undefined;
-    if (spec.filter && !this.store.imageQueries.isEmpty(spec.filter)) {
-      allowSlots = new Set();
-      for (const id of this.store.imageQueries.matchingImageIds(spec.filter)) {
-        const slot = index.slotOf(id);
-        if (slot !== undefined) allowSlots.add(slot);
-      }
-    }
+    const excludeImageIds = new Set(options.excludeImageIds ?? []);
+    const allowImageIds = spec.filter && !this.store.imageQueries.isEmpty(spec.filter) ? new Set(this.store.imageQueries.matchingImageIds(spec.filter)) : undefined;
     const tier = spec.stackTier ?? 'none';
     // Folding needs the ranking past the top N (folded members do not count), so the engine ranks every candidate.
     const outcome = await this.engine.search(vectors, {
       mode: spec.mode,
       k: spec.k,
       top: tier === 'none' ? spec.top : Number.MAX_SAFE_INTEGER,
-      excludeSlots,
-      ...(allowSlots ? { allowSlots } : {}),
+      excludeImageIds,
+      ...(allowImageIds ? { allowImageIds } : {}),
     });
     const hits: Hit[] = [];
     const shownStacks = new Map<number, HitStack>();
     for (let start = 0; start < outcome.ranked.length && hits.length < spec.top; start += HIT_CHUNK) {
       const chunk = outcome.ranked.slice(start, start + HIT_CHUNK);
-      const ids = chunk.map((r) => index.imageId(r.slot));
+      const ids = chunk.map((r) => r.imageId);
       const images = new Map(this.store.getImages(ids).map((row) => [row.id, row]));
       const stacks = tier === 'none' ? null : this.store.duplicates.stacksOfImages(ids);
       for (const r of chunk) {
         if (hits.length === spec.top) break;
-        const image = images.get(index.imageId(r.slot));
+        const image = images.get(r.imageId);
         if (!image || image.status !== 'ok') continue; // re-ingested since the index was loaded
         const inStack = tier === 'none' ? undefined : stacks?.get(image.id)?.[tier];
         const shown = inStack && shownStacks.get(inStack.stackId);
@@ -160,7 +205,7 @@ export class SearchService {
         }
         const stack: HitStack | null = inStack ? { stackId: inStack.stackId, tier: inStack.tier, size: inStack.size, folded: [] } : null;
         if (stack) shownStacks.set(stack.stackId, stack);
-        const [bx, by, bw, bh] = index.box(r.bestRow);
+        const [bx, by, bw, bh] = r.box;
         const width = image.width ?? 0;
         const height = image.height ?? 0;
         hits.push({
@@ -173,7 +218,7 @@ export class SearchService {
           score: r.score,
           baselineScore: r.baselineScore,
           box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
-          explicitScore: index.explicitScore(r.slot),
+          explicitScore: r.explicitScore,
           stack,
           thumbnail: image.thumbnail,
         });
@@ -199,26 +244,16 @@ export class SearchService {
   async close(): Promise<void> {
     await this.encoder.close();
     await this.hypernet?.release();
+    await this.ivf?.close();
   }
 
   private buildEngine(): SearchEngine {
-    const index = VectorIndex.fromCatalog(this.store, this.packId, this.options.indexDtype ?? 'float16');
-    const hypernet = this.hypernet;
-    const adapter: QueryAdapter | null = hypernet
-      ? {
-          async adapt(queries, batch) {
-            const out = await hypernet.run(queries, batch);
-            const { dim, rank } = out;
-            return Array.from({ length: batch }, (_, b) => ({
-              refinedQuery: out.refinedQuery.subarray(b * dim, (b + 1) * dim),
-              U: out.U.subarray(b * dim * rank, (b + 1) * dim * rank),
-              V: out.V.subarray(b * dim * rank, (b + 1) * dim * rank),
-              rank,
-              anchorScale: out.anchorScale,
-            }));
-          },
-        }
-      : null;
-    return new SearchEngine(index, adapter);
+    const dtype = this.options.indexDtype ?? 'float16';
+    const adapter = this.hypernet ? hypernetAdapter(this.hypernet) : null;
+    if (this.ivf) {
+      const source = IndexedCatalog.withDelta(this.store, this.packId, this.ivf, dtype);
+      return new SearchEngine(source, new CatalogRows(this.store, this.packId, this.ivf.dim, dtype), adapter);
+    }
+    return SearchEngine.overIndex(VectorIndex.fromCatalog(this.store, this.packId, dtype), adapter);
   }
 }

@@ -1,9 +1,11 @@
 // In-memory multi-vector index of one pack's embeddings: image slot i owns vector rows offsets[i]..offsets[i+1]-1
 // (row 0 of each image is its whole-image vector, the rest its regions). Like a FAISS Index, it knows only vectors:
 // top images for a query, and exact (optionally QuARI-transformed) scores of given rows. The math runs in the native
-// kernels (kernels.ts), on float32 or float16 storage.
+// kernels (kernels.ts), on float32 or float16 storage. It is both an exact stage-1 CandidateSource (a flat scan, the
+// fastest stage 1 below the size where the on-disk IVF index wins) and the RowSource of its own images for stage 2.
 import type { CatalogStore, LoadedEmbeddings } from '../../../db/Interface.ts';
-import { dotRows, flatTopKAsync, float16ToFloat32, float32ToFloat16, rerankLowRankAsync } from './kernels.ts';
+import type { CandidateSource, ImageHits, RowSource } from './CandidateSource.ts';
+import { dotRows, flatTopKBatchAsync, float16ToFloat32, float32ToFloat16, rerankLowRankAsync } from './kernels.ts';
 
 export type IndexDtype = 'float16' | 'float32';
 
@@ -19,7 +21,8 @@ export interface LowRankTransform {
 /** Images loaded per query while streaming a catalog into memory (bounds the transient copy). */
 const LOAD_PAGE = 20_000;
 
-export class VectorIndex {
+export class VectorIndex implements CandidateSource, RowSource {
+  readonly kind = 'exact';
   private readonly slotById: Map<number, number>;
 
   constructor(
@@ -37,17 +40,24 @@ export class VectorIndex {
     imageIds.forEach((id, slot) => this.slotById.set(id, slot));
   }
 
-  /** Loads every embedding of `packId`, page by page, converting to the requested in-memory dtype. */
-  static fromCatalog(store: CatalogStore, packId: string, dtype: IndexDtype): VectorIndex {
+  /**
+   * Loads every embedding of `packId` (or, with `afterImageId`, those of newer images: the delta beside an on-disk
+   * index), page by page, converting to the requested in-memory dtype.
+   */
+  static fromCatalog(store: CatalogStore, packId: string, dtype: IndexDtype, afterImageId = 0): VectorIndex {
     const pages: LoadedEmbeddings[] = [];
-    let after = 0;
+    let after = afterImageId;
     for (;;) {
       const page = store.loadEmbeddings(packId, { afterImageId: after, limit: LOAD_PAGE });
       if (page.count === 0) break;
       pages.push(page);
       after = page.imageIds[page.count - 1]!;
     }
-    const dim = pages[0]?.dim ?? store.getPack(packId)?.dim ?? 0;
+    return VectorIndex.fromPages(pages, pages[0]?.dim ?? store.getPack(packId)?.dim ?? 0, dtype, packId);
+  }
+
+  /** One index over consecutive pages of loaded embeddings (ascending image ids). */
+  static fromPages(pages: readonly LoadedEmbeddings[], dim: number, dtype: IndexDtype, packId: string): VectorIndex {
     const images = pages.reduce((n, p) => n + p.count, 0);
     const rows = pages.reduce((n, p) => n + p.totalVectors, 0);
     const imageIds = new Uint32Array(images);
@@ -72,6 +82,44 @@ export class VectorIndex {
 
   get imageCount(): number {
     return this.imageIds.length;
+  }
+
+  allImageIds(): Uint32Array {
+    return this.imageIds.slice();
+  }
+
+  /** Exact stage 1: every query vector's top-k images in one pass over the vectors. */
+  async topImages(queries: readonly Float32Array[], k: number): Promise<ImageHits[]> {
+    if (this.imageCount === 0 || k < 1) return queries.map(() => ({ ids: new Uint32Array(0), scores: new Float32Array(0) }));
+    const batch = new Float32Array(queries.length * this.dim);
+    queries.forEach((q, i) => batch.set(q, i * this.dim));
+    const tops = await flatTopKBatchAsync(this.vectors, this.dim, batch, this.offsets, k);
+    return tops.map((t) => ({ ids: t.ids.map((slot) => this.imageIds[slot]!), scores: t.scores }));
+  }
+
+  /** The rows of the given images copied into a small index of their own (stage 2 of a large catalog). */
+  async vectorsOf(imageIds: Uint32Array): Promise<VectorIndex> {
+    if (imageIds.length === this.imageCount && imageIds.every((id, i) => id === this.imageIds[i])) return this; // k = 0
+    const slots = Uint32Array.from([...imageIds].map((id) => this.slotById.get(id)).filter((s): s is number => s !== undefined)).sort();
+    const ids = new Uint32Array(slots.length);
+    const offsets = new Uint32Array(slots.length + 1);
+    slots.forEach((s, i) => {
+      ids[i] = this.imageIds[s]!;
+      offsets[i + 1] = offsets[i]! + this.rowCount(s);
+    });
+    const rows = offsets[slots.length]!;
+    const d = this.dim;
+    const vectors = this.vectors instanceof Uint16Array ? new Uint16Array(rows * d) : new Float32Array(rows * d);
+    const boxes = new Float32Array(rows * 4);
+    const explicit = new Float32Array(slots.length);
+    slots.forEach((s, i) => {
+      const r0 = this.offsets[s]!;
+      const r1 = this.offsets[s + 1]!;
+      vectors.set(this.vectors.subarray(r0 * d, r1 * d), offsets[i]! * d);
+      boxes.set(this.boxes.subarray(r0 * 4, r1 * 4), offsets[i]! * 4);
+      explicit[i] = this.explicitScores[s]!;
+    });
+    return new VectorIndex(d, ids, offsets, vectors, boxes, explicit);
   }
 
   get rowTotal(): number {
@@ -100,16 +148,6 @@ export class VectorIndex {
   explicitScore(slot: number): number {
     const s = this.explicitScores[slot]!;
     return Number.isNaN(s) ? 0 : s;
-  }
-
-  /**
-   * Exact top-k images by their best vector's inner product with `query`. The scan runs on a libuv worker thread,
-   * so the main process stays responsive while it streams the whole index.
-   */
-  async topImages(query: Float32Array, k: number): Promise<{ slots: Uint32Array; scores: Float32Array; rows: Uint32Array }> {
-    if (this.imageCount === 0) return { slots: new Uint32Array(0), scores: new Float32Array(0), rows: new Uint32Array(0) };
-    const { ids, scores, rows } = await flatTopKAsync(this.vectors, this.dim, query, this.offsets, k);
-    return { slots: ids, scores, rows };
   }
 
   /** Every vector row of the given image slots, image by image in slot order. */

@@ -1,14 +1,18 @@
 // Synthetic small-object retrieval benchmark: real scene photos with real clip-art objects pasted in, each target
 // object in several scenes under different position, scale, rotation, lighting, blur and JPEG quality.
 // A query is a crop around the object in one scene; the relevant images are the other scenes holding it.
+// With `tiers`, a third of the targets keep that jitter ('easy'), a third get one hard change in each relevant scene
+// ('medium') and a third two or three ('hard'): a perspective warp, a strong lighting/colour change, partial
+// occlusion, downscaling or heavy JPEG — what separates "the same lamp in another photo" from a pasted copy.
+// The query image itself is never hardened (the analyst crops the object where it is clearest).
 // Everything is drawn from a seeded RNG, so a (catalog, split, seed, options) tuple always yields the same bytes.
 // Output: <out>/images/*.jpg, <out>/queries.json (the `quari eval` input) and <out>/boxes.json (every pasted box,
 // for training crop → region pairs).
 // Usage: npx tsx native-models/training/benchmark/generate.ts --out DIR [--split eval] [--seed 1] [--objects 150]
-//        [--extra 0.5] [--catalog CACHE/catalog.json]
+//        [--extra 0.5] [--tiers] [--catalog CACHE/catalog.json]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp, { type OverlayOptions } from 'sharp';
+import sharp, { type OverlayOptions, type Sharp } from 'sharp';
 import type { Catalog, ObjectEntry, SceneEntry } from '../data/catalog.ts';
 import { CATALOG_FILE, cacheDir } from '../data/sources.ts';
 import type { Split } from '../data/split.ts';
@@ -34,6 +38,39 @@ export interface BenchmarkOptions {
   distractorAreaRange: [number, number];
   maxRotationDeg: number;
   jpegQuality: [number, number];
+  /** Difficulty tiers (see the header); off for the held-out benchmark and the training dumps' default. */
+  tiers: boolean;
+  /**
+   * When set, each scene photo is decoded once, shrunk to this longest side and kept in memory for every image
+   * drawn on it (4K wallpapers cost ~1 s per decode). Unset: the original photo per image (held-out benchmark bytes).
+   */
+  maxSceneSide?: number;
+}
+
+export const TIERS = ['easy', 'medium', 'hard'] as const;
+export type Tier = (typeof TIERS)[number];
+export const HARD_KINDS = ['perspective', 'lighting', 'occlusion', 'downscale', 'jpeg'] as const;
+export type HardKind = (typeof HARD_KINDS)[number];
+
+/** The hard changes of one relevant image; only the parameters of the listed kinds are applied. */
+export interface Hardening {
+  kinds: HardKind[];
+  /** Plane tilted about a vertical (or horizontal) axis: the far side is shortened by this fraction of its length. */
+  tilt: number;
+  tiltAxis: 'vertical' | 'horizontal';
+  tiltFarSide: 0 | 1;
+  /** Strong light: gain of the whole image per channel (colour cast) and of the object's brightness/saturation/hue. */
+  gain: [number, number, number];
+  lightBrightness: number;
+  lightSaturation: number;
+  lightHue: number;
+  /** A patch of the scene in front of the object, covering this fraction of the box from one side. */
+  occlusion: number;
+  occlusionSide: 0 | 1 | 2 | 3;
+  /** The whole image resampled to this fraction of its size and back. */
+  downscale: number;
+  /** Heavy JPEG quality (replaces the image's quality). */
+  heavyQuality: number;
 }
 
 export const DEFAULT_OPTIONS: BenchmarkOptions = {
@@ -49,6 +86,7 @@ export const DEFAULT_OPTIONS: BenchmarkOptions = {
   distractorAreaRange: [0.01, 0.06],
   maxRotationDeg: 15,
   jpegQuality: [55, 95],
+  tiers: false,
 };
 
 /** Photometric and geometric jitter of one pasted object. */
@@ -78,6 +116,8 @@ export interface PlannedImage {
   blurSigma: number;
   quality: number;
   target?: Paste;
+  /** Hard changes of this image (tiered benchmarks: relevant images of medium/hard targets). */
+  hard?: Hardening;
   distractors: Paste[];
 }
 
@@ -85,13 +125,15 @@ export interface Plan {
   options: BenchmarkOptions;
   images: PlannedImage[];
   /** Per target object: the files holding it, the first being the query image. */
-  targets: { object: string; files: string[] }[];
+  targets: { object: string; files: string[]; tier?: Tier }[];
 }
 
 export interface QueryRecord {
   image: string;
   crop: Box | null;
   relevant: string[];
+  /** Tiered benchmarks only (quari eval ignores the field). */
+  tier?: Tier;
 }
 
 export interface RenderedImage {
@@ -127,6 +169,26 @@ function paste(r: () => number, object: string, area: [number, number], opts: Be
   };
 }
 
+function hardening(r: () => number, tier: Tier): Hardening {
+  const n = tier === 'medium' ? 1 : intIn(r, 2, 3);
+  const kinds = shuffle(r, [...HARD_KINDS]).slice(0, n).sort((a, b) => HARD_KINDS.indexOf(a) - HARD_KINDS.indexOf(b));
+  const dark = r() < 0.5;
+  return {
+    kinds,
+    tilt: uniform(r, 0.2, 0.45),
+    tiltAxis: r() < 0.5 ? 'vertical' : 'horizontal',
+    tiltFarSide: r() < 0.5 ? 0 : 1,
+    gain: [uniform(r, 0.6, 1.4), uniform(r, 0.6, 1.4), uniform(r, 0.6, 1.4)],
+    lightBrightness: dark ? uniform(r, 0.4, 0.6) : uniform(r, 1.5, 1.9),
+    lightSaturation: r() < 0.5 ? uniform(r, 0.3, 0.6) : uniform(r, 1.5, 2),
+    lightHue: (r() < 0.5 ? -1 : 1) * uniform(r, 20, 45),
+    occlusion: uniform(r, 0.25, 0.45),
+    occlusionSide: intIn(r, 0, 3) as 0 | 1 | 2 | 3,
+    downscale: uniform(r, 0.25, 0.45),
+    heavyQuality: intIn(r, 6, 15),
+  };
+}
+
 /** Pure planning step: which objects go in which scenes with which jitter. No image is touched. */
 export function planBenchmark(catalog: Pick<Catalog, 'scenes' | 'objects'>, options: Partial<BenchmarkOptions> = {}): Plan {
   const opts: BenchmarkOptions = { ...DEFAULT_OPTIONS, ...options };
@@ -158,14 +220,19 @@ export function planBenchmark(catalog: Pick<Catalog, 'scenes' | 'objects'>, opti
     }
     return out;
   };
-  for (const object of targets) {
+  // Targets are already in shuffled order, so tiers by position are a random, exactly balanced assignment.
+  const tierOf = (t: number): Tier | undefined => (opts.tiers ? TIERS[t % TIERS.length] : undefined);
+  for (const [t, object] of targets.entries()) {
     const k = intIn(r, opts.scenesPerObject[0], opts.scenesPerObject[1]);
     // Distinct backgrounds for one object: otherwise a query could match on the background instead of the object.
     const picked = shuffle(r, scenes).slice(0, k);
     const idx: number[] = [];
-    for (const scene of picked) {
+    const tier = tierOf(t);
+    for (const [j, scene] of picked.entries()) {
       idx.push(drafts.length);
-      drafts.push({ scene, ...background(), target: paste(r, object, opts.areaRange, opts), distractors: distractors() });
+      const draft: Omit<PlannedImage, 'file'> = { scene, ...background(), target: paste(r, object, opts.areaRange, opts), distractors: distractors() };
+      if (tier && tier !== 'easy' && j > 0) draft.hard = hardening(r, tier);
+      drafts.push(draft);
     }
     targetDrafts.push(idx);
   }
@@ -181,7 +248,7 @@ export function planBenchmark(catalog: Pick<Catalog, 'scenes' | 'objects'>, opti
   return {
     options: opts,
     images,
-    targets: targets.map((object, t) => ({ object, files: targetDrafts[t].map((i) => names[i]) })),
+    targets: targets.map((object, t) => ({ object, files: targetDrafts[t].map((i) => names[i]), ...(tierOf(t) ? { tier: tierOf(t) } : {}) })),
   };
 }
 
@@ -189,8 +256,65 @@ function boxesOverlap(a: Box, b: Box): boolean {
   return a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
 }
 
+/** Solves the 8 homography coefficients mapping each from[i] to to[i] (4 point pairs), by Gaussian elimination. */
+function homography(from: [number, number][], to: [number, number][]): number[] {
+  const A: number[][] = [];
+  for (let i = 0; i < 4; i++) {
+    const [x, y] = from[i];
+    const [u, v] = to[i];
+    A.push([x, y, 1, 0, 0, 0, -u * x, -u * y, u]);
+    A.push([0, 0, 0, x, y, 1, -v * x, -v * y, v]);
+  }
+  for (let c = 0; c < 8; c++) {
+    let p = c;
+    for (let r = c + 1; r < 8; r++) if (Math.abs(A[r][c]) > Math.abs(A[p][c])) p = r;
+    [A[c], A[p]] = [A[p], A[c]];
+    for (let r = 0; r < 8; r++) {
+      if (r === c) continue;
+      const f = A[r][c] / A[c][c];
+      for (let k = c; k < 9; k++) A[r][k] -= f * A[c][k];
+    }
+  }
+  return A.map((row, i) => row[8] / row[i]);
+}
+
+/**
+ * Perspective view of the object's plane, tilted about one axis: the far side shrinks by `tilt` of its length
+ * (centred), the near side keeps it, so the box stays the object's box. sharp has affine transforms only, hence
+ * this inverse-mapped bilinear warp of the RGBA buffer.
+ */
+function tiltObject(src: Buffer, w: number, h: number, hard: Hardening): Buffer {
+  const d = hard.tilt / 2;
+  const far = hard.tiltFarSide;
+  // Destination corners TL, TR, BR, BL.
+  const quad: [number, number][] =
+    hard.tiltAxis === 'vertical'
+      ? [[0, far === 0 ? d * h : 0], [w, far === 1 ? d * h : 0], [w, far === 1 ? h - d * h : h], [0, far === 0 ? h - d * h : h]]
+      : [[far === 0 ? d * w : 0, 0], [far === 0 ? w - d * w : w, 0], [far === 1 ? w - d * w : w, h], [far === 1 ? d * w : 0, h]];
+  const m = homography(quad, [[0, 0], [w, 0], [w, h], [0, h]]);
+  const out = Buffer.alloc(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const X = x + 0.5, Y = y + 0.5;
+      const z = m[6] * X + m[7] * Y + 1;
+      const sx = (m[0] * X + m[1] * Y + m[2]) / z - 0.5;
+      const sy = (m[3] * X + m[4] * Y + m[5]) / z - 0.5;
+      if (sx < -0.5 || sy < -0.5 || sx > w - 0.5 || sy > h - 0.5) continue;
+      const x0 = Math.max(0, Math.min(w - 1, Math.floor(sx))), y0 = Math.max(0, Math.min(h - 1, Math.floor(sy)));
+      const x1 = Math.min(w - 1, x0 + 1), y1 = Math.min(h - 1, y0 + 1);
+      const fx = Math.max(0, Math.min(1, sx - x0)), fy = Math.max(0, Math.min(1, sy - y0));
+      for (let c = 0; c < 4; c++) {
+        const a = src[(y0 * w + x0) * 4 + c] * (1 - fx) + src[(y0 * w + x1) * 4 + c] * fx;
+        const b = src[(y1 * w + x0) * 4 + c] * (1 - fx) + src[(y1 * w + x1) * 4 + c] * fx;
+        out[(y * w + x) * 4 + c] = Math.round(a * (1 - fy) + b * fy);
+      }
+    }
+  }
+  return out;
+}
+
 /** The object's opaque part, jittered and rotated, as an RGBA buffer whose size is the pasted box. */
-async function renderObject(root: string, entry: ObjectEntry, p: Paste, W: number, H: number): Promise<{ data: Buffer; w: number; h: number }> {
+async function renderObject(root: string, entry: ObjectEntry, p: Paste, W: number, H: number, hard?: Hardening): Promise<{ data: Buffer; w: number; h: number }> {
   const [bx, by, bw, bh] = entry.bbox;
   const t = (p.rotation * Math.PI) / 180;
   const c = Math.abs(Math.cos(t));
@@ -203,12 +327,37 @@ async function renderObject(root: string, entry: ObjectEntry, p: Paste, W: numbe
     .extract({ left: bx, top: by, width: bw, height: bh })
     .resize(w, h, { fit: 'fill' });
   if (p.flip) img = img.flop();
-  const resized = await img.modulate({ brightness: p.brightness, saturation: p.saturation, hue: Math.round(p.hue) }).png().toBuffer();
+  const light = hard?.kinds.includes('lighting');
+  const resized = await img
+    .modulate({
+      brightness: p.brightness * (light ? hard!.lightBrightness : 1),
+      saturation: p.saturation * (light ? hard!.lightSaturation : 1),
+      hue: Math.round(p.hue + (light ? hard!.lightHue : 0)),
+    })
+    .png()
+    .toBuffer();
   const { data, info } = await sharp(resized)
     .rotate(p.rotation, { background: { r: 0, g: 0, b: 0, alpha: 0 } })
     .raw()
     .toBuffer({ resolveWithObject: true });
+  if (hard?.kinds.includes('perspective')) return { data: tiltObject(data, info.width, info.height, hard), w: info.width, h: info.height };
   return { data, w: info.width, h: info.height };
+}
+
+export interface DecodedScene {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+async function decodeScene(file: string, maxSide: number): Promise<DecodedScene> {
+  const { data, info } = await sharp(file)
+    .rotate()
+    .removeAlpha()
+    .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
 }
 
 /** Renders one planned image; returns the JPEG bytes and the boxes actually pasted. */
@@ -218,27 +367,39 @@ export async function renderImage(
   scenes: Map<string, SceneEntry>,
   img: PlannedImage,
   opts: BenchmarkOptions,
+  sceneCache?: Map<string, Promise<DecodedScene>>,
 ): Promise<{ jpeg: Buffer; rendered: RenderedImage }> {
   const W = opts.width;
   const H = opts.height;
-  const scene = scenes.get(img.scene);
-  if (!scene) throw new Error(`plan names scene ${img.scene}, which is not in the catalog`);
+  const entry = scenes.get(img.scene);
+  if (!entry) throw new Error(`plan names scene ${img.scene}, which is not in the catalog`);
+  let source: Sharp;
+  let scene = { width: entry.width, height: entry.height };
+  if (opts.maxSceneSide) {
+    const cache = sceneCache ?? new Map<string, Promise<DecodedScene>>();
+    if (!cache.has(entry.path)) cache.set(entry.path, decodeScene(join(root, entry.path), opts.maxSceneSide));
+    const d = await cache.get(entry.path)!;
+    source = sharp(d.data, { raw: { width: d.width, height: d.height, channels: 3 } });
+    scene = d;
+  } else {
+    source = sharp(join(root, entry.path)).rotate().removeAlpha();
+  }
   // Largest W:H region of the scene, scaled, then placed by (cropU, cropV).
   const fit = Math.min(scene.width / W, scene.height / H);
   const cw = Math.max(1, Math.floor(W * fit * img.cropScale));
   const ch = Math.max(1, Math.floor(H * fit * img.cropScale));
   const left = Math.floor((scene.width - cw) * img.cropU);
   const top = Math.floor((scene.height - ch) * img.cropV);
-  let bg = sharp(join(root, scene.path)).rotate().removeAlpha().extract({ left, top, width: cw, height: ch }).resize(W, H, { fit: 'fill' });
+  let bg = source.extract({ left, top, width: cw, height: ch }).resize(W, H, { fit: 'fill' });
   if (img.flipScene) bg = bg.flop();
   const background = await bg.modulate({ brightness: img.sceneBrightness }).png().toBuffer();
 
   const layers: OverlayOptions[] = [];
   const rendered: RenderedImage = { file: img.file, distractors: [] };
-  const place = async (p: Paste, avoid: Box[]): Promise<Box | undefined> => {
+  const place = async (p: Paste, avoid: Box[], hard?: Hardening): Promise<Box | undefined> => {
     const entry = objects.get(p.object);
     if (!entry) throw new Error(`plan names object ${p.object}, which is not in the catalog`);
-    const o = await renderObject(root, entry, p, W, H);
+    const o = await renderObject(root, entry, p, W, H, hard);
     if (o.w > W || o.h > H) throw new Error(`object ${p.object} rendered at ${o.w}×${o.h}, larger than the ${W}×${H} image`);
     // Distractors must not cover the target: try positions derived from (u, v) until one is free.
     for (let k = 0; k < 16; k++) {
@@ -253,10 +414,11 @@ export async function renderImage(
   };
   const taken: Box[] = [];
   if (img.target) {
-    const box = await place(img.target, []);
+    const box = await place(img.target, [], img.hard);
     if (!box) throw new Error(`${img.file}: no position for the target`);
     rendered.target = { object: img.target.object, box };
     taken.push(box);
+    if (img.hard?.kinds.includes('occlusion')) layers.push(await occluder(background, W, H, box, img.hard));
   }
   for (const d of img.distractors) {
     const box = await place(d, taken);
@@ -266,8 +428,34 @@ export async function renderImage(
   }
   let out = sharp(background).composite(layers);
   if (img.blurSigma > 0) out = sharp(await out.png().toBuffer()).blur(img.blurSigma);
-  const jpeg = await out.jpeg({ quality: img.quality, chromaSubsampling: '4:2:0' }).toBuffer();
+  // sharp runs one pipeline's operations in its own fixed order, so each hard change starts a new pipeline.
+  const hard = img.hard?.kinds ?? [];
+  if (hard.includes('lighting')) out = sharp(await out.png().toBuffer()).linear(img.hard!.gain, [0, 0, 0]);
+  if (hard.includes('downscale')) {
+    const small = await sharp(await out.png().toBuffer()).resize(Math.round(W * img.hard!.downscale), Math.round(H * img.hard!.downscale), { kernel: 'cubic' }).png().toBuffer();
+    out = sharp(small).resize(W, H, { kernel: 'cubic' });
+  }
+  const quality = hard.includes('jpeg') ? img.hard!.heavyQuality : img.quality;
+  const jpeg = await out.jpeg({ quality, chromaSubsampling: '4:2:0' }).toBuffer();
   return { jpeg, rendered };
+}
+
+/**
+ * Partial occlusion: a patch of the same scene (from the mirrored position, so it is background, not the object)
+ * laid over `occlusion` of the target box from one side — something in front of the object.
+ */
+async function occluder(background: Buffer, W: number, H: number, box: Box, hard: Hardening): Promise<OverlayOptions> {
+  const [x, y, w, h] = box;
+  const f = hard.occlusion;
+  const side = hard.occlusionSide;
+  const ow = side < 2 ? Math.max(1, Math.round(w * f)) : w;
+  const oh = side < 2 ? h : Math.max(1, Math.round(h * f));
+  const left = side === 1 ? x + w - ow : x;
+  const top = side === 3 ? y + h - oh : y;
+  const srcLeft = Math.min(W - ow, Math.max(0, W - left - ow));
+  const srcTop = Math.min(H - oh, Math.max(0, H - top - oh));
+  const patch = await sharp(background).extract({ left: srcLeft, top: srcTop, width: ow, height: oh }).png().toBuffer();
+  return { input: patch, left, top };
 }
 
 /** The analyst's crop: the pasted box with each edge moved by up to 5 % of the box side, kept inside the image. */
@@ -292,8 +480,9 @@ export async function generateBenchmark(
   const scenes = new Map(catalog.scenes.map((s) => [s.path, s]));
   mkdirSync(join(outDir, 'images'), { recursive: true });
   const rendered: RenderedImage[] = [];
+  const sceneCache = new Map<string, Promise<DecodedScene>>();
   for (const img of plan.images) {
-    const { jpeg, rendered: r } = await renderImage(root, objects, scenes, img, plan.options);
+    const { jpeg, rendered: r } = await renderImage(root, objects, scenes, img, plan.options, sceneCache);
     writeFileSync(join(outDir, img.file), jpeg);
     rendered.push(r);
   }
@@ -302,10 +491,17 @@ export async function generateBenchmark(
     const [q, ...rest] = t.files;
     const box = byFile.get(q)?.target?.box;
     if (!box) throw new Error(`${q}: query image lost its target`);
-    return { image: q, crop: queryCrop(box, plan.options.seed * 1_000_003 + i, plan.options.width, plan.options.height), relevant: rest };
+    const crop = queryCrop(box, plan.options.seed * 1_000_003 + i, plan.options.width, plan.options.height);
+    return { image: q, crop, relevant: rest, ...(t.tier ? { tier: t.tier } : {}) };
   });
   writeFileSync(join(outDir, 'queries.json'), JSON.stringify(queries, null, 1));
-  writeFileSync(join(outDir, 'boxes.json'), JSON.stringify({ options: plan.options, images: rendered }, null, 1));
+  // One query file per tier, so `quari eval` reports each difficulty on its own.
+  if (plan.options.tiers) {
+    for (const tier of TIERS) writeFileSync(join(outDir, `queries-${tier}.json`), JSON.stringify(queries.filter((q) => q.tier === tier), null, 1));
+  }
+  const hardOf = new Map(plan.images.filter((i) => i.hard).map((i) => [i.file, i.hard!.kinds]));
+  const images = rendered.map((r) => (hardOf.has(r.file) ? { ...r, hard: hardOf.get(r.file) } : r));
+  writeFileSync(join(outDir, 'boxes.json'), JSON.stringify({ options: plan.options, images }, null, 1));
   return { plan, rendered, queries };
 }
 
@@ -327,7 +523,7 @@ function parseArgs(argv: string[]): { out: string; catalog: string; options: Par
   const out = get('out');
   if (!out) throw new Error('--out DIR is required');
   const split = get('split');
-  if (split !== undefined && !['train', 'whitening', 'eval'].includes(split)) throw new Error(`--split: '${split}' is not train, whitening or eval`);
+  if (split !== undefined && !['train', 'whitening', 'eval', 'cross'].includes(split)) throw new Error(`--split: '${split}' is not train, whitening, eval or cross`);
   const options: Partial<BenchmarkOptions> = {};
   if (split) options.split = split as Split;
   const seed = num('seed');
@@ -336,6 +532,7 @@ function parseArgs(argv: string[]): { out: string; catalog: string; options: Par
   if (objects !== undefined) options.objects = objects;
   const extra = num('extra');
   if (extra !== undefined) options.extraFraction = extra;
+  if (argv.includes('--tiers')) options.tiers = true;
   return { out, catalog: get('catalog') ?? join(cacheDir(), CATALOG_FILE), options };
 }
 

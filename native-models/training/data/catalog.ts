@@ -6,8 +6,8 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import sharp from 'sharp';
-import { CATALOG_FILE, SOURCES, SOURCES_MANIFEST, cacheDir, extractDir, type DebianSource } from './sources.ts';
-import { groupKey, splitOf, type Split } from './split.ts';
+import { CATALOG_FILE, SOURCES, SOURCES_MANIFEST, assignSplit, cacheDir, extractDir, type DebianSource } from './sources.ts';
+import { groupKey, type Split } from './split.ts';
 
 export interface SceneEntry {
   /** Relative to the cache folder. */
@@ -154,12 +154,13 @@ async function main(): Promise<void> {
       const rel = relative(cacheDir(), file);
       const inPkg = relative(extractDir(src.pkg), file);
       const group = groupKey(src.pkg, inPkg);
+      const split = assignSplit(src, group);
       try {
         if (src.role === 'scene') {
           const c = await sceneCheck(file);
           if (!c.ok || seen.has(c.hash)) continue;
           seen.add(c.hash);
-          catalog.scenes.push({ path: rel, pkg: src.pkg, width: c.width, height: c.height, group, split: splitOf(group) });
+          catalog.scenes.push({ path: rel, pkg: src.pkg, width: c.width, height: c.height, group, split });
         } else {
           const folder = join(inPkg, '..');
           if ((perFolder.get(folder) ?? 0) >= MAX_OBJECTS_PER_FOLDER) continue;
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
           if (!c.ok || seen.has(c.hash)) continue;
           seen.add(c.hash);
           perFolder.set(folder, (perFolder.get(folder) ?? 0) + 1);
-          catalog.objects.push({ path: rel, pkg: src.pkg, width: c.width, height: c.height, group, split: splitOf(group), bbox: c.bbox, fill: c.fill });
+          catalog.objects.push({ path: rel, pkg: src.pkg, width: c.width, height: c.height, group, split, bbox: c.bbox, fill: c.fill });
         }
         kept++;
       } catch (e) {
@@ -177,7 +178,7 @@ async function main(): Promise<void> {
     console.log(`${src.pkg}: kept ${kept} of ${total} ${src.role} candidates`);
   }
   for (const role of ['scenes', 'objects'] as const) {
-    const counts = { train: 0, whitening: 0, eval: 0 };
+    const counts: Record<Split, number> = { train: 0, whitening: 0, eval: 0, cross: 0 };
     for (const e of catalog[role]) counts[e.split]++;
     console.log(`${role}: ${JSON.stringify(counts)}`);
   }

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SOURCES, SOURCES_MANIFEST, cacheDir, debsDir, extractDir, type DebianSource } from './sources.ts';
+import { SOURCES, SOURCES_MANIFEST, cacheDir, debsDir, extractDir, isReserved, type DebianSource } from './sources.ts';
 
 export interface FetchedSource {
   pkg: string;
@@ -23,6 +23,7 @@ function debFor(pkg: string): string | undefined {
 }
 
 function fetchOne(src: DebianSource): FetchedSource {
+  if (isReserved(src.pkg)) throw new Error(`${src.pkg} is reserved for an independent evaluation and must not be fetched`);
   let deb = debFor(src.pkg);
   if (!deb) {
     execFileSync('apt-get', ['download', src.pkg], { cwd: debsDir(), stdio: 'inherit' });

@@ -4,7 +4,11 @@
 import { createHash } from 'node:crypto';
 import { basename, dirname, extname } from 'node:path';
 
-export type Split = 'train' | 'whitening' | 'eval';
+/**
+ * 'cross' is not a hash split: it is every image of a package marked `family: 'cross'` in sources.ts (the
+ * cross-family benchmark), so no object family or scene photographer of it reaches training, whitening or selection.
+ */
+export type Split = 'train' | 'whitening' | 'eval' | 'cross';
 
 /** Fractions of [0,1) hash space: train below TRAIN_FRACTION, whitening below TRAIN+WHITENING, eval above. */
 export const TRAIN_FRACTION = 0.6;

@@ -9,7 +9,8 @@ import {
   type QuariApi,
   type QuariEvent,
 } from '../../../electron/shared/api.ts';
-import { API_PREFIX, EVENTS_PATH, decodeWire, encodeWire } from './wire.ts';
+import { API_PREFIX, EVENTS_PATH } from '../../../electron/shared/protocol/routes.ts';
+import { decodeWire, encodeWire } from '../../../electron/shared/protocol/wire.ts';
 
 export { QuariApiError };
 

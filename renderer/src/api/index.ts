@@ -2,7 +2,7 @@
 // the loopback host gets the HTTP client instead.
 import { mediaUrl, type MediaKind, type QuariApi } from '../../../electron/shared/api.ts';
 import { createHttpClient } from './httpClient.ts';
-import { MEDIA_PREFIX } from './wire.ts';
+import { MEDIA_PREFIX } from '../../../electron/shared/protocol/routes.ts';
 
 let overHttp = false;
 

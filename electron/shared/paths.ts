@@ -1,6 +1,7 @@
-// Containment checks for every file the main process serves to the renderer. The decision is made on real paths
-// (symlinks resolved on both the file and the roots), so neither `..` segments nor a symlink planted inside an
-// evidence folder can reach a file outside the catalog's data folder or a registered evidence root.
+// Path containment, the one definition: media served by both hosts, the web host's static files, case exports.
+// Media decisions are made on real paths (symlinks resolved on both the file and the roots), so neither `..`
+// segments nor a symlink planted inside an evidence folder can reach a file outside the catalog's data folder or
+// a registered evidence root. Node code: hosts and engine import it, the renderer never does.
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 

@@ -1,17 +1,17 @@
-// Argument validation for every IPC method. The renderer is treated as untrusted: each method gets an explicit
-// validator that checks arity, types, bounds and enums, and returns a fresh copy holding only the known fields,
-// so nothing the renderer adds (extra keys, prototypes, getters) reaches the engine.
-import { isAbsolute } from 'node:path';
-import { STACK_TIERS, type ApiMethod, type Box, type ExportFormat, type SearchFilter, type SearchRequest, type Settings } from '../shared/api.ts';
+// Argument validation for every API method, on both hosts (dispatch.ts runs it). Every caller is untrusted (a
+// compromised renderer, any local process or page reaching the web host): each method gets an explicit validator
+// that checks arity, types, bounds and enums, and returns a fresh copy holding only the known fields, so nothing a
+// caller adds (extra keys, `__proto__`, prototypes, getters) reaches the engine. The limits are the API contract's
+// (README "Security"); each refusal names the method, the argument and the field.
+import { EXPORT_FORMATS, HASH_SET_FORMATS, HASH_SET_KINDS, SEARCH_MODES, STACK_TIERS, type ApiMethod, type Box, type SearchFilter, type SearchRequest, type Settings } from '../api.ts';
+import { ValidationError } from './errors.ts';
+import { QUERY_IMAGE_MAX_BYTES } from './routes.ts';
 
-/** A request the main process refuses before it reaches the engine; maps to ApiError code 'bad-request'. */
-export class ValidationError extends Error {
-  readonly code = 'bad-request' as const;
-}
+export { ValidationError };
 
 export const LIMITS = {
-  /** Query images are single photos; the engine's own cap (AppService), so both hosts accept the same files. */
-  queryImageBytes: 200 * 1024 * 1024,
+  /** Query images are single photos; the engine checks the same cap, so both hosts accept the same files. */
+  queryImageBytes: QUERY_IMAGE_MAX_BYTES,
   fileName: 255,
   path: 4096,
   id: 128,
@@ -27,6 +27,9 @@ export const LIMITS = {
   pixels: 1_000_000,
   k: 10_000_000,
   top: 10_000,
+  /** Images per getKnownMatches call: one results page at most. */
+  knownMatchImages: 10_000,
+  hashSetName: 200,
 } as const;
 
 const PACK_ID = /^[a-z0-9][a-z0-9._-]*$/;
@@ -103,7 +106,7 @@ function record(where: string, value: unknown, allowed: readonly string[], requi
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) fail(where, 'expected a plain object');
   const obj = value as Record<string, unknown>;
-  for (const key of Object.keys(obj)) if (!allowed.includes(key)) fail(where, `unknown field "${key}"`);
+  for (const key of Object.keys(obj)) if (!allowed.includes(key)) fail(where, `unknown field ${JSON.stringify(key.slice(0, 100))}`);
   for (const key of required) if (!(key in obj) || obj[key] === undefined) fail(`${where}.${key}`, 'is required');
   return obj;
 }
@@ -126,9 +129,12 @@ export function validateBox(where: string, value: unknown): Box {
   return box;
 }
 
+/** POSIX `/…`, Windows `C:\…` or `C:/…`, or a UNC `\\server\share`: never relative to the host's working folder. */
+const ABSOLUTE = /^(?:\/|[A-Za-z]:[\\/]|\\\\[^\\])/;
+
 function folderPath(where: string, value: unknown): string {
   const path = str(where, value, { min: 1, max: LIMITS.path });
-  if (!isAbsolute(path)) fail(where, 'must be an absolute folder path');
+  if (!ABSOLUTE.test(path)) fail(where, 'must be an absolute folder path (a relative one would name the host\'s working folder)');
   return path;
 }
 
@@ -174,7 +180,7 @@ function searchRequest(where: string, value: unknown): SearchRequest {
   const request: SearchRequest = {
     queryImageId: token(`${where}.queryImageId`, o.queryImageId),
     crops: list(`${where}.crops`, o.crops, LIMITS.crops).map((c, i) => validateBox(`${where}.crops[${i}]`, c)),
-    mode: oneOf(`${where}.mode`, o.mode, ['baseline', 'adaptive'] as const),
+    mode: oneOf(`${where}.mode`, o.mode, SEARCH_MODES),
   };
   if (o.text !== undefined) request.text = str(`${where}.text`, o.text, { max: LIMITS.text, multiline: true });
   if (o.k !== undefined) request.k = int(`${where}.k`, o.k, 0, LIMITS.k);
@@ -191,8 +197,6 @@ function settingsPatch(where: string, value: unknown): Partial<Settings> {
   if (o.explicitThreshold !== undefined) patch.explicitThreshold = finite(`${where}.explicitThreshold`, o.explicitThreshold, 0, 1);
   return patch;
 }
-
-const EXPORT_FORMATS: readonly ExportFormat[] = ['html', 'csv', 'json'];
 
 type ArgValidator = (args: readonly unknown[]) => unknown[];
 
@@ -288,6 +292,21 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
   getImageDetails: args((w, v) => id(`${w} (imageId)`, v)),
   getSettings: args(),
   setSettings: args((w, v) => settingsPatch(w, v)),
+  importHashSet: args((w, v) => {
+    const o = record(w, v, ['path', 'name', 'format', 'kind'], ['path']);
+    const input: { path: string; name?: string; format?: (typeof HASH_SET_FORMATS)[number]; kind?: (typeof HASH_SET_KINDS)[number] } = {
+      path: folderPath(`${w}.path`, o.path),
+    };
+    if (o.name !== undefined) {
+      input.name = str(`${w}.name`, o.name, { min: 1, max: LIMITS.hashSetName });
+      if (input.name.trim() === '') fail(`${w}.name`, 'must not be blank');
+    }
+    if (o.format !== undefined) input.format = oneOf(`${w}.format`, o.format, HASH_SET_FORMATS);
+    if (o.kind !== undefined) input.kind = oneOf(`${w}.kind`, o.kind, HASH_SET_KINDS);
+    return input;
+  }),
+  listHashSets: args(),
+  getKnownMatches: args((w, v) => list(w, v, LIMITS.knownMatchImages).map((x, i) => id(`${w}[${i}]`, x))),
 };
 
 /** Validated copies of `given` for `method`; throws ValidationError naming the method and the argument at fault. */

@@ -1,5 +1,8 @@
-// JSON encoding shared by the HTTP client and the loopback web host: Uint8Array travels as {"$base64": "..."}
-// so every API argument fits one JSON body. Kept free of Node and DOM APIs so both sides import it.
+// The web host's wire codec, shared by the HTTP client and the loopback web host: Uint8Array travels as
+// {"$base64": "..."} so every API argument fits one JSON body. Decoding refuses the keys that reach an object's
+// prototype (JSON.parse keeps `"__proto__"` as an own key; copying it would set the copy's prototype). Kept free
+// of Node and DOM APIs so both sides import it.
+import { ValidationError } from './errors.ts';
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const LOOKUP = new Int16Array(128).fill(-1);
@@ -62,24 +65,31 @@ export function encodeWire(value: unknown): unknown {
   return value;
 }
 
-/** Inverse of encodeWire. */
-export function decodeWire(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(decodeWire);
+/** Keys that name or reach a prototype; refused anywhere in a request. */
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Deepest nesting accepted: API arguments are at most three levels deep (argument, request, crop). */
+const MAX_DEPTH = 16;
+
+/** Inverse of encodeWire; throws ValidationError naming the path of a prototype key, a bad base64 or too deep a value. */
+export function decodeWire(value: unknown, where = 'arguments', depth = 0): unknown {
+  if (depth > MAX_DEPTH) throw new ValidationError(`${where}: nested deeper than ${MAX_DEPTH} levels`);
+  if (Array.isArray(value)) return value.map((v, i) => decodeWire(v, `${where}[${i}]`, depth + 1));
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value);
     if (entries.length === 1 && entries[0][0] === '$base64' && typeof entries[0][1] === 'string') {
-      return base64ToBytes(entries[0][1]);
+      try {
+        return base64ToBytes(entries[0][1]);
+      } catch (err) {
+        throw new ValidationError(`${where}: ${(err as Error).message}`);
+      }
     }
     const out: Record<string, unknown> = {};
-    for (const [k, v] of entries) out[k] = decodeWire(v);
+    for (const [k, v] of entries) {
+      if (PROTOTYPE_KEYS.has(k)) throw new ValidationError(`${where}: the key "${k}" is refused`);
+      out[k] = decodeWire(v, `${where}.${k.slice(0, 100)}`, depth + 1);
+    }
     return out;
   }
   return value;
 }
-
-/** Header a non-browser client may send instead of the session cookie. */
-export const TOKEN_HEADER = 'x-quari-token';
-/** Route prefixes of the loopback host. */
-export const API_PREFIX = '/api/';
-export const EVENTS_PATH = '/events';
-export const MEDIA_PREFIX = '/media/';

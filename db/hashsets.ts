@@ -1,0 +1,167 @@
+// Known files: imported hash sets (NSRL RDS, Project VIC / CAID VICS, plain lists), the images they match, the
+// VICS category each case category exports as, and the MD5/SHA-1 back-fill of images catalogued before those
+// hashes existed. Plain functions over the catalog's connection (CatalogStore delegates here); schema in
+// migrations/003_known_files.ts, where triggers keep known_matches current whenever an image's hashes change.
+import type Database from 'better-sqlite3';
+import type { HashSetInput, HashSetRecord, HashSetRow, KnownMatch, KnownStats, VicsCategoryRow } from './Interface.ts';
+
+/** hash_type codes of hash_set_entries, by hex length and by name. */
+export const HASH_TYPES = { md5: 1, sha1: 2, sha256: 3 } as const;
+export const HASH_BYTES: Record<1 | 2 | 3, number> = { 1: 16, 2: 20, 3: 32 };
+
+/** Records inserted between two progress callbacks. */
+const PROGRESS_EVERY = 50_000;
+
+/**
+ * Page cache for the import's connection while it runs (KiB, negative as SQLite wants it): a set's entries are
+ * inserted into a B-tree keyed by hash, and a cache that holds the tree's upper levels keeps random-order inserts
+ * (VICS, text lists) from re-reading pages. 64 MiB of the import's peak memory; restored afterwards.
+ */
+const IMPORT_CACHE_KIB = 65_536;
+
+const SET_COLUMNS = `s.id, s.name, s.format, s.kind, s.version, s.source_file AS sourceFile, s.source_sha256 AS sourceSha256,
+  s.source_bytes AS sourceBytes, s.records, s.hash_count AS hashCount, s.imported_at AS importedAt,
+  (SELECT count(*) FROM known_matches m WHERE m.set_id = s.id) AS matchedImages`;
+
+export interface ImportProgress {
+  records: number;
+}
+
+/**
+ * Imports a set in one IMMEDIATE transaction: the set row, every record `records` yields (validated by the
+ * reader that produced them; a throw from it rolls back everything), then the match against every catalogued
+ * image. Records repeating a hash already in the set are counted but stored once.
+ */
+export function importHashSet(
+  db: Database.Database,
+  input: HashSetInput,
+  records: Iterable<HashSetRecord>,
+  onProgress?: (p: ImportProgress) => void,
+): HashSetRow {
+  const name = input.name.trim();
+  if (!name) throw new Error('importHashSet: name must be non-empty');
+  const cacheBefore = db.pragma('cache_size', { simple: true }) as number;
+  db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
+  try {
+    return db
+      .transaction((): HashSetRow => {
+        if (db.prepare(`SELECT 1 FROM hash_sets WHERE name = ?`).get(name)) {
+          throw new Error(`hash set '${name}' already exists in this catalog; give the import another --name`);
+        }
+        const { id } = db
+          .prepare(`INSERT INTO hash_sets (name, format, kind, version, source_file, source_sha256, source_bytes, records,
+            hash_count, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?) RETURNING id`)
+          .get(name, input.format, input.kind, input.version ?? null, input.sourceFile, input.sourceSha256, input.sourceBytes, new Date().toISOString()) as {
+          id: number;
+        };
+        const insert = db.prepare(`INSERT INTO hash_set_entries (hash, hash_type, set_id, category) VALUES (?, ?, ?, ?)
+          ON CONFLICT DO NOTHING`);
+        let count = 0;
+        let stored = 0;
+        for (const r of records) {
+          stored += insert.run(r.hash, r.type, id, r.category).changes;
+          if (++count % PROGRESS_EVERY === 0) onProgress?.({ records: count });
+        }
+        onProgress?.({ records: count });
+        // The version is known only once the whole source is read (a VICS file may name it last).
+        db.prepare(`UPDATE hash_sets SET records = ?, hash_count = ?, version = coalesce(?, version) WHERE id = ?`).run(
+          count,
+          stored,
+          input.resolveVersion?.() ?? null,
+          id,
+        );
+        matchSet(db, id);
+        return getHashSet(db, id)!;
+      })
+      .immediate();
+  } finally {
+    db.pragma(`cache_size = ${cacheBefore}`);
+  }
+}
+
+/** Matches every 'ok' image against set `setId`, one indexed lookup per image and hash kind. */
+function matchSet(db: Database.Database, setId: number): void {
+  for (const [column, type] of [['sha256', 3], ['sha1', 2], ['md5', 1]] as const) {
+    db.prepare(`INSERT OR IGNORE INTO known_matches (image_id, set_id, category)
+      SELECT i.id, e.set_id, e.category FROM images i
+      JOIN hash_set_entries e ON e.hash = unhex(i.${column}) AND e.hash_type = ${type} AND e.set_id = ?
+      WHERE i.status = 'ok' AND i.${column} IS NOT NULL`).run(setId);
+  }
+}
+
+export function getHashSet(db: Database.Database, id: number): HashSetRow | undefined {
+  return db.prepare(`SELECT ${SET_COLUMNS} FROM hash_sets s WHERE s.id = ?`).get(id) as HashSetRow | undefined;
+}
+
+export function listHashSets(db: Database.Database): HashSetRow[] {
+  return db.prepare(`SELECT ${SET_COLUMNS} FROM hash_sets s ORDER BY s.id`).all() as HashSetRow[];
+}
+
+/** Deletes the set, its entries and its matches. */
+export function deleteHashSet(db: Database.Database, id: number): void {
+  if (db.prepare(`DELETE FROM hash_sets WHERE id = ?`).run(id).changes !== 1) throw new Error(`deleteHashSet: no hash set with id ${id}`);
+}
+
+/** The sets image `imageId` is in, with the category each gives it. */
+export function knownMatches(db: Database.Database, imageId: number): KnownMatch[] {
+  return db
+    .prepare(`SELECT s.id AS setId, s.name AS setName, s.format, s.kind, m.category FROM known_matches m
+      JOIN hash_sets s ON s.id = m.set_id WHERE m.image_id = ? ORDER BY s.id`)
+    .all(imageId) as KnownMatch[];
+}
+
+/**
+ * Image counts by kind of set: an image in any of-interest set counts as of interest (flagging wins over hiding),
+ * one only in ignorable sets as ignorable; unknown = 'ok' images in no set.
+ */
+export function knownStats(db: Database.Database): KnownStats {
+  const row = db
+    .prepare(`SELECT
+      (SELECT count(*) FROM hash_sets) AS sets,
+      (SELECT count(DISTINCT m.image_id) FROM known_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'of-interest') AS ofInterest,
+      (SELECT count(DISTINCT m.image_id) FROM known_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'ignorable'
+         AND NOT EXISTS (SELECT 1 FROM known_matches m2 JOIN hash_sets s2 ON s2.id = m2.set_id
+                         WHERE m2.image_id = m.image_id AND s2.kind = 'of-interest')) AS ignorable,
+      (SELECT count(*) FROM images i WHERE i.status = 'ok' AND NOT EXISTS (SELECT 1 FROM known_matches m WHERE m.image_id = i.id)) AS unknown`)
+    .get() as { sets: number; ofInterest: number; ignorable: number; unknown: number };
+  const categories = db
+    .prepare(`SELECT m.category, count(DISTINCT m.image_id) AS images FROM known_matches m JOIN hash_sets s ON s.id = m.set_id
+      WHERE s.kind = 'of-interest' AND m.category IS NOT NULL GROUP BY m.category ORDER BY m.category`)
+    .all() as { category: string; images: number }[];
+  return { ...row, ofInterestByCategory: Object.fromEntries(categories.map((c) => [c.category, c.images])) };
+}
+
+/** 'ok' images still lacking MD5 or SHA-1 (catalogued before version 3), in id order after `afterId`. */
+export function imagesMissingHashes(db: Database.Database, afterId: number, limit: number): { id: number; path: string; sha256: string }[] {
+  return db
+    .prepare(`SELECT id, path, sha256 FROM images WHERE status = 'ok' AND (md5 IS NULL OR sha1 IS NULL) AND id > ? ORDER BY id LIMIT ?`)
+    .all(afterId, limit) as { id: number; path: string; sha256: string }[];
+}
+
+export function countImagesMissingHashes(db: Database.Database): number {
+  return db.prepare(`SELECT count(*) FROM images WHERE status = 'ok' AND (md5 IS NULL OR sha1 IS NULL)`).pluck().get() as number;
+}
+
+/** Back-fills MD5 and SHA-1 of an 'ok' image whose SHA-256 they were computed with (refuses another SHA-256). */
+export function setImageHashes(db: Database.Database, id: number, h: { sha256: string; md5: string; sha1: string }): void {
+  if (!/^[0-9a-f]{32}$/.test(h.md5)) throw new Error(`setImageHashes(${id}): md5 must be 32 lower-case hex digits`);
+  if (!/^[0-9a-f]{40}$/.test(h.sha1)) throw new Error(`setImageHashes(${id}): sha1 must be 40 lower-case hex digits`);
+  const info = db.prepare(`UPDATE images SET md5 = ?, sha1 = ?, updated_at = ? WHERE id = ? AND status = 'ok' AND sha256 = ?`).run(h.md5, h.sha1, new Date().toISOString(), id, h.sha256);
+  if (info.changes !== 1) throw new Error(`setImageHashes(${id}): no 'ok' image with that id and SHA-256`);
+}
+
+export function listVicsCategories(db: Database.Database, caseId: number): VicsCategoryRow[] {
+  return db
+    .prepare(`SELECT id AS categoryId, name, vics_category AS vicsCategory FROM tag_categories WHERE case_id = ? ORDER BY hotkey`)
+    .all(caseId) as VicsCategoryRow[];
+}
+
+/** Stores the VICS category case category `categoryId` exports as; null returns it to the default. */
+export function setVicsCategory(db: Database.Database, categoryId: number, vicsCategory: number | null): void {
+  if (vicsCategory !== null && !(Number.isInteger(vicsCategory) && vicsCategory >= 0 && vicsCategory <= 99)) {
+    throw new Error(`setVicsCategory(${categoryId}): VICS category must be an integer 0..99, got ${vicsCategory}`);
+  }
+  if (db.prepare(`UPDATE tag_categories SET vics_category = ? WHERE id = ?`).run(vicsCategory, categoryId).changes !== 1) {
+    throw new Error(`setVicsCategory: no category with id ${categoryId}`);
+  }
+}

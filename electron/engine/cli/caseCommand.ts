@@ -1,0 +1,119 @@
+// quari case export --catalog F --case <id|name> --format html|csv|json|vics --out FILE [--vics-map Name=N,…]
+// quari case list --catalog F [--json]
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { catalogDataDir, openCatalog } from '../../../db/CatalogStore.ts';
+import type { CaseSummary, CatalogStore } from '../../../db/Interface.ts';
+import { buildCaseReport, renderCaseReport } from '../export/caseExport.ts';
+import { buildVicsExport } from '../export/vicsExport.ts';
+import { parse, requireString, UsageError, type Command } from './args.ts';
+
+const FORMATS = ['html', 'csv', 'json', 'vics'] as const;
+type Format = (typeof FORMATS)[number];
+
+const usage = `Usage: quari case export --catalog <file> --case <id|name> --format html|csv|json|vics --out <file>
+                        [--vics-map "Name=N,Name=N"]
+       quari case list --catalog <file> [--json]
+
+export: writes the case report (html: self-contained court report; csv; json) or the case as VICS 2.0 JSON
+(Project VIC / CAID: MD5, SHA1, size, file name and path, Category, the note in Comments) to --out, through a
+temporary file renamed into place, so a full disk never leaves a truncated file under that name. --out may not
+lie inside an ingested evidence folder.
+VICS categories: each case category exports as the VICS category stored for it, else its default: a category
+named after Project VIC's (0 uncategorized/non-pertinent, 1 CAM, 2 child exploitive, 3 CGI/animation,
+4 comparison, or "Category N") exports as that number, any other as 0. --vics-map stores numbers (0..99) for the
+named categories of the case before exporting (kept for later exports); an image with several categories
+exports the most serious (1, 2, 3, 4, then 0).
+list: the catalog's cases (--json: [{"id","name","taggedCount"}]).`;
+
+function findCase(store: CatalogStore, ref: string): CaseSummary {
+  const byId = /^\d+$/.test(ref) ? store.getCase(Number(ref)) : undefined;
+  const found = byId ?? store.listCases().find((c) => c.name.toLowerCase() === ref.trim().toLowerCase());
+  if (!found) throw new Error(`no case with id or name '${ref}' in the catalog`);
+  return found;
+}
+
+function applyVicsMap(store: CatalogStore, caseId: number, spec: string): void {
+  const categories = store.listVicsCategories(caseId);
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(.+?)\s*=\s*(\d{1,2})$/.exec(part);
+    if (!m) throw new UsageError(`--vics-map entries are Name=N (N 0..99), got "${part}"`);
+    const category = categories.find((c) => c.name.toLowerCase() === m[1]!.trim().toLowerCase());
+    if (!category) throw new UsageError(`--vics-map: the case has no category "${m[1]}" (it has: ${categories.map((c) => c.name).join(', ')})`);
+    store.setVicsCategory(category.categoryId, Number(m[2]));
+  }
+}
+
+function isInside(root: string, path: string): boolean {
+  const rel = relative(resolve(root), resolve(path));
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/** Write, flush, rename: the final name only ever holds a complete file. */
+function writeAtomically(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      writeSync(fd, content);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
+  }
+}
+
+export const caseCommand: Command = {
+  synopsis: 'case export|list         export a case (html, csv, json, VICS JSON)',
+  usage,
+  async run(argv) {
+    const parsed = parse(
+      argv,
+      { catalog: { type: 'string' }, case: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, 'vics-map': { type: 'string' }, json: { type: 'boolean' } },
+      usage,
+    );
+    if (!parsed) return 0;
+    const { values, positionals } = parsed;
+    const verb = positionals[0];
+    if (verb !== 'export' && verb !== 'list') throw new UsageError(verb === undefined ? 'export or list is required' : `unknown case verb "${verb}"`);
+    if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+    const catalogFile = requireString(values.catalog, '--catalog');
+    if (!existsSync(catalogFile)) throw new Error(`no catalog at ${catalogFile}`);
+    const store = openCatalog(catalogFile);
+    try {
+      if (verb === 'list') {
+        const cases = store.listCases().map((c) => ({ id: c.id, name: c.name, taggedCount: c.taggedCount }));
+        if (values.json) console.log(JSON.stringify(cases));
+        else for (const c of cases) console.log(`${c.id}\t${c.name}\t${c.taggedCount} tagged`);
+        return 0;
+      }
+      const format = requireString(values.format, '--format') as Format;
+      if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
+      const out = resolve(requireString(values.out, '--out'));
+      for (const run of store.listIngestRuns({ limit: 100_000 })) {
+        if (isInside(run.root, out)) throw new Error(`--out ${out} lies inside the evidence folder ${run.root}; evidence folders are read-only`);
+      }
+      if (!existsSync(dirname(out))) throw new Error(`--out: folder ${dirname(out)} does not exist`);
+      const kase = findCase(store, requireString(values.case, '--case'));
+      if (values['vics-map'] !== undefined) {
+        if (format !== 'vics') throw new UsageError('--vics-map applies to --format vics');
+        applyVicsMap(store, kase.id, values['vics-map']);
+      }
+      const content =
+        format === 'vics'
+          ? `${JSON.stringify(buildVicsExport(store, kase.id), null, 1)}\n`
+          : renderCaseReport(buildCaseReport(store, kase.id), format, catalogDataDir(store.file));
+      writeAtomically(out, content);
+      const line = { case: kase.id, name: kase.name, format, out, bytes: Buffer.byteLength(content) };
+      console.log(values.json ? JSON.stringify(line) : `wrote ${out} (${line.bytes} bytes, case ${kase.id} '${kase.name}' as ${format})`);
+      return 0;
+    } finally {
+      store.close();
+    }
+  },
+};

@@ -1,0 +1,145 @@
+// Project VIC / CAID VICS JSON: the OData documents forensic tools exchange categorised media in. Version 1.3
+// ("odata.metadata": ".../DataModels/1.3.xml#Cases") nests media in cases, value[].Media[]; version 2.0
+// ("@odata.context": ".../DataModels/2.0.xml/<region>/$metadata#Media" or "#Cases") lists media in value[] or,
+// for cases, again in value[].Media[]. A Media record carries MD5 and SHA1 (upper-case hex), Category (an
+// integer), MediaSize, MediaID, Comments and MediaFiles[] (file names and paths). Both versions are read here and
+// 2.0 is written by the case export (electron/engine/export/vicsExport.ts).
+//
+// Streamed: @streamparser/json emits each Media (and each case without its Media) as it completes, and the
+// emitted array slot is dropped, so memory is one 1 MiB chunk plus the record being parsed, capped at
+// MAX_RECORD_BYTES (a hostile multi-gigabyte string is refused, not buffered).
+import type { Hash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { JSONParser } from '@streamparser/json';
+import type { HashSetRecord } from '../../../db/Interface.ts';
+import { strongestRecord } from './records.ts';
+
+export const VICS_VERSIONS = ['1.3', '2.0'] as const;
+export type VicsVersion = (typeof VICS_VERSIONS)[number];
+
+/** The OData context the export writes (VICS 2.0, media list). */
+export const VICS_EXPORT_CONTEXT = 'http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media';
+
+/**
+ * Project VIC's category numbers, the defaults of the case-category mapping: a case category whose name (or
+ * number) matches one of these exports as it; any other exports as 0 until the analyst maps it.
+ */
+export const VICS_CATEGORIES: Readonly<Record<number, string>> = {
+  0: 'Uncategorized / non-pertinent',
+  1: 'CAM (child abuse material)',
+  2: 'Child exploitive (non-CAM)',
+  3: 'CGI / animation',
+  4: 'Comparison',
+};
+const DEFAULT_NAMES: Record<string, number> = {
+  uncategorized: 0,
+  'non-pertinent': 0,
+  nonpertinent: 0,
+  ignorable: 0,
+  cam: 1,
+  csam: 1,
+  'child abuse material': 1,
+  'child exploitive': 2,
+  exploitive: 2,
+  cgi: 3,
+  animation: 3,
+  'cgi / animation': 3,
+  comparison: 4,
+};
+
+/** The default VICS category of a case category called `name` (see VICS_CATEGORIES). */
+export function defaultVicsCategory(name: string): number {
+  const n = name.trim().toLowerCase();
+  if (/^(category\s*)?[0-4]$/.test(n)) return Number(n.replace(/\D/g, ''));
+  return DEFAULT_NAMES[n] ?? 0;
+}
+
+const CHUNK = 1024 * 1024;
+const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+export interface VicsReader {
+  records: Iterable<HashSetRecord>;
+  /** The data-model version, known once the metadata key was read (it may come after value[]). */
+  version(): VicsVersion | null;
+}
+
+/** Parses the version out of the metadata URL; throws for versions this reader does not know. */
+export function vicsVersionOf(file: string, url: unknown): VicsVersion {
+  const m = typeof url === 'string' ? /DataModels\/(\d+\.\d+)\.xml/i.exec(url) : null;
+  if (!m) throw new Error(`${file}: the OData metadata '${String(url).slice(0, 200)}' names no VICS data-model version`);
+  if (!(VICS_VERSIONS as readonly string[]).includes(m[1]!)) {
+    throw new Error(`${file}: unknown VICS version ${m[1]} (this reader knows ${VICS_VERSIONS.join(' and ')})`);
+  }
+  return m[1] as VicsVersion;
+}
+
+export function readVics(file: string, options: { sha256?: Hash } = {}): VicsReader {
+  let version: VicsVersion | null = null;
+  function* records(): Generator<HashSetRecord> {
+    const fd = openSync(file, 'r');
+    try {
+      const parser = new JSONParser({ paths: ['$.*', '$.value.*', '$.value.*.Media.*'], keepStack: false });
+      const ready: HashSetRecord[] = [];
+      let sawValue = false;
+      let offset = 0;
+      let sinceRecord = 0;
+      parser.onValue = ({ value, key, parent, stack }) => {
+        sinceRecord = 0;
+        if (stack.length === 1) {
+          if (key === 'odata.metadata' || key === '@odata.context') version = vicsVersionOf(file, value);
+          else if (key === 'value') {
+            if (!Array.isArray(value)) throw new Error(`${file}: 'value' is not an array`);
+            sawValue = true;
+          }
+          return;
+        }
+        const caseIndex = stack.length === 2 ? (key as number) : (stack[2]!.key as number);
+        const where = stack.length === 2 ? `${file}: value[${caseIndex}]` : `${file}: value[${caseIndex}].Media[${key as number}]`;
+        // Drop the emitted slot: neither value[] nor a case's Media[] grows with the file.
+        if (Array.isArray(parent)) parent.length = 0;
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${where}: not an object`);
+        const o = value as Record<string, unknown>;
+        if (stack.length === 2 && 'Media' in o) {
+          if (!Array.isArray(o.Media)) throw new Error(`${where}: Media is not an array`);
+          return; // a case: its Media were emitted one by one
+        }
+        ready.push(mediaRecord(o, where));
+      };
+      const buf = Buffer.allocUnsafe(CHUNK);
+      for (;;) {
+        const n = readSync(fd, buf, 0, CHUNK, null);
+        if (n === 0) break;
+        options.sha256?.update(buf.subarray(0, n));
+        try {
+          parser.write(buf.subarray(0, n));
+        } catch (err) {
+          const message = (err as Error).message;
+          throw new Error(message.startsWith(file) ? message : `${file}: not valid JSON in bytes ${offset}..${offset + n} (${message})`);
+        }
+        offset += n;
+        sinceRecord += n;
+        if (sinceRecord > MAX_RECORD_BYTES) throw new Error(`${file}: a record near byte ${offset} exceeds ${MAX_RECORD_BYTES} bytes`);
+        yield* ready.splice(0);
+      }
+      if (!parser.isEnded) throw new Error(`${file}: the JSON ends early (after ${offset} bytes)`);
+      if (!sawValue) throw new Error(`${file}: no 'value' array (not a VICS OData document)`);
+      if (version === null) throw new Error(`${file}: no 'odata.metadata' or '@odata.context' naming the VICS version`);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { records: records(), version: () => version };
+}
+
+function mediaRecord(o: Record<string, unknown>, where: string): HashSetRecord {
+  const id = o.MediaID === undefined ? '' : ` (MediaID ${String(o.MediaID).slice(0, 40)})`;
+  const at = `${where}${id}`;
+  let category: string | null = null;
+  const c = o.Category;
+  if (c !== undefined && c !== null && c !== '') {
+    const n = typeof c === 'number' ? c : typeof c === 'string' && /^\d+$/.test(c) ? Number(c) : NaN;
+    if (!Number.isInteger(n) || n < 0 || n > 99) throw new Error(`${at}: Category ${JSON.stringify(c).slice(0, 40)} is not an integer 0..99`);
+    category = String(n);
+  }
+  return strongestRecord({ md5: o.MD5, sha1: o.SHA1, sha256: o.SHA256 }, category, at);
+}

@@ -1,0 +1,64 @@
+// The Catalog view's known-files control against the real host and Chromium: importing a VICS set by path shows
+// the set, its matches and the catalog's ignorable / of-interest / unknown counts; a malformed list shows its
+// line in the error banner and adds nothing.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { openCatalog } from '../../db/CatalogStore.ts';
+import { writeVicsFile } from '../../bench/hashset-files.ts';
+import { launchBrowser } from './support/browser.ts';
+import { startHost, type RunningHost } from './support/webHost.ts';
+
+describe('known files in the Catalog view', { timeout: 300_000 }, () => {
+  let tmp: string;
+  let host: RunningHost;
+  let browser: Browser;
+  let page: Page;
+  const hashes = [0, 1, 2].map(() => ({ md5: randomBytes(16).toString('hex'), sha1: randomBytes(20).toString('hex'), sha256: randomBytes(32).toString('hex') }));
+
+  before(async () => {
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'quari-known-'));
+    const catalogPath = path.join(tmp, 'catalog.sqlite');
+    const store = openCatalog(catalogPath);
+    hashes.forEach((h, n) =>
+      store.commitIngestedImage({ path: path.join(tmp, 'ev', `${n}.jpg`), size: 100 + n, mtimeMs: 1, meta: { ...h, width: 10, height: 10, format: 'jpeg' }, embeddings: [] }),
+    );
+    store.close();
+    host = await startHost({ catalogPath, dataHome: path.join(tmp, 'home') });
+    browser = await launchBrowser();
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    await page.goto(host.url);
+    await page.getByRole('navigation').getByRole('button', { name: /^Catalog/ }).click();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await host?.stop();
+    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('imports a VICS set by path and counts the known images', async () => {
+    const vics = path.join(tmp, 'project-vic.json');
+    writeVicsFile(vics, [{ md5: hashes[0]!.md5, sha1: hashes[0]!.sha1, category: 1 }, { sha1: hashes[1]!.sha1, category: 2 }]);
+    await page.getByTestId('hashset-path').fill(vics);
+    await page.getByTestId('hashset-import').click();
+    await page.getByRole('cell', { name: 'project-vic.json' }).waitFor();
+    assert.equal(await page.getByTestId('known-of-interest').innerText(), '2');
+    assert.equal(await page.getByTestId('known-unknown').innerText(), '1');
+    assert.equal(await page.getByTestId('known-ignorable').innerText(), '0');
+  });
+
+  it('shows a malformed list\'s line in the error banner and imports nothing', async () => {
+    const bad = path.join(tmp, 'bad.txt');
+    await fs.writeFile(bad, `${hashes[2]!.md5}\nzzzz\n`);
+    await page.getByTestId('hashset-path').fill(bad);
+    await page.getByTestId('hashset-import').click();
+    await page.getByText(/bad\.txt: line 2: 'zzzz' is not a hex MD5/).waitFor();
+    assert.equal(await page.getByRole('cell', { name: 'bad.txt' }).count(), 0);
+    assert.equal(await page.getByTestId('known-unknown').innerText(), '1');
+  });
+});
