@@ -3,6 +3,7 @@
 // through CatalogStore.imageQueries.
 import type Database from 'better-sqlite3';
 import type { SearchFilter } from '../electron/shared/api.ts';
+import type { KnownMatch } from './Interface.ts';
 
 /** The search filter of the API contract: its definition lives there, so the renderer and the engine share it. */
 export type ImageFilter = SearchFilter;
@@ -20,6 +21,8 @@ export interface ImageFacts {
   format: string | null;
   width: number | null;
   height: number | null;
+  md5: string | null;
+  sha1: string | null;
   sha256: string | null;
   phash: string | null;
   capturedAt: string | null;
@@ -36,13 +39,17 @@ export interface ImageQueryStore {
   /** Ids of the 'ok' images the filter allows, ascending. Throws naming the field for a malformed one. */
   matchingImageIds(filter: ImageFilter): number[];
   getImageFacts(imageId: number): ImageFacts | undefined;
+  /** The hash sets each given image is in (images in none are left out). */
+  knownMatchesOf(imageIds: readonly number[]): Map<number, KnownMatch[]>;
 }
 
 export function imageQueryStore(db: Database.Database): ImageQueryStore {
-  const facts = db.prepare(`SELECT i.id AS imageId, i.path, i.size, i.format, i.width, i.height, i.sha256, h.phash,
+  const facts = db.prepare(`SELECT i.id AS imageId, i.path, i.size, i.format, i.width, i.height, i.md5, i.sha1, i.sha256, h.phash,
       i.captured_at AS capturedAt, i.camera_make AS cameraMake, i.camera_model AS cameraModel, i.gps_lat AS gpsLat,
       i.gps_lon AS gpsLon, i.orientation
     FROM images i LEFT JOIN perceptual_hashes h ON h.sha256 = i.sha256 WHERE i.id = ?`);
+  const known = db.prepare(`SELECT m.image_id AS imageId, s.id AS setId, s.name AS setName, s.format, s.kind, m.category
+    FROM known_matches m JOIN hash_sets s ON s.id = m.set_id WHERE m.image_id IN (SELECT value FROM json_each(?)) ORDER BY m.image_id, s.id`);
   return {
     isEmpty: (filter) => Object.values(filter).every((v) => v === undefined),
     matchingImageIds(filter) {
@@ -50,6 +57,16 @@ export function imageQueryStore(db: Database.Database): ImageQueryStore {
       return db.prepare(`SELECT id FROM images i WHERE ${where.join(' AND ')} ORDER BY id`).pluck().all(...params) as number[];
     },
     getImageFacts: (imageId) => facts.get(imageId) as ImageFacts | undefined,
+    knownMatchesOf(imageIds) {
+      const out = new Map<number, KnownMatch[]>();
+      for (const r of known.all(JSON.stringify(imageIds)) as (KnownMatch & { imageId: number })[]) {
+        const { imageId, ...match } = r;
+        const list = out.get(imageId);
+        if (list) list.push(match);
+        else out.set(imageId, [match]);
+      }
+      return out;
+    },
   };
 }
 
@@ -89,6 +106,14 @@ export function filterSql(filter: ImageFilter): { where: string[]; params: (stri
     if (categoryId !== undefined && (!Number.isSafeInteger(categoryId) || categoryId < 1)) throw new FilterError(`filter.tagged.categoryId must be a category id, got ${JSON.stringify(categoryId)}`);
     where.push(`${state === 'untagged' ? 'NOT ' : ''}EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.case_id = ?${categoryId === undefined ? '' : ' AND t.category_id = ?'})`);
     params.push(caseId, ...(categoryId === undefined ? [] : [categoryId]));
+  }
+  if (filter.known !== undefined) {
+    const kind = (k: string) => `EXISTS (SELECT 1 FROM known_matches m JOIN hash_sets s ON s.id = m.set_id WHERE m.image_id = i.id AND s.kind = '${k}')`;
+    if (filter.known === 'unknown') where.push('NOT EXISTS (SELECT 1 FROM known_matches m WHERE m.image_id = i.id)');
+    // An image in an of-interest set stays, even when an ignorable set also lists it (flagging wins over hiding).
+    else if (filter.known === 'not-ignorable') where.push(`(NOT ${kind('ignorable')} OR ${kind('of-interest')})`);
+    else if (filter.known === 'of-interest') where.push(kind('of-interest'));
+    else throw new FilterError(`filter.known must be "unknown", "not-ignorable" or "of-interest", got ${JSON.stringify(filter.known)}`);
   }
   return { where, params };
 }

@@ -89,7 +89,15 @@ export interface SearchFilter {
   hasGps?: boolean;
   /** Tagged (optionally with one category) or untagged in one case. */
   tagged?: { caseId: number; state: 'tagged' | 'untagged'; categoryId?: number };
+  /**
+   * Known-file status from the imported hash sets: 'unknown' keeps files in no set; 'not-ignorable' hides files
+   * only in ignorable sets (NSRL); 'of-interest' keeps files in an of-interest set (VICS).
+   */
+  known?: KnownFilter;
 }
+
+export const KNOWN_FILTERS = ['unknown', 'not-ignorable', 'of-interest'] as const;
+export type KnownFilter = (typeof KNOWN_FILTERS)[number];
 
 export interface SearchRequest {
   queryImageId: string;
@@ -131,6 +139,8 @@ export interface SearchHit {
   explicitScore: number;
   /** Null when the hit has no duplicate in the request's stack tier. */
   stack: HitStack | null;
+  /** The hash sets the file is in (empty: unknown), each with the category it gives. */
+  known: KnownMatchInfo[];
   thumbnailUrl: string;
   imageUrl: string;
 }
@@ -217,13 +227,15 @@ export interface ImageDetails {
   format: string | null;
   width: number | null;
   height: number | null;
-  hashes: { sha256: string | null; phash: string | null };
+  hashes: { md5: string | null; sha1: string | null; sha256: string | null; phash: string | null };
   capturedAt: string | null;
   camera: { make: string | null; model: string | null };
   gps: { lat: number; lon: number } | null;
   orientation: number | null;
   /** Its stack in each tier where it has one. */
   stacks: { tier: StackTier; stackId: number; size: number }[];
+  /** The hash sets it is in, with their categories. */
+  known: KnownMatchInfo[];
   thumbnailUrl: string;
   imageUrl: string;
 }

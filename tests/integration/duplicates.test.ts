@@ -2,7 +2,8 @@
 // downsized and cropped copies plus two photos with EXIF (camera, capture time, GPS), ingested with the default
 // pack (pHash at ingest). Checks the three tiers stay distinct and nested, `quari dupes` backfills a catalog whose
 // hashes are missing, search folds copies under their best-ranked member, filters act inside the search before K
-// and the top N are cut, and a stack tag tags every member and records that it came from a stack.
+// and the top N are cut (known-file status from imported hash sets too), and a stack tag tags every member and
+// records that it came from a stack.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { photoLikeJpeg } from '../../bench/ingest-photos.ts';
 import { openCatalog } from '../../db/CatalogStore.ts';
 import type { CatalogStore } from '../../db/Interface.ts';
 import { rebuildDuplicateStacks } from '../../electron/engine/duplicates/rebuild.ts';
+import { importHashSetFile } from '../../electron/engine/hashsets/importFile.ts';
 import { ingestFolder } from '../../electron/engine/ingest/ingestFolder.ts';
 import { SearchService } from '../../electron/engine/search/SearchService.ts';
 import type { VerifiedPack } from '../../native-models/packs/verify.ts';
@@ -203,4 +205,28 @@ test('quari search takes every filter and the stack tier as flags', async () => 
   const bad = await run('--untagged');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--untagged needs --case/);
+});
+
+test('known-file status filters the search and every hit carries the sets it is in', async () => {
+  const sha = (path: string) => store.getImageByPath(path)!.sha256!;
+  const ignorable = join(root, 'nsrl-like.txt');
+  const ofInterest = join(root, 'flagged.txt');
+  writeFileSync(ignorable, `${sha(nikon)}\n${sha(canon)}\n`);
+  writeFileSync(ofInterest, `${sha(canon)}\n`);
+  await importHashSetFile(store, ignorable, { kind: 'ignorable', name: 'OS files' });
+  await importHashSetFile(store, ofInterest, { kind: 'of-interest', name: 'Flagged' });
+  const query = { imagePath: fileOf(0, null), crops: [], mode: 'baseline' as const, k: 0, top: 50 };
+  const paths = async (known: 'unknown' | 'not-ignorable' | 'of-interest') => (await service.search({ ...query, filter: { known } })).hits.map((h) => h.path);
+  assert.deepEqual(await paths('of-interest'), [canon]);
+  const visible = await paths('not-ignorable');
+  assert.ok(visible.includes(canon), 'an of-interest file stays even when an ignorable set lists it too');
+  assert.ok(!visible.includes(nikon), 'a file only in ignorable sets is hidden');
+  assert.equal(visible.length, files.length + 1);
+  const unknown = await paths('unknown');
+  assert.equal(unknown.length, files.length);
+  assert.ok(!unknown.includes(canon) && !unknown.includes(nikon));
+  const all = await service.search(query);
+  const canonHit = all.hits.find((h) => h.path === canon)!;
+  assert.deepEqual(canonHit.known.map((m) => [m.setName, m.kind]).sort(), [['Flagged', 'of-interest'], ['OS files', 'ignorable']]);
+  assert.deepEqual(all.hits.find((h) => h.path === fileOf(0, null))!.known, []);
 });

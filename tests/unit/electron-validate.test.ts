@@ -22,7 +22,7 @@ const VALID: Record<ApiMethod, unknown[]> = {
       mode: 'adaptive',
       k: 0,
       top: 100,
-      filter: { folderPrefix: '/mnt/evidence', capturedFrom: '2024-05-01', capturedTo: '2024-05-31T23:59', cameraMake: 'Canon', cameraModel: 'EOS', hasGps: true, tagged: { caseId: 1, state: 'untagged', categoryId: 2 } },
+      filter: { folderPrefix: '/mnt/evidence', capturedFrom: '2024-05-01', capturedTo: '2024-05-31T23:59', cameraMake: 'Canon', cameraModel: 'EOS', hasGps: true, tagged: { caseId: 1, state: 'untagged', categoryId: 2 }, known: 'not-ignorable' },
       stackTier: 'embedding',
     },
   ],
@@ -158,6 +158,7 @@ test('search filters and stack tiers are checked field by field', () => {
   rejects('search', [{ ...base, filter: { tagged: { caseId: 1, state: 'maybe' } } }], /argument 1\.filter\.tagged\.state: must be one of/);
   rejects('search', [{ ...base, filter: { tagged: { state: 'tagged' } } }], /argument 1\.filter\.tagged\.caseId: is required/);
   rejects('search', [{ ...base, filter: { sql: '1' } }], /argument 1\.filter: unknown field "sql"/);
+  rejects('search', [{ ...base, filter: { known: 'ignorable' } }], /argument 1\.filter\.known: must be one of "unknown", "not-ignorable", "of-interest"/);
   rejects('search', [{ ...base, stackTier: 'fuzzy' }], /argument 1\.stackTier: must be one of/);
   rejects('tagStack', [{ caseId: 1, imageId: 2, tier: 'all', categoryId: 3, searchId: null }], /argument 1\.tier: must be one of/);
   rejects('listDuplicateStacks', [{ tier: 'exact', limit: 5000 }], /argument 1\.limit: must be between 1 and 1000/);

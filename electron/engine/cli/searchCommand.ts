@@ -1,7 +1,7 @@
 // quari search --catalog F --image P [--crop x,y,w,h]... [--text T] [--mode baseline|adaptive] [--k K] [--top N]
 //              [filters] [--stack-tier T] [--json]
 import { resolve } from 'node:path';
-import type { SearchFilter, StackTier } from '../../shared/api.ts';
+import { KNOWN_FILTERS, type KnownFilter, type SearchFilter, type StackTier } from '../../shared/api.ts';
 import { parse, parseBox, positiveInt, requireString, UsageError, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
 
@@ -9,6 +9,7 @@ const usage = `Usage: quari search --catalog <file> --image <path> [--crop x,y,w
                     [--mode baseline|adaptive] [--k K] [--top N] [--pack <id>] [--index-dtype float16|float32]
                     [--folder DIR] [--captured-from T] [--captured-to T] [--camera-make S] [--camera-model S]
                     [--has-gps | --no-gps] [--case ID (--tagged | --untagged) [--category ID]]
+                    [--known unknown|not-ignorable|of-interest]
                     [--stack-tier exact|perceptual|embedding|none] [--json]
 
 Searches the catalog for images holding what the query shows. --crop (pixels of the query image, EXIF orientation
@@ -20,7 +21,8 @@ the catalog's history.
 Filters apply inside the search, before --k and --top are cut: --folder (images at or below an absolute folder),
 --captured-from/--captured-to (EXIF capture time, YYYY-MM-DD[THH[:MM[:SS]]], inclusive at the precision given),
 --camera-make/--camera-model (case-insensitive substrings), --has-gps/--no-gps, and --tagged/--untagged in --case
-(optionally with --category). --stack-tier folds lower-ranked duplicates of a hit (see quari dupes) under it
+(optionally with --category), and --known (files in no hash set; hiding those only in ignorable sets such as
+NSRL; only those in an of-interest set such as VICS). --stack-tier folds lower-ranked duplicates of a hit (see quari dupes) under it
 (default none: every copy is a hit).
 With --json each hit is one line: {"rank","path","score","baselineScore","box"}, plus, with a --stack-tier,
 "stack": null or {"stackId","tier","size","folded":[image ids]}.`;
@@ -53,6 +55,7 @@ export const searchCommand: Command = {
         untagged: { type: 'boolean' },
         category: { type: 'string' },
         'stack-tier': { type: 'string' },
+        known: { type: 'string' },
         json: { type: 'boolean' },
       },
       usage,
@@ -112,6 +115,11 @@ function parseFilter(v: Record<string, string | boolean | (string | boolean)[] |
   const model = text('camera-model');
   if (make !== undefined) filter.cameraMake = make;
   if (model !== undefined) filter.cameraModel = model;
+  const known = text('known');
+  if (known !== undefined) {
+    if (!(KNOWN_FILTERS as readonly string[]).includes(known)) throw new UsageError(`--known must be ${KNOWN_FILTERS.join(', ')}, got "${known}"`);
+    filter.known = known as KnownFilter;
+  }
   if (v['has-gps'] && v['no-gps']) throw new UsageError('--has-gps and --no-gps exclude each other');
   if (v['has-gps']) filter.hasGps = true;
   if (v['no-gps']) filter.hasGps = false;

@@ -193,6 +193,7 @@ export class SearchService {
       const ids = chunk.map((r) => r.imageId);
       const images = new Map(this.store.getImages(ids).map((row) => [row.id, row]));
       const stacks = tier === 'none' ? null : this.store.duplicates.stacksOfImages(ids);
+      const known = this.store.imageQueries.knownMatchesOf(ids);
       for (const r of chunk) {
         if (hits.length === spec.top) break;
         const image = images.get(r.imageId);
@@ -220,6 +221,7 @@ export class SearchService {
           box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
           explicitScore: r.explicitScore,
           stack,
+          known: known.get(image.id) ?? [],
           thumbnail: image.thumbnail,
         });
       }

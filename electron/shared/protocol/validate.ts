@@ -3,7 +3,7 @@
 // that checks arity, types, bounds and enums, and returns a fresh copy holding only the known fields, so nothing a
 // caller adds (extra keys, `__proto__`, prototypes, getters) reaches the engine. The limits are the API contract's
 // (README "Security"); each refusal names the method, the argument and the field.
-import { EXPORT_FORMATS, HASH_SET_FORMATS, HASH_SET_KINDS, SEARCH_MODES, STACK_TIERS, type ApiMethod, type Box, type SearchFilter, type SearchRequest, type Settings } from '../api.ts';
+import { EXPORT_FORMATS, HASH_SET_FORMATS, HASH_SET_KINDS, SEARCH_MODES, STACK_TIERS, KNOWN_FILTERS, type ApiMethod, type Box, type SearchFilter, type SearchRequest, type Settings } from '../api.ts';
 import { ValidationError } from './errors.ts';
 import { QUERY_IMAGE_MAX_BYTES } from './routes.ts';
 
@@ -154,7 +154,7 @@ function bytes(where: string, value: unknown): Uint8Array {
 const CAPTURE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2})?)?)?$/;
 
 function searchFilter(where: string, value: unknown): SearchFilter {
-  const o = record(where, value, ['folderPrefix', 'capturedFrom', 'capturedTo', 'cameraMake', 'cameraModel', 'hasGps', 'tagged'], []);
+  const o = record(where, value, ['folderPrefix', 'capturedFrom', 'capturedTo', 'cameraMake', 'cameraModel', 'hasGps', 'tagged', 'known'], []);
   const filter: SearchFilter = {};
   if (o.folderPrefix !== undefined) filter.folderPrefix = folderPath(`${where}.folderPrefix`, o.folderPrefix);
   for (const key of ['capturedFrom', 'capturedTo'] as const) {
@@ -172,6 +172,7 @@ function searchFilter(where: string, value: unknown): SearchFilter {
       ...(t.categoryId !== undefined ? { categoryId: id(`${where}.tagged.categoryId`, t.categoryId) } : {}),
     };
   }
+  if (o.known !== undefined) filter.known = oneOf(`${where}.known`, o.known, KNOWN_FILTERS);
   return filter;
 }
 
