@@ -2,8 +2,10 @@
 // catalog: generated photos with byte-identical, recompressed, downsized and cropped copies plus one photo with
 // EXIF (camera, capture time, GPS) are ingested in the browser; a search shows the copies as one stack under its
 // best-ranked member; the filters narrow the search itself; the Duplicates view lists stacks per tier and tags a
-// whole stack, each tag recording that it came from the stack; compare shows the image panel.
+// whole stack, each tag recording that it came from the stack; hash sets imported in the Catalog view badge the
+// results and the known-file filter hides them; compare shows the image panel.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -132,7 +134,44 @@ describe('duplicate stacks, image panel and filters in the browser', { timeout: 
     await page.getByLabel('Stack duplicates').selectOption('perceptual');
   });
 
-  it('shows the image panel in compare: hashes, capture time, camera and GPS', async () => {
+  it('imports hash sets in the Catalog view; results badge known files and the known-file filter hides them', async () => {
+    const sha = async (file: string) => createHash('sha256').update(await fs.readFile(file)).digest('hex');
+    const distinct = files.find((f) => f.group === 1 && f.kind === null)!.path;
+    const importSet = async (name: string, hashes: string[], kind: 'ignorable' | 'of-interest') => {
+      const file = path.join(tmp, name);
+      await fs.writeFile(file, hashes.join('\n') + '\n');
+      await page.getByTestId('hashset-path').fill(file);
+      await page.getByLabel('Kind of set').selectOption(kind);
+      await page.getByTestId('hashset-import').click();
+      await page.getByRole('cell', { name }).waitFor();
+    };
+    await page.getByRole('navigation').getByRole('button', { name: /^Catalog/ }).click();
+    await importSet('flagged.txt', [await sha(canon)], 'of-interest');
+    await importSet('os-files.txt', [await sha(distinct)], 'ignorable');
+    assert.equal(await page.getByTestId('known-of-interest').innerText(), '1');
+    assert.equal(await page.getByTestId('known-ignorable').innerText(), '1');
+
+    await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
+    await page.getByLabel('Stack duplicates').selectOption('none');
+    await search();
+    const badge = (file: string) => page.locator(`[data-testid="result-tile"][data-path="${file}"]`).getByTestId('known-badge');
+    assert.equal(await badge(canon).getAttribute('data-kind'), 'of-interest');
+    assert.equal(await badge(distinct).getAttribute('data-kind'), 'ignorable');
+    assert.equal(await badge(files[0]!.path).count(), 0, 'an unknown file has no badge');
+
+    await page.getByLabel('Known files').selectOption('not-ignorable');
+    await search();
+    let paths = await tilePaths();
+    assert.ok(paths.includes(canon) && !paths.includes(distinct), `known-ignorable hidden: ${paths.join(', ')}`);
+    await page.getByLabel('Known files').selectOption('unknown');
+    await search();
+    paths = await tilePaths();
+    assert.ok(!paths.includes(canon) && !paths.includes(distinct) && paths.length === files.length - 1, `only unknown files: ${paths.join(', ')}`);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('Stack duplicates').selectOption('perceptual');
+  });
+
+  it('shows the image panel in compare: hashes, capture time, camera, GPS and known sets', async () => {
     await page.getByLabel('Camera make').fill('Canon');
     await search();
     await tiles().first().dblclick();
@@ -141,6 +180,7 @@ describe('duplicate stacks, image panel and filters in the browser', { timeout: 
     assert.equal(await panel.getByTestId('panel-captured').innerText(), '2024-05-03T10:11:12');
     assert.equal(await panel.getByTestId('panel-gps').innerText(), '51.500000, -0.125000');
     assert.match(await panel.getByTestId('panel-sha256').innerText(), /^[0-9a-f]{64}$/);
+    assert.match(await panel.getByTestId('panel-known').innerText(), /flagged\.txt · of-interest/);
     await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Clear filters' }).click();
   });

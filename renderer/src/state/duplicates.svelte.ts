@@ -1,6 +1,6 @@
 // State of the duplicate stacks (the Duplicates view and stack tagging), the image panel's facts, and the search
 // filters. Kept apart from app.svelte.ts: these are one domain (issue 12) that the rest of the app only reads.
-import type { DuplicateStacks, ImageDetails, SearchFilter, SearchRequest, StackTier } from '../../../electron/shared/api.ts';
+import type { DuplicateStacks, ImageDetails, KnownFilter, KnownMatchInfo, SearchFilter, SearchRequest, StackTier } from '../../../electron/shared/api.ts';
 import { api } from '../api/index.ts';
 import { fileName } from '../lib/format.ts';
 import { app } from './app.svelte.ts';
@@ -51,6 +51,8 @@ export const duplicates = new DuplicatesState();
 
 /** The search filters as the analyst sets them; empty fields filter nothing. */
 class FilterState {
+  /** Whether the filter panel is unfolded; kept across views. */
+  open = $state(false);
   folderPrefix = $state('');
   capturedFrom = $state('');
   capturedTo = $state('');
@@ -60,6 +62,7 @@ class FilterState {
   /** In the active case. */
   tagged = $state<'any' | 'tagged' | 'untagged'>('any');
   categoryId = $state(0);
+  known = $state<'any' | KnownFilter>('any');
   stackTier = $state<StackTier | 'none'>('perceptual');
 
   get active(): number {
@@ -74,6 +77,7 @@ class FilterState {
     if (this.cameraMake.trim()) f.cameraMake = this.cameraMake.trim();
     if (this.cameraModel.trim()) f.cameraModel = this.cameraModel.trim();
     if (this.gps !== 'any') f.hasGps = this.gps === 'with';
+    if (this.known !== 'any') f.known = this.known;
     if (this.tagged !== 'any' && caseId !== null) {
       f.tagged = { caseId, state: this.tagged, ...(this.categoryId > 0 ? { categoryId: this.categoryId } : {}) };
     }
@@ -91,7 +95,20 @@ class FilterState {
     this.gps = 'any';
     this.tagged = 'any';
     this.categoryId = 0;
+    this.known = 'any';
   }
 }
 
 export const searchFilters = new FilterState();
+
+/** How a file's hash-set matches read on a badge: of interest (with its categories) wins over ignorable. */
+export function knownBadge(matches: readonly KnownMatchInfo[]): { kind: 'of-interest' | 'ignorable'; label: string; title: string } | null {
+  if (matches.length === 0) return null;
+  const title = matches.map((m) => `${m.setName} (${m.kind}${m.category ? `, category ${m.category}` : ''})`).join('; ');
+  const flagged = matches.filter((m) => m.kind === 'of-interest');
+  if (flagged.length > 0) {
+    const cats = [...new Set(flagged.map((m) => m.category).filter((c): c is string => c !== null))];
+    return { kind: 'of-interest', label: cats.length > 0 ? `known ★ cat ${cats.join(',')}` : 'known ★', title };
+  }
+  return { kind: 'ignorable', label: 'known', title };
+}
