@@ -39,6 +39,8 @@ export interface ImageQueryStore {
   /** Ids of the 'ok' images the filter allows, ascending. Throws naming the field for a malformed one. */
   matchingImageIds(filter: ImageFilter): number[];
   getImageFacts(imageId: number): ImageFacts | undefined;
+  /** One page of the 'ok' images the filter allows, in id order, and how many it allows in all. */
+  browse(filter: ImageFilter, page: { offset: number; limit: number }): { total: number; imageIds: number[] };
   /** The hash sets each given image is in (images in none are left out). */
   knownMatchesOf(imageIds: readonly number[]): Map<number, KnownMatch[]>;
 }
@@ -57,6 +59,14 @@ export function imageQueryStore(db: Database.Database): ImageQueryStore {
       return db.prepare(`SELECT id FROM images i WHERE ${where.join(' AND ')} ORDER BY id`).pluck().all(...params) as number[];
     },
     getImageFacts: (imageId) => facts.get(imageId) as ImageFacts | undefined,
+    browse(filter, { offset, limit }) {
+      const { where, params } = filterSql(filter);
+      const sql = `FROM images i WHERE ${where.join(' AND ')}`;
+      return db.transaction(() => ({
+        total: db.prepare(`SELECT count(*) ${sql}`).pluck().get(...params) as number,
+        imageIds: db.prepare(`SELECT id ${sql} ORDER BY id LIMIT ? OFFSET ?`).pluck().all(...params, limit, offset) as number[],
+      }))();
+    },
     knownMatchesOf(imageIds) {
       const out = new Map<number, KnownMatch[]>();
       for (const r of known.all(JSON.stringify(imageIds)) as (KnownMatch & { imageId: number })[]) {

@@ -218,6 +218,16 @@ export interface DuplicateStacks {
   stacks: DuplicateStack[];
 }
 
+/** One image of the catalog browser. */
+export interface BrowsedImage {
+  imageId: number;
+  path: string;
+  width: number;
+  height: number;
+  thumbnailUrl: string;
+  known: KnownMatchInfo[];
+}
+
 /** The image panel: everything the catalog knows about one file. */
 export interface ImageDetails {
   imageId: number;
@@ -355,6 +365,8 @@ export interface QuariApi {
 
   listDuplicateStacks(input: { tier: StackTier; offset?: number; limit?: number }): Promise<DuplicateStacks>;
   getImageDetails(imageId: number): Promise<ImageDetails>;
+  /** The catalog browser: a page of the images the filter allows (the search filters), in catalog order. */
+  browseImages(input: { filter?: SearchFilter; offset?: number; limit?: number }): Promise<{ total: number; images: BrowsedImage[] }>;
 
   getSettings(): Promise<Settings>;
   setSettings(settings: Partial<Settings>): Promise<Settings>;
@@ -392,6 +404,7 @@ export const API_METHODS = [
   'tagStack',
   'listDuplicateStacks',
   'getImageDetails',
+  'browseImages',
   'getSettings',
   'setSettings',
   'importHashSet',

@@ -171,6 +171,23 @@ describe('duplicate stacks, image panel and filters in the browser', { timeout: 
     await page.getByLabel('Stack duplicates').selectOption('perceptual');
   });
 
+  it('browses the catalog with the same filters: known-ignorable hidden, badges, the image panel', async () => {
+    const distinct = files.find((f) => f.group === 1 && f.kind === null)!.path;
+    await page.getByRole('navigation').getByRole('button', { name: /^Browse/ }).click();
+    await page.getByTestId('browse-total').filter({ hasText: `${files.length + 1} of ${files.length + 1} images` }).waitFor();
+    await page.getByLabel('Known files').selectOption('not-ignorable');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByTestId('browse-total').filter({ hasText: `${files.length} of ${files.length} images` }).waitFor();
+    const paths = await page.getByTestId('browse-image').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')));
+    assert.ok(!paths.includes(distinct) && paths.includes(canon));
+    const cell = page.locator(`[data-testid="browse-image"][data-path="${canon}"]`);
+    assert.equal(await cell.getByTestId('known-badge').getAttribute('data-kind'), 'of-interest');
+    await cell.click();
+    await page.getByTestId('image-panel').getByTestId('panel-camera').filter({ hasText: 'Canon EOS 5D' }).waitFor();
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
+  });
+
   it('shows the image panel in compare: hashes, capture time, camera, GPS and known sets', async () => {
     await page.getByLabel('Camera make').fill('Canon');
     await search();

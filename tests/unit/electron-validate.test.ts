@@ -37,6 +37,7 @@ const VALID: Record<ApiMethod, unknown[]> = {
   tagStack: [{ caseId: 1, imageId: 2, tier: 'perceptual', categoryId: 3, searchId: 4 }],
   listDuplicateStacks: [{ tier: 'exact', offset: 0, limit: 50 }],
   getImageDetails: [7],
+  browseImages: [{ filter: { known: 'unknown', hasGps: false }, offset: 0, limit: 100 }],
   getSettings: [],
   setSettings: [{ explicitThreshold: 0.7 }],
   importHashSet: [{ path: '/mnt/usb/NSRL/RDS_2024.03.1_modern_minimal.db', name: 'NSRL modern', kind: 'ignorable' }],

@@ -16,7 +16,9 @@ import {
   type CaseDetails,
   type CaseSummary,
   type CatalogInfo,
+  type BrowsedImage,
   type DuplicateStacks,
+  type SearchFilter,
   type ImageDetails,
   type StackTier,
   type ExportFormat,
@@ -345,6 +347,21 @@ class CatalogApp implements AppService {
       };
     });
     return { counts: dup.countStacks(), tier: input.tier, stacks };
+  }
+
+  async browseImages(input: { filter?: SearchFilter; offset?: number; limit?: number }): Promise<{ total: number; images: BrowsedImage[] }> {
+    let page: { total: number; imageIds: number[] };
+    try {
+      page = this.store.imageQueries.browse(input.filter ?? {}, { offset: input.offset ?? 0, limit: input.limit ?? 200 });
+    } catch (err) {
+      throw err instanceof FilterError ? new QuariApiError('bad-request', err.message) : err;
+    }
+    const rows = this.store.getImages(page.imageIds);
+    const known = this.store.imageQueries.knownMatchesOf(page.imageIds);
+    return {
+      total: page.total,
+      images: rows.map((r) => ({ imageId: r.id, path: r.path, width: r.width ?? 0, height: r.height ?? 0, thumbnailUrl: mediaUrl('thumb', r.id), known: known.get(r.id) ?? [] })),
+    };
   }
 
   async getImageDetails(imageId: number): Promise<ImageDetails> {

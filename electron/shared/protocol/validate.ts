@@ -291,6 +291,14 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
     };
   }),
   getImageDetails: args((w, v) => id(`${w} (imageId)`, v)),
+  browseImages: args((w, v) => {
+    const o = record(w, v, ['filter', 'offset', 'limit'], []);
+    return {
+      ...(o.filter !== undefined ? { filter: searchFilter(`${w}.filter`, o.filter) } : {}),
+      ...(o.offset !== undefined ? { offset: int(`${w}.offset`, o.offset, 0, LIMITS.k) } : {}),
+      ...(o.limit !== undefined ? { limit: int(`${w}.limit`, o.limit, 1, 1000) } : {}),
+    };
+  }),
   getSettings: args(),
   setSettings: args((w, v) => settingsPatch(w, v)),
   importHashSet: args((w, v) => {

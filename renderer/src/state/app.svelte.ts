@@ -23,7 +23,7 @@ import { errorMessage, fileName } from '../lib/format.ts';
 import { roundBox } from '../lib/geometry.ts';
 import { searchFilters } from './duplicates.svelte.ts';
 
-export type View = 'catalog' | 'search' | 'duplicates' | 'cases' | 'history';
+export type View = 'catalog' | 'browse' | 'search' | 'duplicates' | 'cases' | 'history';
 export type Mode = SearchRequest['mode'];
 
 const ACTIVE_CASE_KEY = 'quari.activeCaseId';

@@ -1,6 +1,6 @@
 // State of the duplicate stacks (the Duplicates view and stack tagging), the image panel's facts, and the search
 // filters. Kept apart from app.svelte.ts: these are one domain (issue 12) that the rest of the app only reads.
-import type { DuplicateStacks, ImageDetails, KnownFilter, KnownMatchInfo, SearchFilter, SearchRequest, StackTier } from '../../../electron/shared/api.ts';
+import type { BrowsedImage, DuplicateStacks, ImageDetails, KnownFilter, KnownMatchInfo, SearchFilter, SearchRequest, StackTier } from '../../../electron/shared/api.ts';
 import { api } from '../api/index.ts';
 import { fileName } from '../lib/format.ts';
 import { app } from './app.svelte.ts';
@@ -112,3 +112,22 @@ export function knownBadge(matches: readonly KnownMatchInfo[]): { kind: 'of-inte
   }
   return { kind: 'ignorable', label: 'known', title };
 }
+
+const BROWSE_PAGE = 200;
+
+/** The catalog browser: pages of the images the search filters allow. */
+class BrowserState {
+  images = $state.raw<BrowsedImage[]>([]);
+  total = $state(0);
+
+  async load(more = false) {
+    const offset = more ? this.images.length : 0;
+    const filter = searchFilters.filter(app.activeCase?.caseId ?? null);
+    const page = await app.task('Listing catalogued images…', () => api().browseImages({ offset, limit: BROWSE_PAGE, ...(filter ? { filter } : {}) }));
+    if (!page) return;
+    this.images = more ? [...this.images, ...page.images] : page.images;
+    this.total = page.total;
+  }
+}
+
+export const browser = new BrowserState();
