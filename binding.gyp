@@ -2,8 +2,15 @@
   "targets": [
     {
       "target_name": "search_kernels",
-      "sources": ["electron/engine/search/native/search_kernels.c"],
-      "cflags": ["-O3", "-std=gnu11", "-pthread", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "sources": [
+        "electron/engine/search/native/search_kernels.c",
+        "electron/engine/search/native/thread_pool.c",
+        "electron/engine/search/native/distances.c",
+        "electron/engine/search/native/topk.c",
+        "electron/engine/search/native/lowrank_rerank.c",
+        "electron/engine/search/native/convert.c"
+      ],
+      "cflags": ["-O3", "-std=gnu11", "-pthread", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags!": ["-O2", "-O0"],
       "ldflags": ["-pthread"],
       "xcode_settings": {"OTHER_CFLAGS": ["-O3", "-std=gnu11"]}

@@ -18,6 +18,7 @@ import type {
   HashSetInput,
   HashSetRecord,
   HashSetRow,
+  QueryImageRow,
   ImageCounts,
   ImageMetadata,
   ImageRow,
@@ -44,9 +45,9 @@ import type {
 import { duplicateStore, type DuplicateStore } from './duplicates.ts';
 import { imageQueryStore, type ImageQueryStore } from './imageQueries.ts';
 import * as hashsets from './hashsets.ts';
+import * as queryImages from './queryImages.ts';
+import { markInterruptedRuns, runOwner } from './ingestRuns.ts';
 import { migrate } from './migrate.ts';
-
-export type * from './Interface.ts';
 
 /** Folder next to the catalog for files the catalog refers to (thumbnails): `<catalog>.data`. */
 export function catalogDataDir(catalogFile: string): string {
@@ -67,6 +68,7 @@ export function openCatalog(file: string): CatalogStore {
   }
   try {
     migrate(db, abs);
+    markInterruptedRuns(db);
     return new SqliteCatalogStore(db, abs);
   } catch (err) {
     db.close();
@@ -88,7 +90,7 @@ export function configureConnection(db: Database.Database): void {
 const IMAGE_COLUMNS = `id, path, size, mtime_ms AS mtimeMs, status, error, sha256, md5, sha1, width, height, format,
   captured_at AS capturedAt, camera_make AS cameraMake, camera_model AS cameraModel, gps_lat AS gpsLat,
   gps_lon AS gpsLon, orientation, thumbnail, added_at AS addedAt, updated_at AS updatedAt`;
-const PACK_COLUMNS = `id, version, name, dim, manifest, registered_at AS registeredAt`;
+const PACK_COLUMNS = `id, version, name, dim, manifest, fingerprint, registered_at AS registeredAt`;
 const CASE_COLUMNS = `id, name, description, created_at AS createdAt`;
 const CATEGORY_COLUMNS = `id, case_id AS caseId, name, hotkey, colour, created_at AS createdAt`;
 const SEARCH_COLUMNS = `id, case_id AS caseId, pack_id AS packId, checkpoint_hash AS checkpointHash, mode, params,
@@ -103,7 +105,7 @@ const EMBEDDING_COLUMNS = `image_id, pack_id, n_vectors, dim, dtype, explicit_sc
 const CATEGORY_PALETTE = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#9a6324'];
 const DEFAULT_LIMIT = 100;
 
-type PackDbRow = Omit<PackRow, 'manifest'> & { manifest: string };
+type PackDbRow = Omit<PackRow, 'manifest' | 'fingerprint'> & { manifest: string; fingerprint: string | null };
 type SearchDbRow = Omit<SearchRow, 'params'> & { params: string };
 type RunDbRow = Omit<IngestRunRow, 'options'> & { options: string | null };
 type EmbeddingDbRow = {
@@ -235,8 +237,8 @@ function checkEmbedding(what: string, e: EmbeddingInput, packDim: number): void 
   checkRange(where, 'explicitScore', e.explicitScore, 0, 1);
 }
 
-function packFromDb(r: PackDbRow): PackRow {
-  return { ...r, manifest: JSON.parse(r.manifest) as unknown };
+function packFromDb({ fingerprint, ...r }: PackDbRow): PackRow {
+  return { ...r, manifest: JSON.parse(r.manifest) as unknown, ...(fingerprint === null ? {} : { fingerprint }) };
 }
 
 function runFromDb(r: RunDbRow): IngestRunRow {
@@ -276,10 +278,10 @@ function prepareStatements(db: Database.Database) {
     packById: p(`SELECT ${PACK_COLUMNS} FROM model_packs WHERE id = ?`),
     packDim: p(`SELECT dim FROM model_packs WHERE id = ?`).pluck(),
     listPacks: p(`SELECT ${PACK_COLUMNS} FROM model_packs ORDER BY id`),
-    upsertPack: p(`INSERT INTO model_packs (id, version, name, dim, manifest, registered_at)
-      VALUES (@id, @version, @name, @dim, @manifest, @registeredAt)
+    upsertPack: p(`INSERT INTO model_packs (id, version, name, dim, manifest, fingerprint, registered_at)
+      VALUES (@id, @version, @name, @dim, @manifest, @fingerprint, @registeredAt)
       ON CONFLICT (id) DO UPDATE SET version = excluded.version, name = excluded.name, dim = excluded.dim,
-        manifest = excluded.manifest`),
+        manifest = excluded.manifest, fingerprint = coalesce(excluded.fingerprint, fingerprint)`),
 
     putEmbedding: p(`INSERT OR REPLACE INTO embeddings (${EMBEDDING_COLUMNS})
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -341,7 +343,8 @@ function prepareStatements(db: Database.Database) {
     listSearches: p(`SELECT ${SEARCH_COLUMNS} FROM searches ORDER BY id DESC LIMIT ? OFFSET ?`),
     listCaseSearches: p(`SELECT ${SEARCH_COLUMNS} FROM searches WHERE case_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`),
 
-    startRun: p(`INSERT INTO ingest_runs (root, options, status, started_at) VALUES (?, ?, 'running', ?) RETURNING ${RUN_COLUMNS}`),
+    startRun: p(`INSERT INTO ingest_runs (root, options, status, started_at, owner_pid, owner_host)
+      VALUES (?, ?, 'running', ?, ?, ?) RETURNING ${RUN_COLUMNS}`),
     updateRun: p(`UPDATE ingest_runs SET seen = @seen, added = @added, updated = @updated, moved = @moved,
       unchanged = @unchanged, failed = @failed WHERE id = @id AND status = 'running'`),
     finishRun: p(`UPDATE ingest_runs SET status = @status, finished_at = @finishedAt, error = @error, seen = @seen,
@@ -536,6 +539,10 @@ class SqliteCatalogStore implements CatalogStore {
     });
   }
 
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   // ---- packs
 
   registerPack(pack: PackInput): PackRow {
@@ -543,8 +550,18 @@ class SqliteCatalogStore implements CatalogStore {
     if (!Number.isSafeInteger(pack.dim) || pack.dim < 1) throw new Error(`registerPack(${pack.id}): invalid dim ${pack.dim}`);
     const manifest = JSON.stringify(pack.manifest);
     if (manifest === undefined) throw new Error(`registerPack(${pack.id}): manifest is not JSON-serialisable`);
+    if (pack.fingerprint !== undefined && !/^[0-9a-f]{64}$/.test(pack.fingerprint)) {
+      throw new Error(`registerPack(${pack.id}): fingerprint must be 64 hex digits`);
+    }
     return this.write(() => {
       const existing = this.getPack(pack.id);
+      if (existing?.fingerprint !== undefined && pack.fingerprint !== undefined && existing.fingerprint !== pack.fingerprint) {
+        throw new Error(
+          `model pack "${pack.id}" is already in catalog ${this.file} with another encoder (fingerprint ` +
+            `${existing.fingerprint.slice(0, 12)}…, this pack's is ${pack.fingerprint.slice(0, 12)}…); a pack id is immutable ` +
+            'in a catalog, so vectors of two encoders never mix: give the new pack a new id',
+        );
+      }
       if (existing && existing.dim !== pack.dim && this.countEmbeddings(pack.id) > 0) {
         throw new Error(
           `registerPack(${pack.id}): dim ${pack.dim} differs from the catalogued ${existing.dim} and the pack has embeddings; ` +
@@ -557,6 +574,7 @@ class SqliteCatalogStore implements CatalogStore {
         name: pack.name,
         dim: pack.dim,
         manifest,
+        fingerprint: pack.fingerprint ?? null,
         registeredAt: now(),
       });
       return this.getPack(pack.id)!;
@@ -897,7 +915,8 @@ class SqliteCatalogStore implements CatalogStore {
 
   startIngestRun(root: string, options?: IngestRunOptions): IngestRunRow {
     if (typeof root !== 'string' || !isAbsolute(root)) throw new Error(`startIngestRun: root must be absolute, got '${root}'`);
-    return runFromDb(this.s.startRun.get(root, options ? JSON.stringify(options) : null, now()) as RunDbRow);
+    const owner = runOwner();
+    return runFromDb(this.s.startRun.get(root, options ? JSON.stringify(options) : null, now(), owner.pid, owner.host) as RunDbRow);
   }
 
   updateIngestRun(id: number, counts: IngestCounts): void {
@@ -910,7 +929,7 @@ class SqliteCatalogStore implements CatalogStore {
 
   finishIngestRun(
     id: number,
-    status: Exclude<IngestRunStatus, 'running'>,
+    status: Exclude<IngestRunStatus, 'running' | 'interrupted'>,
     counts: IngestCounts,
     error: string | null = null,
   ): IngestRunRow {
@@ -939,6 +958,16 @@ class SqliteCatalogStore implements CatalogStore {
     const json = JSON.stringify(value);
     if (json === undefined) throw new Error(`setSetting(${key}): value is not JSON-serialisable`);
     this.s.setSetting.run(key, json, now());
+  }
+
+  // ---- query images (db/queryImages.ts)
+
+  putQueryImage(id: string, name: string): QueryImageRow {
+    return queryImages.putQueryImage(this.db, id, name);
+  }
+
+  getQueryImage(id: string): QueryImageRow | undefined {
+    return queryImages.getQueryImage(this.db, id);
   }
 
   // ---- known files (db/hashsets.ts)

@@ -88,6 +88,11 @@ export interface PackInput {
   dim: number;
   /** The pack's manifest, stored as JSON for provenance. */
   manifest: unknown;
+  /**
+   * SHA-256 of what makes the pack's vectors (packs/manifest.ts encoderFingerprint). Once a catalog holds one for an
+   * id, registering that id with another fingerprint is refused: a pack id is immutable in a catalog.
+   */
+  fingerprint?: string;
 }
 
 export interface PackRow extends PackInput {
@@ -219,7 +224,8 @@ export interface NoteRow {
   updatedAt: string;
 }
 
-export type SearchMode = 'baseline' | 'adaptive';
+export type { SearchMode } from '../electron/shared/constants.ts';
+import type { SearchMode } from '../electron/shared/constants.ts';
 
 export interface SearchInput {
   /** The case the analyst was working on, if any. */
@@ -239,7 +245,15 @@ export interface SearchRow extends Required<SearchInput> {
   createdAt: string;
 }
 
-export type IngestRunStatus = 'running' | 'done' | 'cancelled' | 'failed';
+/** 'interrupted': its process ended without finishing it (killed, crashed), found at the next open. */
+export type IngestRunStatus = 'running' | 'done' | 'cancelled' | 'failed' | 'interrupted';
+
+/** A query photo: `<sha256>.<ext>` (its file under `<catalog>.data/queries/`) and the name the analyst gave it. */
+export interface QueryImageRow {
+  id: string;
+  name: string;
+  createdAt: string;
+}
 
 export interface IngestCounts {
   seen: number;
@@ -390,6 +404,13 @@ export interface CatalogStore {
   /** Like commitIngestedImage for a batch, in one transaction; ids in input order. */
   commitIngestedImages(images: readonly IngestedImage[]): number[];
 
+  /**
+   * SQLite's PRAGMA data_version for this connection: it changes whenever another connection (another process:
+   * the CLI ingesting while the app is open) commits to the catalog, and never for this connection's own commits.
+   * Caches built from the catalog compare it to notice changes made elsewhere.
+   */
+  dataVersion(): number;
+
   // Model packs
   /** Inserts or refreshes a pack; refuses to change the dim of a pack that has embeddings. */
   registerPack(pack: PackInput): PackRow;
@@ -441,7 +462,7 @@ export interface CatalogStore {
   startIngestRun(root: string, options?: IngestRunOptions): IngestRunRow;
   /** Records progress counts of a running run (for the UI and for post-mortems of an interrupted run). */
   updateIngestRun(id: number, counts: IngestCounts): void;
-  finishIngestRun(id: number, status: Exclude<IngestRunStatus, 'running'>, counts: IngestCounts, error?: string | null): IngestRunRow;
+  finishIngestRun(id: number, status: Exclude<IngestRunStatus, 'running' | 'interrupted'>, counts: IngestCounts, error?: string | null): IngestRunRow;
   /** Newest first; default limit 100. */
   listIngestRuns(options?: Paging): IngestRunRow[];
 
@@ -449,6 +470,12 @@ export interface CatalogStore {
   /** undefined when the key was never set. */
   getSetting(key: string): unknown;
   setSetting(key: string, value: unknown): void;
+
+  // Query images of the search session (db/queryImages.ts)
+
+  /** Records a query photo under its content address; the same bytes added again take the latest name. */
+  putQueryImage(id: string, name: string): QueryImageRow;
+  getQueryImage(id: string): QueryImageRow | undefined;
 
   // Known files (db/hashsets.ts)
   /** One transaction: the set, every record (a throw while reading them rolls all back), the match of every image. */

@@ -1,4 +1,4 @@
-// The catalog's duplicate domain (migration 004): perceptual hashes keyed by SHA-256, duplicate stacks in three
+// The catalog's duplicate domain (migration 006): perceptual hashes keyed by SHA-256, duplicate stacks in three
 // nested tiers, and tags applied to a whole stack. Plain functions over the database, reached through
 // CatalogStore.duplicates; building the stacks (which images belong together) is the engine's job
 // (electron/engine/duplicates/), this module only stores and reads them.

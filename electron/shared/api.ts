@@ -1,6 +1,9 @@
 // The one contract between the renderer and the main process. The renderer sees only `window.quari: QuariApi`;
 // Electron's preload and the loopback web host (electron/web/) both serve exactly this interface.
 // Everything here must be structured-clone/JSON friendly: plain objects, strings, numbers, Uint8Array.
+import type { SearchMode } from './constants.ts';
+
+export type { SearchMode };
 
 /** Pixel rectangle in the coordinates of an image as stored (EXIF orientation applied). */
 export interface Box {
@@ -15,7 +18,6 @@ export interface PackSummary {
   name: string;
   version: string;
   embeddingDim: number;
-  hasTextEncoder: boolean;
   hasQuariCheckpoint: boolean;
   /** SHA-256 of the QuARI weights.pt, recorded with every search. */
   checkpointHash: string | null;
@@ -61,10 +63,6 @@ export interface QueryImage {
   url: string;
 }
 
-/** Stage 1 only, or stage 1 rescored by QuARI. */
-export const SEARCH_MODES = ['baseline', 'adaptive'] as const;
-export type SearchMode = (typeof SEARCH_MODES)[number];
-
 /** Duplicate tiers, tightest first: identical bytes, pHash near-duplicates, whole-image embedding near-duplicates. */
 export const STACK_TIERS = ['exact', 'perceptual', 'embedding'] as const;
 export type StackTier = (typeof STACK_TIERS)[number];
@@ -103,7 +101,6 @@ export interface SearchRequest {
   queryImageId: string;
   /** Zero or more crop regions; none means the whole image. */
   crops: Box[];
-  text?: string;
   mode: SearchMode;
   /** Stage-1 candidates rescored by QuARI; 0 rescores the whole catalog. */
   k?: number;

@@ -21,6 +21,13 @@ export function isPathInside(child: string, parent: string, pathApi: PathApi = p
   return first !== '..';
 }
 
+/** True when `child` is `parent` itself or lies inside it (lexically, after resolving both against the cwd). */
+export function isSameOrInside(child: string, parent: string): boolean {
+  const c = path.resolve(child);
+  const p = path.resolve(parent);
+  return c === p || isPathInside(c, p);
+}
+
 /** True when `child` lies strictly inside at least one of `roots`. */
 export function isInsideAnyRoot(child: string, roots: readonly string[], pathApi: PathApi = path): boolean {
   return roots.some((root) => isPathInside(child, root, pathApi));

@@ -1,17 +1,20 @@
 // Loopback web host: serves the built renderer and QuariApi to a browser on the same machine.
 //
-// Security model. Binds 127.0.0.1 only. A 256-bit token is minted per run and printed in the URL; opening
-// /?token=… sets it as an HttpOnly, SameSite=Strict cookie (named per port, since cookies ignore ports) and
-// redirects to / so the token leaves the address bar and history. Every other request must carry the cookie
-// or the X-Quari-Token header. DNS rebinding is refused by checking Host; other sites (including other
-// localhost ports, which count as same-site) by checking Origin and Sec-Fetch-Site. API calls are POST with
-// a JSON body, so a cross-origin form or <img> can never trigger one. Media routes resolve catalog ids only.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// Security model. Binds 127.0.0.1 only. A 256-bit token is minted per run and printed in the URL's fragment
+// (`/#token=…&media=…`), which browsers never send to any server; the page keeps it in sessionStorage (scoped to
+// this origin, port included) and sends it as the X-Quari-Token header on every API and event request. No cookie
+// is ever set: cookies ignore ports, so any other server on 127.0.0.1 would receive one. Media URLs (an <img>
+// cannot send a header) carry a media key derived from the token, which grants image reads only. The app's
+// static bundle holds no data and is served without the token. DNS rebinding is refused by checking Host;
+// other sites (including other localhost ports, which count as same-site) by checking Origin and Sec-Fetch-Site.
+// API calls are POST with a JSON body and go through the shared dispatch (validation, limits, error mapping).
+// Media routes resolve catalog ids only and answer image types only.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { ApiError, QuariEvent } from '../shared/api.ts';
+import type { ApiError, MediaKind, QuariEvent } from '../shared/api.ts';
 import { dispatch } from '../shared/protocol/dispatch.ts';
 import { HTTP_STATUS, ValidationError } from '../shared/protocol/errors.ts';
 import { isPathInside, resolveServableFile } from '../shared/paths.ts';
@@ -20,17 +23,41 @@ import {
   CONTENT_SECURITY_POLICY,
   EVENTS_PATH,
   MEDIA_ID,
+  MEDIA_KEY_FRAGMENT,
+  MEDIA_KEY_PARAM,
   MEDIA_PREFIX,
+  TOKEN_FRAGMENT,
   TOKEN_HEADER,
   isMediaKind,
   mediaType,
 } from '../shared/protocol/routes.ts';
 import type { AppService } from '../shared/protocol/service.ts';
 import { decodeWire, encodeWire } from '../shared/protocol/wire.ts';
-import { rewriteMediaUrls } from './mediaUrls.ts';
+
+/** One run's secrets and the media URLs they authorise; the service is built with `mediaUrl` (serve.ts). */
+export interface WebSession {
+  /** 256 bits, base64url: the X-Quari-Token of every API and event request. */
+  token: string;
+  /** HMAC-SHA-256 of a fixed label under the token: authorises GET of media URLs only. */
+  mediaKey: string;
+  /** `/media/<kind>/<id>?k=<media key>`: how this host spells a media URL. */
+  mediaUrl(kind: MediaKind, id: string | number): string;
+}
+
+export function createWebSession(): WebSession {
+  const token = randomBytes(32).toString('base64url');
+  const mediaKey = createHmac('sha256', token).update('quari-media').digest('base64url');
+  return {
+    token,
+    mediaKey,
+    mediaUrl: (kind, id) => `${MEDIA_PREFIX}${kind}/${encodeURIComponent(String(id))}?${MEDIA_KEY_PARAM}=${encodeURIComponent(mediaKey)}`,
+  };
+}
 
 export interface WebHostOptions {
+  /** The service, built with `session.mediaUrl` so every URL it answers points at this host. */
   backend: AppService;
+  session: WebSession;
   /** The built renderer (dist/renderer). */
   distDir: string;
   /** 0 picks a free port. */
@@ -43,6 +70,8 @@ export interface WebHost {
   url: string;
   port: number;
   token: string;
+  /** Derived from the token; authorises GET of media URLs only. */
+  mediaKey: string;
   close(): Promise<void>;
 }
 
@@ -82,14 +111,6 @@ function sameToken(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function cookie(req: IncomingMessage, name: string): string | null {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return null;
-}
-
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   // AppService accepts query images up to 200 MiB; base64 inflates them by a third.
   const { backend, maxBodyBytes = 280 * 1024 * 1024 } = options;
@@ -98,10 +119,9 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     throw new Error(`${path.join(distDir, 'index.html')} is missing: build the renderer first (vite build --config renderer/vite.config.ts)`);
   });
 
-  const token = randomBytes(32).toString('base64url');
+  const { token, mediaKey } = options.session;
   const streams = new Set<ServerResponse>();
   let port = 0;
-  let cookieName = '';
   let origins: ReadonlySet<string> = new Set();
   let hosts: ReadonlySet<string> = new Set();
 
@@ -143,13 +163,18 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new HttpError(403, 'bad-request', 'Cross-site request refused');
   }
 
-  /** 'cookie' or 'header' auth, or throws 401. */
-  function authenticate(req: IncomingMessage): 'cookie' | 'header' {
+  /** The X-Quari-Token header must carry the session token; throws 401. */
+  function authenticate(req: IncomingMessage) {
     const header = req.headers[TOKEN_HEADER];
-    if (typeof header === 'string' && sameToken(header, token)) return 'header';
-    const c = cookie(req, cookieName);
-    if (c !== null && sameToken(c, token)) return 'cookie';
+    if (typeof header === 'string' && sameToken(header, token)) return;
     throw new HttpError(401, 'unavailable', 'Missing or wrong session token: open the URL the QuARI host printed');
+  }
+
+  /** Media: the media key in the URL, or the token header (non-browser clients); throws 401. */
+  function authenticateMedia(req: IncomingMessage, url: URL) {
+    const key = url.searchParams.get(MEDIA_KEY_PARAM);
+    if (key !== null && sameToken(key, mediaKey)) return;
+    authenticate(req);
   }
 
   async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -165,10 +190,9 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     return Buffer.concat(chunks);
   }
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse, method: string, auth: 'cookie' | 'header') {
+  async function handleApi(req: IncomingMessage, res: ServerResponse, method: string) {
     if (req.method !== 'POST') throw new HttpError(405, 'bad-request', 'API routes accept POST only');
-    // A cookie rides along on any request the browser makes; only our own pages may spend it.
-    if (auth === 'cookie' && !req.headers.origin) throw new HttpError(403, 'bad-request', 'API request without an Origin header refused');
+    authenticate(req);
     if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
       throw new HttpError(415, 'bad-request', 'API requests must be application/json');
     }
@@ -193,7 +217,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       sendError(res, HTTP_STATUS[answer.error.code], answer.error);
       return;
     }
-    sendJson(res, 200, { result: encodeWire(rewriteMediaUrls(answer.value)) });
+    sendJson(res, 200, { result: encodeWire(answer.value) });
   }
 
   function handleEvents(req: IncomingMessage, res: ServerResponse) {
@@ -269,35 +293,22 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     checkOrigin(req);
 
-    // Landing: trade the URL token for the session cookie, then drop it from the address bar.
-    const offered = url.searchParams.get('token');
-    if (url.pathname === '/' && offered !== null && (req.method === 'GET' || req.method === 'HEAD')) {
-      if (!sameToken(offered, token)) throw new HttpError(401, 'unavailable', 'Wrong session token: open the URL the QuARI host printed');
-      res.writeHead(303, {
-        'Set-Cookie': `${cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict`,
-        Location: '/',
-        'Cache-Control': 'no-store',
-      });
-      res.end();
-      return;
-    }
-
-    const auth = authenticate(req);
-    if (url.pathname.startsWith(API_PREFIX)) return handleApi(req, res, url.pathname.slice(API_PREFIX.length), auth);
+    if (url.pathname.startsWith(API_PREFIX)) return handleApi(req, res, url.pathname.slice(API_PREFIX.length));
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'bad-request', 'Method not allowed');
-    if (url.pathname === EVENTS_PATH) return handleEvents(req, res);
-    if (url.pathname.startsWith(MEDIA_PREFIX)) return handleMedia(req, res, url.pathname.slice(MEDIA_PREFIX.length));
+    if (url.pathname === EVENTS_PATH) {
+      authenticate(req);
+      return handleEvents(req, res);
+    }
+    if (url.pathname.startsWith(MEDIA_PREFIX)) {
+      authenticateMedia(req, url);
+      return handleMedia(req, res, url.pathname.slice(MEDIA_PREFIX.length));
+    }
     return handleStatic(req, res, url.pathname);
   }
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
-        if (err.status === 401 && req.headers.accept?.includes('text/html')) {
-          res.writeHead(401, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-          res.end('<!doctype html><meta charset="utf-8"><title>QuARI workstation</title><p>This page needs the session token. Open the full URL printed by <code>npm run web</code> (it ends in <code>?token=…</code>).</p>');
-          return;
-        }
         sendError(res, err.status, { code: err.code, message: err.message });
         return;
       }
@@ -315,14 +326,14 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     });
   });
   port = (server.address() as AddressInfo).port;
-  cookieName = `quari_session_${port}`;
   hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   origins = new Set([`http://127.0.0.1:${port}`, `http://localhost:${port}`]);
 
   return {
-    url: `http://127.0.0.1:${port}/?token=${token}`,
+    url: `http://127.0.0.1:${port}/#${TOKEN_FRAGMENT}=${token}&${MEDIA_KEY_FRAGMENT}=${mediaKey}`,
     port,
     token,
+    mediaKey,
     async close() {
       for (const s of streams) s.end();
       await new Promise<void>((resolve) => {

@@ -2,7 +2,7 @@
 // used by `npm run web` (main.ts) and by `npm start` where Electron is unavailable.
 import { createAppService } from '../engine/app/AppService.ts';
 import { RENDERER_DIST, ensureRendererBuilt } from './build.ts';
-import { startWebHost, type WebHost } from './host.ts';
+import { createWebSession, startWebHost, type WebHost } from './host.ts';
 
 export interface ServeOptions {
   catalogPath: string;
@@ -13,10 +13,11 @@ export interface ServeOptions {
 /** Builds the renderer if needed, opens the catalog and serves both. */
 export async function serveWeb(options: ServeOptions): Promise<{ host: WebHost; close(): Promise<void> }> {
   await ensureRendererBuilt();
-  const service = await createAppService({ catalogPath: options.catalogPath, dataHome: options.dataHome });
+  const session = createWebSession();
+  const service = await createAppService({ catalogPath: options.catalogPath, dataHome: options.dataHome, mediaUrl: session.mediaUrl });
   let host: WebHost;
   try {
-    host = await startWebHost({ backend: service, distDir: RENDERER_DIST, port: options.port });
+    host = await startWebHost({ backend: service, session, distDir: RENDERER_DIST, port: options.port });
   } catch (err) {
     await service.close();
     throw err;

@@ -1,5 +1,6 @@
 // The model-pack manifest: what a pack folder must declare so the engine can verify and run it without guessing.
 // A pack is a folder holding `manifest.json` plus every file it lists (with SHA-256), nothing downloaded.
+import { createHash } from 'node:crypto';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_SCHEMA = 1;
@@ -60,13 +61,6 @@ export interface ImageEncoderSpec {
   preprocessing: Preprocessing;
 }
 
-export interface TextEncoderSpec {
-  model: string;
-  tokenizer: string;
-  inputName: string;
-  outputName: string;
-}
-
 export interface PackManifest {
   schema: typeof MANIFEST_SCHEMA;
   id: string;
@@ -82,11 +76,37 @@ export interface PackManifest {
   projection?: Projection;
   /** Labels of the content-score output, in output order, and which of them count as explicit. */
   content?: { labels: string[]; explicitLabels: string[] };
-  text?: TextEncoderSpec;
   /** Folder (relative to the pack) in the released QuARI layout: config.yml + weights.pt. */
   quariCheckpoint?: string;
   /** Every file of the pack except manifest.json, path relative to the pack folder. */
   files: Record<string, PackFileEntry>;
   /** Free-form measurements recorded when the pack was built (speed, quality). */
   measurements?: Record<string, unknown>;
+}
+
+/**
+ * SHA-256 (hex) of everything that decides a pack's stored vectors: dimension, encoder file and spec, region scheme,
+ * projection files. Not the prose (rationale, provenance), measurements, name, version or QuARI checkpoint, which
+ * only rescores. A catalog pins it per pack id (CatalogStore.registerPack), so two encoders never share an index.
+ */
+export function encoderFingerprint(m: PackManifest): string {
+  const file = (path: string | undefined): PackFileEntry | null => (path === undefined ? null : m.files[path] ?? null);
+  const { rationale: _rationale, ...regions } = m.regions ?? ({} as Partial<RegionScheme>);
+  const { provenance: _provenance, ...projection } = m.projection ?? ({} as Partial<Projection>);
+  const identity = {
+    embeddingDim: m.embeddingDim,
+    image: { ...m.image, modelFile: file(m.image.model) },
+    regions: m.regions ? regions : null,
+    projection: m.projection ? { ...projection, meanBytes: file(m.projection.meanFile), matrixBytes: file(m.projection.matrixFile) } : null,
+  };
+  return createHash('sha256').update(canonicalJson(identity)).digest('hex');
+}
+
+/** JSON with object keys sorted, so the fingerprint does not depend on the order a manifest was written in. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
 }

@@ -1,10 +1,15 @@
 // Where packs live: the packs built at install time (read-only) and the user's pack folder (where imports go).
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+// A pack id means one pack: an import can never take a built-in pack's id (the built-in one is always found first),
+// and importing a different manifest under an id already imported is refused rather than overwriting it (catalogs
+// pin the encoder behind each id as well, see CatalogStore.registerPack). Import copies bytes: the copy holds
+// regular files only, so unplugging the USB stick it came from cannot break it.
+import { constants, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PackManifest } from './manifest.ts';
-import { PackError, readManifest, verifyPack, type VerifiedPack } from './verify.ts';
+import { readRegularFileSync } from '../io/regularFile.ts';
+import { MANIFEST_MAX_BYTES, PackError, readManifest, verifyPack, type VerifiedPack } from './verify.ts';
 
 /** Packs built from npm dependencies by `npm install` (see build-default-pack.ts). */
 export const BUILT_PACKS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'built');
@@ -43,6 +48,10 @@ export class PackRegistry {
       for (const entry of readdirSync(root, { withFileTypes: true })) {
         if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
         const dir = join(root, entry.name);
+        if (source === 'user' && existsSync(join(this.builtInDir, entry.name))) {
+          listings.push({ id: entry.name, dir, source, error: `ignored: "${entry.name}" is the id of a built-in pack` });
+          continue;
+        }
         try {
           listings.push({ id: entry.name, dir, source, manifest: readManifest(dir) });
         } catch (err) {
@@ -53,14 +62,14 @@ export class PackRegistry {
     return listings;
   }
 
-  /** A pack id (user packs shadow built-in ones) or a folder path. */
+  /** A pack id (a built-in pack first: a user folder cannot shadow it) or a folder path. */
   resolveDir(idOrDir: string): string {
     if (idOrDir.includes('/') || idOrDir.includes('\\') || idOrDir === '.' || idOrDir === '..') {
       const dir = resolve(idOrDir);
       if (!existsSync(dir)) throw new PackError(dir, 'folder does not exist');
       return dir;
     }
-    for (const root of [this.userPacksDir, this.builtInDir]) {
+    for (const root of [this.builtInDir, this.userPacksDir]) {
       const dir = join(root, idOrDir);
       if (existsSync(dir)) return dir;
     }
@@ -72,17 +81,30 @@ export class PackRegistry {
     return verifyPack(this.resolveDir(idOrDir));
   }
 
-  /** Verifies a pack folder, then copies it into the user's pack folder under its id (atomically, via a temp folder). */
+  /**
+   * Verifies a pack folder, then copies its bytes into the user's pack folder under its id (atomically, via a temp
+   * folder). Re-importing the identical manifest is a no-op copy; a different one under a known id is refused.
+   */
   async import(sourceDir: string): Promise<VerifiedPack> {
-    const { manifest } = await verifyPack(sourceDir);
+    const { dir: source, manifest } = await verifyPack(sourceDir);
+    if (existsSync(join(this.builtInDir, manifest.id))) {
+      throw new PackError(source, `id "${manifest.id}" is the built-in pack's; an imported pack needs an id of its own`);
+    }
     const target = join(this.userPacksDir, manifest.id);
+    if (existsSync(join(target, 'manifest.json'))) {
+      const read = (d: string): Buffer => readRegularFileSync(join(d, 'manifest.json'), { maxBytes: MANIFEST_MAX_BYTES, noFollow: true });
+      if (!read(target).equals(read(source))) {
+        throw new PackError(source, `a different pack with id "${manifest.id}" is already imported (${target}); a pack id is immutable: give this pack a new id`);
+      }
+    }
     const staging = `${target}.importing-${process.pid}`;
     mkdirSync(this.userPacksDir, { recursive: true });
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging);
     for (const path of ['manifest.json', ...Object.keys(manifest.files)]) {
       mkdirSync(dirname(join(staging, path)), { recursive: true });
-      cpSync(join(sourceDir, path), join(staging, path));
+      // the bytes, never a link (verifyPack refused links; COPYFILE_EXCL: nothing pre-placed in staging is kept)
+      copyFileSync(join(source, path), join(staging, path), constants.COPYFILE_EXCL);
     }
     // Verify the copy too, so a disk error during the copy cannot leave a corrupt pack behind.
     await verifyPack(staging);

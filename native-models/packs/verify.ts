@@ -1,8 +1,20 @@
-// Pack verification: a pack is trusted only after its manifest parses and every listed file matches its SHA-256.
+// Pack verification: a pack is trusted only after its manifest parses, every listed file is a regular file (no
+// symbolic link anywhere in its path, no FIFO or device) of exactly its listed size and SHA-256, and its QuARI
+// checkpoint, if any, passes the bounded checkpoint reader (so a pack carrying a hostile weights.pt is refused here,
+// not at search time). Limits: manifest.json ≤ MANIFEST_MAX_BYTES, ≤ MAX_PACK_FILES files, each ≤ PACK_FILE_MAX_BYTES.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
+import { openRegularFile, readRegularFileSync } from '../io/regularFile.ts';
+import { readQuariCheckpoint } from '../quari/checkpoint/index.ts';
 import { MANIFEST_FILE, MANIFEST_SCHEMA, type PackManifest } from './manifest.ts';
+
+/** The default pack's manifest is 74 KB (measurements included); 1 MiB is read in a few ms on every load. */
+export const MANIFEST_MAX_BYTES = 1024 * 1024;
+/** A pack is an encoder, a projection, a checkpoint and a few small files. */
+export const MAX_PACK_FILES = 256;
+/** 4 GiB per file: a ViT-L/14 image tower in float32 is 1.2 GB. */
+export const PACK_FILE_MAX_BYTES = 4 * 1024 ** 3;
 
 export class PackError extends Error {
   constructor(
@@ -19,19 +31,48 @@ export interface VerifiedPack {
   manifest: PackManifest;
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+/** SHA-256 of a regular file of at most `maxBytes` (O_NONBLOCK: a FIFO is refused at once, never waited on). */
+export async function sha256File(path: string, maxBytes = PACK_FILE_MAX_BYTES): Promise<string> {
+  const { handle } = await openRegularFile(path, { maxBytes });
+  try {
+    const hash = createHash('sha256');
+    for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Refuses a symbolic link in any component of `path` below `packDir` (O_NOFOLLOW guards only the last one): a
+ * linked file or folder would make verification read, and import copy, something outside the pack.
+ */
+function checkNoLinks(packDir: string, path: string): void {
+  const parts = path.split(/[\\/]/).filter((p) => p !== '' && p !== '.');
+  for (let i = 1; i <= parts.length; i++) {
+    const sub = parts.slice(0, i).join('/');
+    let st;
+    try {
+      st = lstatSync(join(packDir, sub));
+    } catch {
+      throw new PackError(packDir, `missing file ${path}`);
+    }
+    if (st.isSymbolicLink()) throw new PackError(packDir, `${sub} is a symbolic link; pack files must be regular files inside the pack`);
+  }
 }
 
 /** Reads and checks the manifest's shape; throws a PackError naming the field at fault. */
 export function readManifest(packDir: string): PackManifest {
   const file = join(packDir, MANIFEST_FILE);
-  if (!existsSync(file)) throw new PackError(packDir, `missing ${MANIFEST_FILE}`);
+  let text: string;
+  try {
+    text = readRegularFileSync(file, { maxBytes: MANIFEST_MAX_BYTES, noFollow: true }).toString('utf8');
+  } catch (err) {
+    throw new PackError(packDir, (err as Error).message.includes('no such file') ? `missing ${MANIFEST_FILE}` : (err as Error).message);
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
     throw new PackError(packDir, `${MANIFEST_FILE} is not valid JSON: ${(err as Error).message}`);
   }
@@ -81,13 +122,16 @@ export function readManifest(packDir: string): PackManifest {
     if (!Array.isArray(m.content.labels) || !Array.isArray(m.content.explicitLabels)) fail('content', '{labels, explicitLabels}');
     if (typeof image.contentScoresOutput !== 'string') fail('image.contentScoresOutput', 'a string when content is set');
   }
-  if (typeof m.files !== 'object' || m.files === null) fail('files', 'an object of {path: {sha256, bytes}}');
+  if (typeof m.files !== 'object' || m.files === null || Array.isArray(m.files)) fail('files', 'an object of {path: {sha256, bytes}}');
+  if (Object.keys(m.files).length > MAX_PACK_FILES) fail('files', `at most ${MAX_PACK_FILES} entries`);
   for (const [path, entry] of Object.entries(m.files as Record<string, any>)) {
-    if (!isInsidePack(packDir, path)) fail(`files["${path}"]`, 'a path inside the pack folder');
+    if (!isInsidePack(packDir, path) || path === MANIFEST_FILE) fail(`files["${path}"]`, 'a path inside the pack folder other than manifest.json');
     if (typeof entry?.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(entry.sha256)) fail(`files["${path}"].sha256`, '64 hex digits');
-    if (!Number.isInteger(entry.bytes) || entry.bytes < 0) fail(`files["${path}"].bytes`, 'a byte count');
+    if (!Number.isInteger(entry.bytes) || entry.bytes < 0 || entry.bytes > PACK_FILE_MAX_BYTES) {
+      fail(`files["${path}"].bytes`, `a byte count of at most ${PACK_FILE_MAX_BYTES}`);
+    }
   }
-  const referenced = [image.model, m.projection?.meanFile, m.projection?.matrixFile, m.text?.model, m.text?.tokenizer];
+  const referenced = [image.model, m.projection?.meanFile, m.projection?.matrixFile];
   for (const path of referenced) {
     if (path !== undefined && !(path in m.files)) fail('files', `to list "${path}", which the manifest refers to`);
   }
@@ -100,17 +144,44 @@ export function readManifest(packDir: string): PackManifest {
   return m as PackManifest;
 }
 
-/** Full verification: manifest shape, then every file's presence, size and SHA-256. */
+/**
+ * Full verification: manifest shape; every file a regular file reached without links, of its listed size and
+ * SHA-256; then the QuARI checkpoint through the bounded reader, which must match the pack's dimension.
+ */
 export async function verifyPack(packDir: string): Promise<VerifiedPack> {
   const dir = resolve(packDir);
   const manifest = readManifest(dir);
   for (const [path, entry] of Object.entries(manifest.files)) {
+    checkNoLinks(dir, path);
     const file = join(dir, path);
-    if (!existsSync(file)) throw new PackError(dir, `missing file ${path}`);
-    const size = statSync(file).size;
-    if (size !== entry.bytes) throw new PackError(dir, `file ${path} has ${size} bytes, manifest says ${entry.bytes}`);
-    const digest = await sha256File(file);
-    if (digest !== entry.sha256) throw new PackError(dir, `checksum mismatch for ${path}: sha256 ${digest}, manifest says ${entry.sha256}`);
+    let handle;
+    let size: number;
+    try {
+      ({ handle, size } = await openRegularFile(file, { maxBytes: PACK_FILE_MAX_BYTES, noFollow: true }));
+    } catch (err) {
+      throw new PackError(dir, `file ${path}: ${(err as Error).message.replace(`${file}: `, '')}`);
+    }
+    try {
+      if (size !== entry.bytes) throw new PackError(dir, `file ${path} has ${size} bytes, manifest says ${entry.bytes}`);
+      const hash = createHash('sha256');
+      // never past the size checked above, even if the file grows meanwhile
+      if (size > 0) for await (const chunk of handle.createReadStream({ autoClose: false, end: size - 1 })) hash.update(chunk as Buffer);
+      const digest = hash.digest('hex');
+      if (digest !== entry.sha256) throw new PackError(dir, `checksum mismatch for ${path}: sha256 ${digest}, manifest says ${entry.sha256}`);
+    } finally {
+      await handle.close();
+    }
+  }
+  if (manifest.quariCheckpoint !== undefined) {
+    let dim: number;
+    try {
+      dim = readQuariCheckpoint(join(dir, manifest.quariCheckpoint)).hparams.embeddingDim;
+    } catch (err) {
+      throw new PackError(dir, `QuARI checkpoint ${manifest.quariCheckpoint} is refused: ${(err as Error).message}`);
+    }
+    if (dim !== manifest.embeddingDim) {
+      throw new PackError(dir, `QuARI checkpoint ${manifest.quariCheckpoint} has embedding_dim ${dim}, the pack's embeddingDim is ${manifest.embeddingDim}`);
+    }
   }
   return { dir, manifest };
 }

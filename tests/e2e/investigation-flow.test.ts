@@ -59,7 +59,8 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
   });
 
   it('drops the token from the address bar and shows the empty catalog', async () => {
-    assert.equal(new URL(page.url()).search, '', 'the session token must not stay in the URL');
+    assert.equal(new URL(page.url()).hash, '', 'the session token must not stay in the URL');
+    assert.deepEqual(await page.context().cookies(), [], 'the session lives in the page, never in a cookie');
     await page.getByRole('heading', { name: 'Add evidence folder' }).waitFor();
     await page.getByTestId('total-images').filter({ hasText: '0' }).waitFor();
   });

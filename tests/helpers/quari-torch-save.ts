@@ -73,7 +73,18 @@ class PickleWriter {
   }
 }
 
-function statePickle(entries: StateDictEntry[]): Uint8Array {
+/** A state_dict record as the pickle describes it: which storage, how many elements it has, and the view into it. */
+export interface RawTensor {
+  key: string;
+  storage: string;
+  /** Elements the storage declares (the persistent id's numel). */
+  numel: number;
+  offset: number;
+  shape: number[];
+  stride: number[];
+}
+
+function statePickle(entries: RawTensor[]): Uint8Array {
   const p = new PickleWriter();
   p.op(0x80).op(2); // PROTO 2
   const emptyOrderedDict = (): void => {
@@ -81,16 +92,15 @@ function statePickle(entries: StateDictEntry[]): Uint8Array {
   };
   emptyOrderedDict();
   p.op(0x28); // MARK
-  entries.forEach((e, n) => {
-    const stride = e.shape.map((_, i) => e.shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  for (const e of entries) {
     p.str(e.key).global('torch._utils', '_rebuild_tensor_v2');
     p.op(0x28).op(0x28); // MARK (args), MARK (persistent id)
-    p.str('storage').global('torch', 'FloatStorage').str(String(n)).str('cpu').int(e.data.length);
+    p.str('storage').global('torch', 'FloatStorage').str(e.storage).str('cpu').int(e.numel);
     p.op(0x74).put().op(0x51); // TUPLE, BINPERSID
-    p.int(0).tuple(e.shape).tuple(stride).op(0x89); // offset, size, stride, NEWFALSE (requires_grad)
+    p.int(e.offset).tuple(e.shape).tuple(e.stride).op(0x89); // offset, size, stride, NEWFALSE (requires_grad)
     emptyOrderedDict(); // backward_hooks
     p.op(0x74).put().op(0x52).put(); // TUPLE, REDUCE
-  });
+  }
   p.op(0x75); // SETITEMS
   // state {'_metadata': OrderedDict({'': {'version': 1}})}, applied with BUILD
   p.op(0x7d).put().str('_metadata');
@@ -101,7 +111,7 @@ function statePickle(entries: StateDictEntry[]): Uint8Array {
 }
 
 /** Stored-entry zip with 64-byte-aligned payloads and a central directory. */
-function storedZip(files: { name: string; data: Uint8Array }[]): Uint8Array {
+export function storedZip(files: { name: string; data: Uint8Array }[]): Uint8Array {
   const chunks: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;
@@ -166,10 +176,19 @@ export function torchSaveStateDict(entries: StateDictEntry[], folder = 'archive'
     if (e.data.length !== e.shape.reduce((a, b) => a * b, 1)) throw new Error(`torchSaveStateDict: ${e.key} data does not fill its shape`);
   }
   const asBytes = (d: Float32Array): Uint8Array => new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength));
+  const raw = entries.map((e, n): RawTensor => ({
+    key: e.key, storage: String(n), numel: e.data.length, offset: 0, shape: e.shape,
+    stride: e.shape.map((_, i) => e.shape.slice(i + 1).reduce((a, b) => a * b, 1)),
+  }));
+  return torchSaveRaw(raw, Object.fromEntries(entries.map((e, n) => [String(n), asBytes(e.data)])), folder);
+}
+
+/** torch.save bytes for records written as given (hostile ones too: any shape, stride, offset or storage size). */
+export function torchSaveRaw(tensors: RawTensor[], storages: Record<string, Uint8Array>, folder = 'archive'): Uint8Array {
   return storedZip([
-    { name: `${folder}/data.pkl`, data: statePickle(entries) },
+    { name: `${folder}/data.pkl`, data: statePickle(tensors) },
     { name: `${folder}/byteorder`, data: new TextEncoder().encode('little') },
-    ...entries.map((e, n) => ({ name: `${folder}/data/${n}`, data: asBytes(e.data) })),
+    ...Object.entries(storages).map(([k, data]) => ({ name: `${folder}/data/${k}`, data })),
     { name: `${folder}/version`, data: new TextEncoder().encode('3\n') },
   ]);
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
+import { openCatalog } from '../../db/CatalogStore.ts';
 import { createAppService, type AppService } from '../../electron/engine/app/AppService.ts';
 import type { IngestProgress, QuariEvent, SearchResponse } from '../../electron/shared/api.ts';
 import type { Envelope } from '../../electron/shared/protocol/routes.ts';
@@ -189,4 +190,32 @@ test('a search right after the ingest-done event succeeds', async () => {
   const query = await value<{ queryImageId: string }>('addQueryImage', { name: 'q9.png', bytes: new Uint8Array(await photo(9)) });
   const results = await value<SearchResponse>('search', { queryImageId: query.queryImageId, crops: [], mode: 'baseline', k: 0, top: 3 });
   assert.equal(path.basename(results.hits[0].path), 'IMG_9.png');
+});
+
+test('ingest jobs carry the stored run id and one count vocabulary; query names live in their own table', async () => {
+  const folder = path.join(dir, 'evidence-3');
+  mkdirSync(folder);
+  writeFileSync(path.join(folder, 'IMG_31.png'), await photo(3));
+  const events: IngestProgress[] = [];
+  const onEvent = (e: QuariEvent) => {
+    if (e.type === 'ingest-progress') events.push(e.progress);
+  };
+  service.events.on('event', onEvent);
+  const finished = await ingest(folder);
+  const rerun = await ingest(folder);
+  service.events.off('event', onEvent);
+  const reader = openCatalog(path.join(dir, 'case.quari'));
+  const runs = reader.listIngestRuns({ limit: 2 });
+  assert.deepEqual([rerun.runId, finished.runId], runs.map((r) => String(r.id)), 'runId is the stored ingest run id');
+  for (const p of events) assert.ok(p.runId === finished.runId || p.runId === rerun.runId, `event with run id ${p.runId}`);
+  // Same words from the first event to the last: a new file is added, an unchanged one skipped, both runs.
+  assert.deepEqual([finished.added, finished.skipped, finished.failed, finished.done], [1, 0, 0, 1]);
+  assert.deepEqual([rerun.added, rerun.skipped, rerun.failed, rerun.done], [0, 1, 0, 1]);
+  const query = await value<{ queryImageId: string }>('addQueryImage', { name: 'kitchen lamp.png', bytes: new Uint8Array(await photo(3)) });
+  assert.deepEqual(reader.getQueryImage(query.queryImageId)?.name, 'kitchen lamp.png');
+  assert.equal(reader.getSetting(`queryName:${query.queryImageId}`), undefined, 'not in settings any more');
+  await value('search', { queryImageId: query.queryImageId, crops: [], mode: 'baseline', top: 1 });
+  const history = await value<{ request: { queryName: string } }[]>('listSearches');
+  assert.equal(history[0]!.request.queryName, 'kitchen lamp.png');
+  reader.close();
 });

@@ -37,9 +37,8 @@ export async function packVariant(
   mkdirSync(dir, { recursive: true });
   const m: PackManifest = structuredClone(base.manifest);
   m.id = opts.id;
-  // A QuARI checkpoint or text encoder is trained for the base pack's vectors; a variant has other vectors.
+  // A QuARI checkpoint is trained for the base pack's vectors; a variant has other vectors.
   delete m.quariCheckpoint;
-  delete m.text;
   const files: PackManifest['files'] = {};
   const add = (name: string, bytes: Buffer) => {
     writeFileSync(join(dir, name), bytes);

@@ -46,7 +46,7 @@ test('two 1 GB sparse .jpg files are refused from size and header without being 
   // Under the size limit but no image signature: refused from the first bytes, the rest never read.
   sparse(join(root, 'zeros.jpg'), 200 * 1024 * 1024, Buffer.alloc(0));
   const r = quari(['ingest', root, '--catalog', join(dir, 'catalog.sqlite'), '--json'], ['/usr/bin/time', '-f', 'maxrss_kb=%M']);
-  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.status, 3, r.stderr); // finished, files recorded as failed
   const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
   const byName = Object.fromEntries(summary.failures.map((f: { path: string; error: string }) => [f.path.split('/').pop(), f.error]));
   assert.match(byName['huge-jpeg-header.jpg'], /1073741824 bytes exceeds the limit of 268435456 bytes per file; not read/);
@@ -82,7 +82,7 @@ test('a link to a file outside the evidence is a recorded failure, never served;
   const catalogFile = join(dir, 'catalog.sqlite');
 
   const first = quari(['ingest', root, '--catalog', catalogFile, '--json']);
-  assert.equal(first.status, 1, first.stderr);
+  assert.equal(first.status, 3, first.stderr); // finished, the link recorded as failed
   const summary = JSON.parse(first.stdout.trim().split('\n').pop()!);
   assert.deepEqual([summary.added, summary.failed], [2, 1]);
   assert.match(summary.failures[0].error, /link\.jpg: symbolic link to .*workstation\/private\.jpg, outside the evidence folder .*; not followed \(ingest --follow-links/);

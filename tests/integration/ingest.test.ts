@@ -203,7 +203,7 @@ test('a file the ingesting user may not read is recorded as failed (as root, `qu
       gid: 65534,
       encoding: 'utf8',
     });
-    assert.equal(run.status, 1, `quari ingest exits 1 when a file failed: ${run.stderr}`);
+    assert.equal(run.status, 3, `quari ingest exits 3 when it finished with a file recorded as failed: ${run.stderr}`);
     assert.equal(JSON.parse(run.stdout.trim().split('\n').pop()!).failed, 1);
   } else {
     const c = openCatalog(catalogFile);

@@ -1,5 +1,6 @@
-// Parity of the ONNX QuARI hypernetwork with the PyTorch reference fixtures (shared/fixtures/quari-reference):
-// outputs within 2e-6 absolute, intermediates within 1e-5 of each tensor's largest magnitude, plus the CLI end to end.
+// Parity of the ONNX QuARI hypernetwork with the PyTorch reference fixtures: outputs within 2e-6 absolute,
+// intermediates within 1e-5 of each tensor's largest magnitude, plus the CLI end to end. cfgS ships in
+// tests/fixtures, so a bare clone runs this; cfgA and cfgB (../shared) skip, saying why, where they are absent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,9 +13,9 @@ import * as ort from 'onnxruntime-node';
 import { Hypernetwork, lowRankScores } from '../../electron/engine/models/Hypernetwork.ts';
 import { buildHypernetOnnx } from '../../native-models/quari/buildHypernetOnnx.ts';
 import { readQuariCheckpoint } from '../../native-models/quari/checkpoint/index.ts';
+import { CFG_S, sharedFixture } from '../helpers/quari-fixtures.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/quari-reference/', import.meta.url));
 const ATOL = 2e-6;
 const DBG_RTOL = 1e-5;
 
@@ -53,11 +54,16 @@ function denseW(U: Float32Array, V: Float32Array, a: number, n: number, E: numbe
   return W;
 }
 
-for (const cfg of ['cfgA', 'cfgB']) {
-  const dir = join(FIXTURES, cfg);
+const CONFIGS: { cfg: string; dir: string; skip?: string }[] = [
+  { cfg: 'cfgS', dir: CFG_S },
+  { cfg: 'cfgA', ...sharedFixture('cfgA') },
+  { cfg: 'cfgB', ...sharedFixture('cfgB') },
+];
+
+for (const { cfg, dir, skip } of CONFIGS) {
   const fixture = (name: string): Float32Array => loadBin(join(dir, `${name}.bin`));
 
-  test(`${cfg}: refined_query, U, V, W_image_first2 and scores match the PyTorch fixture within ${ATOL}`, async (t) => {
+  test(`${cfg}: refined_query, U, V, W_image_first2 and scores match the PyTorch fixture within ${ATOL}`, { skip }, async (t) => {
     const ckpt = readQuariCheckpoint(dir);
     const { embeddingDim: E, lowRankDim: r } = ckpt.hparams;
     const query = fixture('query');
@@ -93,7 +99,7 @@ for (const cfg of ['cfgA', 'cfgB']) {
     assert.ok(maxAbsDiff(one.U, out.U.subarray(3 * E * r, 4 * E * r)) <= 1e-7);
   });
 
-  test(`${cfg}: intermediates match the fixture's dbg_* tensors within ${DBG_RTOL}·max|ref|`, async (t) => {
+  test(`${cfg}: intermediates match the fixture's dbg_* tensors within ${DBG_RTOL}·max|ref|`, { skip }, async (t) => {
     const ckpt = readQuariCheckpoint(dir);
     const { embeddingDim: E, hiddenDim: H, lowRankDim: r, numLayers: L } = ckpt.hparams;
     const S = 1 + 2 * r;
@@ -121,8 +127,8 @@ for (const cfg of ['cfgA', 'cfgB']) {
   });
 }
 
-test('quari hypernet CLI on cfgB writes refined_query/U/V/scores.bin matching the fixture', async (t) => {
-  const dir = join(FIXTURES, 'cfgB');
+test('quari hypernet CLI on cfgS writes refined_query/U/V/scores.bin matching the fixture', async (t) => {
+  const dir = CFG_S;
   const tmp = mkdtempSync(join(tmpdir(), 'quari-hypernet-cli-'));
   t.after(() => rmSync(tmp, { recursive: true, force: true }));
   const outDir = join(tmp, 'out');
@@ -130,8 +136,8 @@ test('quari hypernet CLI on cfgB writes refined_query/U/V/scores.bin matching th
   const cli = join(REPO, 'bin', 'quari.mjs');
   const { stdout } = await run(process.execPath, [cli, 'hypernet', '--checkpoint', dir, '--queries', join(dir, 'query.bin'), '--gallery', join(dir, 'gallery.bin'), '--out', outDir, '--json']);
   const summary = JSON.parse(stdout) as { batch: number; gallery: number; dim: number; rank: number };
-  assert.deepEqual([summary.batch, summary.gallery, summary.dim, summary.rank], [8, 200, 768, 32]);
-  const sizes = { refined_query: 8 * 768, U: 8 * 768 * 32, V: 8 * 768 * 32, scores: 8 * 200 };
+  assert.deepEqual([summary.batch, summary.gallery, summary.dim, summary.rank], [8, 200, 128, 8]);
+  const sizes = { refined_query: 8 * 128, U: 8 * 128 * 8, V: 8 * 128 * 8, scores: 8 * 200 };
   const diffs: string[] = [];
   for (const [name, n] of Object.entries(sizes)) {
     assert.equal(statSync(join(outDir, `${name}.bin`)).size, n * 4, `${name}.bin size`);
@@ -143,9 +149,9 @@ test('quari hypernet CLI on cfgB writes refined_query/U/V/scores.bin matching th
 
   // a queries file that is not whole rows of E float32 values is refused, naming the file and E·4
   const bad = join(tmp, 'bad.bin');
-  writeFileSync(bad, readFileSync(join(dir, 'query.bin')).subarray(0, 768 * 4 + 8));
+  writeFileSync(bad, readFileSync(join(dir, 'query.bin')).subarray(0, 128 * 4 + 8));
   await assert.rejects(
     run(process.execPath, [cli, 'hypernet', '--checkpoint', dir, '--queries', bad, '--gallery', join(dir, 'gallery.bin'), '--out', join(tmp, 'out2')]),
-    (err: { code?: number; stderr?: string }) => err.code === 1 && /bad\.bin: 3080 bytes is not a positive multiple of E·4 = 3072/.test(err.stderr ?? ''),
+    (err: { code?: number; stderr?: string }) => err.code === 1 && /bad\.bin: 520 bytes is not a positive multiple of E·4 = 512/.test(err.stderr ?? ''),
   );
 });

@@ -42,6 +42,7 @@ test('a new catalog is migrated to the latest version with every table', () => {
     'model_packs',
     'notes',
     'perceptual_hashes',
+    'query_images',
     'searches',
     'settings',
     'tag_categories',

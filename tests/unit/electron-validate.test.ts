@@ -18,7 +18,6 @@ const VALID: Record<ApiMethod, unknown[]> = {
     {
       queryImageId: 'q_1',
       crops: [{ x: 0, y: 10.5, w: 100, h: 20 }],
-      text: 'red logo',
       mode: 'adaptive',
       k: 0,
       top: 100,
@@ -135,7 +134,8 @@ test('strings are typed, bounded and free of control characters', () => {
   rejects('createCase', [{ name: 'x', categories: Array(10).fill('c') }], /at most 9 entries/);
   rejects('createCase', [{ name: 'x' }], /categories: is required/);
   rejects('setNote', [{ caseId: 1, imageId: 1, text: 'x'.repeat(LIMITS.note + 1) }], /at most 20000 characters/);
-  rejects('search', [{ queryImageId: 'q', crops: [], mode: 'adaptive', text: 5 }], /text: expected a string/);
+  // Text search is removed until a text encoder can be had and tested (issue 15.6).
+  rejects('search', [{ queryImageId: 'q', crops: [], mode: 'adaptive', text: 'a lamp' }], /unknown field "text"/);
   rejects('exportCase', [{ caseId: 1, format: 'pdf' }], /format: must be one of "html", "csv", "json"/);
 });
 

@@ -7,19 +7,26 @@ import { after, test } from 'node:test';
 import type { PackManifest } from '../../native-models/packs/manifest.ts';
 import { PackRegistry } from '../../native-models/packs/registry.ts';
 import { verifyPack } from '../../native-models/packs/verify.ts';
+import { expectedStateDictShapes, parseQuariConfig } from '../../native-models/quari/checkpoint/index.ts';
+import { writeQuariCheckpoint } from '../helpers/quari-torch-save.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'quari-packs-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-/** A small but complete pack: the encoder file is arbitrary bytes, verification only checks integrity. */
+const TINY_HPARAMS: [string, number][] = [['embedding_dim', 8], ['hidden_dim', 4], ['low_rank_dim', 2], ['nhead', 2], ['num_steps', 1], ['num_layers', 1]];
+
+/** A small but complete pack: the encoder file is arbitrary bytes (verification checks integrity), the QuARI checkpoint real. */
 function makePack(dir: string, id = 'test-pack'): PackManifest {
   mkdirSync(join(dir, 'quari'), { recursive: true });
-  const files: Record<string, Buffer> = {
-    'encoder.onnx': Buffer.from('not really onnx, but hashed like one'),
-    'quari/config.yml': Buffer.from('hparams:\n  embedding_dim: 8\n'),
-    'quari/weights.pt': Buffer.alloc(64, 7),
-  };
-  for (const [path, bytes] of Object.entries(files)) writeFileSync(join(dir, path), bytes);
+  const hp = parseQuariConfig(`hparams:\n${TINY_HPARAMS.map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n`, 'tiny').hparams;
+  const entries = [...expectedStateDictShapes(hp)].map(([key, shape]) => ({
+    key, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (i % 7) * 0.1),
+  }));
+  writeQuariCheckpoint(join(dir, 'quari'), TINY_HPARAMS, entries);
+  writeFileSync(join(dir, 'encoder.onnx'), 'not really onnx, but hashed like one');
+  const files: Record<string, Buffer> = Object.fromEntries(
+    ['encoder.onnx', 'quari/config.yml', 'quari/weights.pt'].map((p) => [p, readFileSync(join(dir, p))]),
+  );
   const manifest: PackManifest = {
     schema: 1,
     id,

@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 import {
   expectedStateDictShapes,
@@ -12,8 +11,7 @@ import {
   readQuariCheckpoint,
   type QuariHparams,
 } from '../../native-models/quari/checkpoint/index.ts';
-
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/quari-reference/', import.meta.url));
+import { CFG_S, sharedFixture } from '../helpers/quari-fixtures.ts';
 
 interface ManifestEntry { key: string; shape: number[]; sha256_f32le: string }
 interface Manifest {
@@ -110,9 +108,14 @@ function writeCheckpoint(dir: string, config: string, weights: Uint8Array): stri
   return dir;
 }
 
-for (const name of ['cfgA', 'cfgB']) {
-  test(`${name}: every state_dict tensor matches manifest.json byte for byte`, () => {
-    const dir = join(FIXTURES, name);
+const FIXTURE_DIRS: { name: string; dir: string; skip?: string }[] = [
+  { name: 'cfgS', dir: CFG_S },
+  { name: 'cfgA', ...sharedFixture('cfgA') },
+  { name: 'cfgB', ...sharedFixture('cfgB') },
+];
+
+for (const { name, dir, skip } of FIXTURE_DIRS) {
+  test(`${name}: every state_dict tensor matches manifest.json byte for byte`, { skip }, () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
     const ck = readQuariCheckpoint(dir);
 
@@ -139,7 +142,7 @@ for (const name of ['cfgA', 'cfgB']) {
 
 test('a pickle that names os.system is refused, naming the global', (t) => {
   const dir = tempDir(t);
-  copyFileSync(join(FIXTURES, 'cfgB', 'config.yml'), join(dir, 'config.yml'));
+  copyFileSync(join(CFG_S, 'config.yml'), join(dir, 'config.yml'));
   // os.system('touch <marker>'): the classic pickle payload
   const marker = join(dir, 'pwned');
   const pkl = new PickleBytes().op(0x80, 2).global('os', 'system').str(`touch ${marker}`).op(0x85, 0x52, 0x2e).bytes();
@@ -150,7 +153,7 @@ test('a pickle that names os.system is refused, naming the global', (t) => {
 
 test('STACK_GLOBAL (protocol 4) and non-float storage types are checked against the same allow-list', (t) => {
   const dir = tempDir(t);
-  copyFileSync(join(FIXTURES, 'cfgB', 'config.yml'), join(dir, 'config.yml'));
+  copyFileSync(join(CFG_S, 'config.yml'), join(dir, 'config.yml'));
   const stackGlobal = new PickleBytes().op(0x80, 4).op(0x8c, 8, ...new TextEncoder().encode('builtins'))
     .op(0x8c, 4, ...new TextEncoder().encode('eval')).op(0x93).str('1+1').op(0x85, 0x52, 0x2e).bytes();
   writeFileSync(join(dir, 'weights.pt'), torchZip(stackGlobal, {}));
@@ -164,8 +167,8 @@ test('STACK_GLOBAL (protocol 4) and non-float storage types are checked against 
 
 test('a truncated or corrupted weights.pt is reported as such, naming the file', (t) => {
   const dir = tempDir(t);
-  copyFileSync(join(FIXTURES, 'cfgB', 'config.yml'), join(dir, 'config.yml'));
-  const weights = readFileSync(join(FIXTURES, 'cfgB', 'weights.pt'));
+  copyFileSync(join(CFG_S, 'config.yml'), join(dir, 'config.yml'));
+  const weights = readFileSync(join(CFG_S, 'weights.pt'));
 
   writeFileSync(join(dir, 'weights.pt'), weights.subarray(0, weights.length >> 1));
   assert.throws(() => readQuariCheckpoint(dir), /weights\.pt: truncated or corrupt zip archive/);
@@ -178,14 +181,14 @@ test('a truncated or corrupted weights.pt is reported as such, naming the file',
 
 test('a config.yml that does not match the weights is refused, naming key, expected and actual shape', (t) => {
   const dir = tempDir(t);
-  symlinkSync(join(FIXTURES, 'cfgB', 'weights.pt'), join(dir, 'weights.pt'));
-  const config = readFileSync(join(FIXTURES, 'cfgB', 'config.yml'), 'utf8');
+  symlinkSync(join(CFG_S, 'weights.pt'), join(dir, 'weights.pt'));
+  const config = readFileSync(join(CFG_S, 'config.yml'), 'utf8');
 
-  writeFileSync(join(dir, 'config.yml'), config.replace('hidden_dim: 256', 'hidden_dim: 512'));
-  assert.throws(() => readQuariCheckpoint(dir), /weights\.pt does not match its config\.yml: pos_emb has shape \[65, 256\], expected \[65, 512\]/);
+  writeFileSync(join(dir, 'config.yml'), config.replace('hidden_dim: 64', 'hidden_dim: 128'));
+  assert.throws(() => readQuariCheckpoint(dir), /weights\.pt does not match its config\.yml: pos_emb has shape \[17, 64\], expected \[17, 128\]/);
 
-  writeFileSync(join(dir, 'config.yml'), config.replace('embedding_dim: 768', 'embedding_dim: 512'));
-  assert.throws(() => readQuariCheckpoint(dir), /query_encoder\.0\.weight has shape \[256, 768\], expected \[256, 512\]/);
+  writeFileSync(join(dir, 'config.yml'), config.replace('embedding_dim: 128', 'embedding_dim: 64'));
+  assert.throws(() => readQuariCheckpoint(dir), /query_encoder\.0\.weight has shape \[64, 128\], expected \[64, 64\]/);
 
   writeFileSync(join(dir, 'config.yml'), config.replace('num_layers: 2', 'num_layers: 3'));
   assert.throws(() => readQuariCheckpoint(dir), /state_dict has 2 encoder layers .*config num_layers is 3/);
@@ -247,8 +250,23 @@ test('a tensor reaching past its storage is refused', (t) => {
 
 test('missing optional hparams take the constructor defaults', (t) => {
   const dir = tempDir(t);
+  // cfgS's shapes, with every hparam that does not shape a tensor left out (cfgS sets two of them otherwise)
+  symlinkSync(join(CFG_S, 'weights.pt'), join(dir, 'weights.pt'));
+  writeFileSync(join(dir, 'config.yml'),
+    'hparams:\n  embedding_dim: 128\n  hidden_dim: 64\n  low_rank_dim: 8\n  nhead: 4\n  num_steps: 2\n  num_layers: 2\n');
+  const ck = readQuariCheckpoint(dir);
+  assert.deepEqual(ck.hparams, {
+    embeddingDim: 128, lowRankDim: 8, hiddenDim: 64, numSteps: 2, nhead: 4, numLayers: 2, dropout: 0.1,
+    queryResidualWeight: 0.5, useFroNorm: true, anchorScale: 0.8,
+  });
+  assert.equal(ck.featureExtractor, undefined);
+  assert.equal(ck.tensors.size, 50);
+});
+
+test('missing optional hparams take the constructor defaults: every default, on cfgA', { skip: sharedFixture('cfgA').skip }, (t) => {
+  const dir = tempDir(t);
   // cfgA uses exactly the defaults for everything but embedding_dim
-  symlinkSync(join(FIXTURES, 'cfgA', 'weights.pt'), join(dir, 'weights.pt'));
+  symlinkSync(join(sharedFixture('cfgA').dir, 'weights.pt'), join(dir, 'weights.pt'));
   writeFileSync(join(dir, 'config.yml'), 'hparams:\n  embedding_dim: 512\n');
   const ck = readQuariCheckpoint(dir);
   assert.deepEqual(ck.hparams, {

@@ -1,18 +1,17 @@
 // The ONNX hypernetwork against an independent float64 forward (tests/helpers/quari-reference64.ts) on random
 // checkpoints of configurations the fixtures do not cover, written in torch.save format and read back through the
-// checkpoint reader. The float64 reference is itself checked against the cfgB fixture first.
+// checkpoint reader. The float64 reference is itself checked against the cfgS fixture first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Hypernetwork, lowRankScores } from '../../electron/engine/models/Hypernetwork.ts';
 import { readQuariCheckpoint, expectedStateDictShapes, type QuariHparams } from '../../native-models/quari/checkpoint/index.ts';
 import { denseScores64, erf, quariForward64 } from '../helpers/quari-reference64.ts';
 import { writeQuariCheckpoint, type StateDictEntry } from '../helpers/quari-torch-save.ts';
+import { CFG_S } from '../helpers/quari-fixtures.ts';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/quari-reference/', import.meta.url));
 const ATOL = 2e-6;
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -132,8 +131,8 @@ test('erf helper matches known values and is continuous where its two methods me
   assert.ok(Math.abs(erf(2.5 - 1e-12) - erf(2.5)) < 1e-13);
 });
 
-test('float64 reference forward reproduces the cfgB fixture (so it can judge other configurations)', () => {
-  const dir = join(FIXTURES, 'cfgB');
+test('float64 reference forward reproduces the cfgS fixture (so it can judge other configurations)', () => {
+  const dir = CFG_S;
   const ckpt = readQuariCheckpoint(dir);
   const q = loadBin(dir, 'query').subarray(0, 2 * ckpt.hparams.embeddingDim); // 2 of the 8 queries keep it quick
   const ref = quariForward64(ckpt.hparams, ckpt.tensors, q, 2);

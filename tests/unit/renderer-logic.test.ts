@@ -6,7 +6,7 @@ import { boxFromCorners, expandBox, moveBox, resizeBox, roundBox, toImagePoint }
 import { gridMetrics, scrollToReveal, stepSelection, visibleRange } from '../../renderer/src/lib/virtualGrid.ts';
 import { paneTransform, resetZoom, zoomAt } from '../../renderer/src/lib/zoom.ts';
 import { base64ToBytes, bytesToBase64, decodeWire, encodeWire } from '../../electron/shared/protocol/wire.ts';
-import { rewriteMediaUrls } from '../../electron/web/mediaUrls.ts';
+import { createWebSession } from '../../electron/web/host.ts';
 
 describe('crop geometry', () => {
   it('maps pointer positions on a scaled image to image pixels, clamped to the image', () => {
@@ -101,17 +101,24 @@ describe('wire encoding', () => {
   it('rejects malformed base64', () => {
     assert.throws(() => base64ToBytes('ab$d'), /invalid character/);
   });
+
+  it('refuses keys that reach a prototype, naming where they were', () => {
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const wire = JSON.parse(`[{"caseId":1,"format":"html","${key}":{"polluted":true}}]`);
+      assert.throws(() => decodeWire(wire), new RegExp(`arguments\\[0\\]: the key "${key}" is refused`));
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
 });
 
 describe('web host media URLs', () => {
-  it('points every media URL at the host routes by id, whatever the service returned', () => {
-    const out = rewriteMediaUrls({
-      hits: [{ imageId: 7, thumbnailUrl: 'quari-media://thumb/7', imageUrl: 'file:///etc/passwd', path: '/ev/a.jpg' }],
-      query: { queryImageId: 'abc', url: 'quari-media://query/abc' },
-    });
-    assert.deepEqual(out, {
-      hits: [{ imageId: 7, thumbnailUrl: '/media/thumb/7', imageUrl: '/media/image/7', path: '/ev/a.jpg' }],
-      query: { queryImageId: 'abc', url: '/media/query/abc' },
-    });
+  it('spells every media URL as this host\'s route by id, with the session\'s media key', () => {
+    const session = createWebSession();
+    const key = encodeURIComponent(session.mediaKey);
+    assert.equal(session.mediaUrl('thumb', 7), `/media/thumb/7?k=${key}`);
+    assert.equal(session.mediaUrl('query', 'ab.jpg'), `/media/query/ab.jpg?k=${key}`);
+    assert.equal(session.mediaUrl('image', '../x'), `/media/image/..%2Fx?k=${key}`);
+    assert.notEqual(session.mediaKey, session.token);
+    assert.notEqual(createWebSession().token, session.token, 'a fresh token per run');
   });
 });

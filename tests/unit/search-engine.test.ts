@@ -1,16 +1,14 @@
-// The search engine over real kernels and a real QuARI hypernetwork (the cfgB fixture checkpoint, E = 768):
+// The search engine over real kernels and a real QuARI hypernetwork (the cfgS fixture checkpoint, E = 128):
 // stage-1 ranking by best vector per image, the multi-region rule, QuARI rescoring against the plain-TS reference.
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Hypernetwork, lowRankScores } from '../../electron/engine/models/Hypernetwork.ts';
 import { float32ToFloat16 } from '../../electron/engine/search/kernels.ts';
 import { SearchEngine, type QueryAdapter } from '../../electron/engine/search/SearchEngine.ts';
 import { VectorIndex } from '../../electron/engine/search/VectorIndex.ts';
 import { mulberry32 } from '../../native-models/training/benchmark/rng.ts';
+import { CFG_S } from '../helpers/quari-fixtures.ts';
 
-const CFG_B = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/quari-reference/cfgB');
 
 /** Uniform numbers in [-0.5, 0.5). */
 function rng(seed: number) {
@@ -124,7 +122,7 @@ test('several query regions: an image scores the mean of its best match to each,
 });
 
 test('adaptive mode rescoring equals the QuARI reference over every vector of the candidates', async () => {
-  const hypernet = await Hypernetwork.load(`${CFG_B}/`);
+  const hypernet = await Hypernetwork.load(CFG_S);
   try {
     const dim = hypernet.dim;
     const next = rng(5);

@@ -1,13 +1,15 @@
 // quari case export --catalog F --case <id|name> --format html|csv|json|vics --out FILE [--vics-map Name=N,…]
 // quari case list --catalog F [--json]
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { catalogDataDir, openCatalog } from '../../../db/CatalogStore.ts';
 import type { CaseSummary, CatalogStore } from '../../../db/Interface.ts';
+import { isSameOrInside } from '../../shared/paths.ts';
+import { writeFileDurably } from '../export/atomicWrite.ts';
 import { buildCaseReport, renderCaseReport } from '../export/caseExport.ts';
 import { buildVicsExport } from '../export/vicsExport.ts';
 import { parse, requireString, UsageError, type Command } from './args.ts';
+import { terminalSafe } from './terminal.ts';
 
 const FORMATS = ['html', 'csv', 'json', 'vics'] as const;
 type Format = (typeof FORMATS)[number];
@@ -46,26 +48,7 @@ function applyVicsMap(store: CatalogStore, caseId: number, spec: string): void {
 }
 
 function isInside(root: string, path: string): boolean {
-  const rel = relative(resolve(root), resolve(path));
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}
-
-/** Write, flush, rename: the final name only ever holds a complete file. */
-function writeAtomically(path: string, content: string): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    const fd = openSync(tmp, 'wx', 0o644);
-    try {
-      writeSync(fd, content);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
-  }
+  return isSameOrInside(path, root);
 }
 
 export const caseCommand: Command = {
@@ -89,7 +72,7 @@ export const caseCommand: Command = {
       if (verb === 'list') {
         const cases = store.listCases().map((c) => ({ id: c.id, name: c.name, taggedCount: c.taggedCount }));
         if (values.json) console.log(JSON.stringify(cases));
-        else for (const c of cases) console.log(`${c.id}\t${c.name}\t${c.taggedCount} tagged`);
+        else for (const c of cases) console.log(`${c.id}\t${terminalSafe(c.name)}\t${c.taggedCount} tagged`);
         return 0;
       }
       const format = requireString(values.format, '--format') as Format;
@@ -108,7 +91,11 @@ export const caseCommand: Command = {
         format === 'vics'
           ? `${JSON.stringify(buildVicsExport(store, kase.id), null, 1)}\n`
           : renderCaseReport(buildCaseReport(store, kase.id), format, catalogDataDir(store.file));
-      writeAtomically(out, content);
+      try {
+        writeFileDurably(out, content);
+      } catch (err) {
+        throw new Error(`cannot write ${out}: ${(err as Error).message}`);
+      }
       const line = { case: kase.id, name: kase.name, format, out, bytes: Buffer.byteLength(content) };
       console.log(values.json ? JSON.stringify(line) : `wrote ${out} (${line.bytes} bytes, case ${kase.id} '${kase.name}' as ${format})`);
       return 0;

@@ -5,6 +5,7 @@ import { summarise, type RetrievalSummary } from '../eval/metrics.ts';
 import type { Box } from '../../shared/api.ts';
 import { parse, positiveInt, requireString, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage: quari eval --catalog <file> --queries <queries.json> [--top 100] [--k K] [--pack <id>] [--json]
 
@@ -84,7 +85,7 @@ export const evalCommand: Command = {
         baseline: summarise(rankings.baseline!, cutoff),
         adaptive: modes.length === 2 ? summarise(rankings.adaptive!, cutoff) : null,
       };
-      if (!report.adaptive) console.error(`pack ${service.packId} has no QuARI checkpoint: adaptive figures are null`);
+      if (!report.adaptive) console.error(`pack ${terminalSafe(service.packId)} has no QuARI checkpoint: adaptive figures are null`);
       if (values.json) console.log(JSON.stringify(report));
       else {
         for (const mode of modes) {

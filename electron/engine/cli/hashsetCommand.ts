@@ -6,6 +6,7 @@ import type { HashSetFormat, HashSetKind, HashSetRow } from '../../../db/Interfa
 import { HASH_SET_FORMATS, importHashSetFile } from '../hashsets/importFile.ts';
 import type { HashName } from '../hashsets/records.ts';
 import { parse, requireString, UsageError, type Command } from './args.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage: quari hashset import <file> --catalog <file> [--name N] [--format nsrl-rds3|vics|text]
                        [--kind ignorable|of-interest] [--hash-type md5|sha1|sha256] [--json]
@@ -71,7 +72,7 @@ export const hashsetCommand: Command = {
       try {
         const sets = catalog.listHashSets().map((s) => summary(s));
         if (values.json) console.log(JSON.stringify(sets));
-        else for (const s of sets) console.log(`${s.set} (${s.format}, ${s.kind}): ${s.hashes} hashes, ${s.matchedImages} images matched`);
+        else for (const s of sets) console.log(`${terminalSafe(s.set)} (${s.format}, ${s.kind}): ${s.hashes} hashes, ${s.matchedImages} images matched`);
         return 0;
       } finally {
         catalog.close();
@@ -95,7 +96,7 @@ export const hashsetCommand: Command = {
       });
       process.stderr.write('\n');
       if (!values.json) {
-        console.log(`imported ${result.name}: ${result.records} records, ${result.hashCount} distinct hashes, ${result.matchedImages} catalogued images matched in ${result.seconds.toFixed(1)} s`);
+        console.log(`imported ${terminalSafe(result.name)}: ${result.records} records, ${result.hashCount} distinct hashes, ${result.matchedImages} catalogued images matched in ${result.seconds.toFixed(1)} s`);
       }
       console.log(JSON.stringify(summary(result, result.seconds)));
       return 0;

@@ -5,6 +5,7 @@ import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { Hypernetwork, lowRankScores } from '../models/Hypernetwork.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage:
   quari hypernet --checkpoint DIR --queries Q.bin --gallery G.bin --out DIR [--threads N] [--json]
@@ -95,7 +96,7 @@ export const hypernetCommand: Command = {
       else {
         console.log(
           `hypernet: ${queries.rows} queries × ${gallery.rows} gallery rows, E=${E} r=${r} a=${out.anchorScale}, ` +
-            `forward ${summary.forwardMs} ms → ${outDir}/{refined_query,U,V,scores}.bin`,
+            `forward ${summary.forwardMs} ms → ${terminalSafe(outDir)}/{refined_query,U,V,scores}.bin`,
         );
       }
       return 0;

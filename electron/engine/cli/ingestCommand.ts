@@ -5,6 +5,8 @@ import { rebuildDuplicateStacks } from '../duplicates/rebuild.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { terminalProgress } from '../ingest/progress.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
+import { EXIT, EXIT_CODES_HELP } from './exitCodes.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage: quari ingest <folder> --catalog <file> [--pack <id>] [--max-pixels N] [--max-file-bytes N]
                     [--follow-links] [--json]
@@ -21,7 +23,8 @@ Each new file's perceptual hash is computed as it is decoded, and the duplicate 
 (quari dupes).
 Progress goes to stderr. With --json the last line of stdout is
 {"added":n,"skipped":n,"rehashed":n,"failed":n,"failures":[{"path":...,"error":...}],"seconds":s}.
-Exit code: 0, or 1 when some files failed (they are recorded in the catalog and listed).`;
+Every run is recorded in the catalog; a run whose process was killed is marked "interrupted" at the next open.
+${EXIT_CODES_HELP}`;
 
 export const ingestCommand: Command = {
   synopsis: 'ingest <folder>           catalogue and embed every image under a folder',
@@ -36,6 +39,7 @@ export const ingestCommand: Command = {
     const maxFileBytes = values['max-file-bytes'] === undefined ? undefined : positiveInt(values['max-file-bytes'], '--max-file-bytes', 0);
     const pack = await new PackRegistry().load(values.pack ?? DEFAULT_PACK_ID);
     const catalog = openCatalog(catalogFile);
+    const showProgress = terminalProgress(process.stderr);
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
@@ -45,7 +49,7 @@ export const ingestCommand: Command = {
         catalog,
         pack,
         signal: controller.signal,
-        onProgress: terminalProgress(process.stderr),
+        onProgress: (p) => showProgress(p.error ? { ...p, error: terminalSafe(p.error) } : p),
         ...(maxPixels ? { maxPixels } : {}),
         ...(maxFileBytes ? { maxFileBytes } : {}),
         followLinks: values['follow-links'] === true,
@@ -62,9 +66,9 @@ export const ingestCommand: Command = {
       if (values.json) console.log(JSON.stringify(summary));
       else {
         console.log(`added ${result.added}, re-embedded ${result.updated}, moved ${result.moved}, unchanged ${result.skipped} (${result.rehashed} given MD5/SHA-1), failed ${result.failed} in ${result.seconds.toFixed(1)} s${result.cancelled ? ' (cancelled)' : ''}`);
-        for (const f of result.failures) console.log(`  failed: ${f.path}: ${f.error}`);
+        for (const f of result.failures) console.log(`  failed: ${terminalSafe(f.path)}: ${terminalSafe(f.error)}`);
       }
-      return result.failed > 0 || result.cancelled ? 1 : 0;
+      return result.cancelled ? EXIT.cancelled : result.failed > 0 ? EXIT.filesFailed : EXIT.ok;
     } finally {
       process.removeListener('SIGINT', onSigint);
       catalog.close();

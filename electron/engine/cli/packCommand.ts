@@ -1,6 +1,7 @@
 // quari pack list | verify <id|dir> | import <dir>
 import { PackRegistry } from '../../../native-models/packs/registry.ts';
 import { parse, UsageError, type Command } from './args.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage:
   quari pack list [--json]            list built-in and imported model packs
@@ -33,7 +34,7 @@ export const packCommand: Command = {
       }));
       if (json) console.log(JSON.stringify(packs));
       else if (packs.length === 0) console.log('no model packs (run npm install to build the default pack)');
-      else for (const p of packs) console.log(`${p.id}\t${p.source}\t${p.error ? `BROKEN: ${p.error}` : `v${p.version}\t${p.embeddingDim}-d${p.quari ? '\tQuARI' : ''}\t${p.name}`}`);
+      else for (const p of packs) console.log(`${p.id}\t${p.source}\t${p.error ? `BROKEN: ${terminalSafe(p.error)}` : `v${terminalSafe(p.version ?? '')}\t${p.embeddingDim}-d${p.quari ? '\tQuARI' : ''}\t${terminalSafe(p.name ?? '')}`}`);
       return 0;
     }
     if (action === 'verify' || action === 'import') {
@@ -41,7 +42,7 @@ export const packCommand: Command = {
       const pack = action === 'verify' ? await registry.load(target) : await registry.import(target);
       const files = Object.keys(pack.manifest.files).length;
       if (json) console.log(JSON.stringify({ id: pack.manifest.id, dir: pack.dir, ok: true, files }));
-      else console.log(`${pack.manifest.id}: ${action === 'verify' ? 'verified' : 'imported into'} ${pack.dir} (${files} files checked)`);
+      else console.log(`${pack.manifest.id}: ${action === 'verify' ? 'verified' : 'imported into'} ${terminalSafe(pack.dir)} (${files} files checked)`);
       return 0;
     }
     throw new UsageError(action ? `unknown pack action "${action}"` : 'pack needs an action: list, verify or import');

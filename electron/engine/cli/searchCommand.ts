@@ -1,11 +1,13 @@
-// quari search --catalog F --image P [--crop x,y,w,h]... [--text T] [--mode baseline|adaptive] [--k K] [--top N]
+// quari search --catalog F --image P [--crop x,y,w,h]... [--mode baseline|adaptive] [--k K] [--top N]
 //              [filters] [--stack-tier T] [--json]
 import { resolve } from 'node:path';
 import { KNOWN_FILTERS, type KnownFilter, type SearchFilter, type StackTier } from '../../shared/api.ts';
+import { DEFAULT_K, DEFAULT_TOP, SEARCH_MODES, type SearchMode } from '../../shared/constants.ts';
 import { parse, parseBox, positiveInt, requireString, UsageError, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
+import { terminalSafe } from './terminal.ts';
 
-const usage = `Usage: quari search --catalog <file> --image <path> [--crop x,y,w,h]... [--text T]
+const usage = `Usage: quari search --catalog <file> --image <path> [--crop x,y,w,h]...
                     [--mode baseline|adaptive] [--k K] [--top N] [--pack <id>] [--index-dtype float16|float32]
                     [--folder DIR] [--captured-from T] [--captured-to T] [--camera-make S] [--camera-model S]
                     [--has-gps | --no-gps] [--case ID (--tagged | --untagged) [--category ID]]
@@ -15,15 +17,15 @@ const usage = `Usage: quari search --catalog <file> --image <path> [--crop x,y,w
 Searches the catalog for images holding what the query shows. --crop (pixels of the query image, EXIF orientation
 applied; repeat it for several regions) restricts the query to regions; with several, an image scores the mean of
 its best match to each region. --mode adaptive (the default when the pack ships a QuARI checkpoint) rescores the
---k best images of the plain search (default 1000; 0 = the whole catalog) with QuARI. The search is recorded in
-the catalog's history.
+--k best images of the plain search (default ${DEFAULT_K}; 0 = the whole catalog) with QuARI; --top hits are printed
+(default ${DEFAULT_TOP}). The search is recorded in the catalog's history.
 
 Filters apply inside the search, before --k and --top are cut: --folder (images at or below an absolute folder),
 --captured-from/--captured-to (EXIF capture time, YYYY-MM-DD[THH[:MM[:SS]]], inclusive at the precision given),
---camera-make/--camera-model (case-insensitive substrings), --has-gps/--no-gps, and --tagged/--untagged in --case
+--camera-make/--camera-model (case-insensitive substrings), --has-gps/--no-gps, --tagged/--untagged in --case
 (optionally with --category), and --known (files in no hash set; hiding those only in ignorable sets such as
-NSRL; only those in an of-interest set such as VICS). --stack-tier folds lower-ranked duplicates of a hit (see quari dupes) under it
-(default none: every copy is a hit).
+NSRL; only those in an of-interest set such as VICS). --stack-tier folds lower-ranked duplicates of a hit (see
+quari dupes) under it (default none: every copy is a hit).
 With --json each hit is one line: {"rank","path","score","baselineScore","box"}, plus, with a --stack-tier,
 "stack": null or {"stackId","tier","size","folded":[image ids]}.`;
 
@@ -37,7 +39,6 @@ export const searchCommand: Command = {
         catalog: { type: 'string' },
         image: { type: 'string' },
         crop: { type: 'string', multiple: true },
-        text: { type: 'string' },
         mode: { type: 'string' },
         k: { type: 'string' },
         top: { type: 'string' },
@@ -66,9 +67,11 @@ export const searchCommand: Command = {
     const catalogFile = requireString(values.catalog, '--catalog');
     const imagePath = resolve(requireString(values.image, '--image'));
     const crops = (values.crop ?? []).map((c) => parseBox(c, '--crop'));
-    if (values.mode !== undefined && values.mode !== 'baseline' && values.mode !== 'adaptive') throw new UsageError(`--mode must be baseline or adaptive, got "${values.mode}"`);
-    const k = positiveInt(values.k, '--k', 1000);
-    const top = positiveInt(values.top, '--top', 20);
+    if (values.mode !== undefined && !(SEARCH_MODES as readonly string[]).includes(values.mode)) {
+      throw new UsageError(`--mode must be ${SEARCH_MODES.join(' or ')}, got "${values.mode}"`);
+    }
+    const k = positiveInt(values.k, '--k', DEFAULT_K);
+    const top = positiveInt(values.top, '--top', DEFAULT_TOP);
     if (top === 0) throw new UsageError('--top must be at least 1');
     const filter = parseFilter(values);
     const stackTier = values['stack-tier'] ?? 'none';
@@ -76,9 +79,9 @@ export const searchCommand: Command = {
     const session = await openSearch(catalogFile, values.pack, parseIndexDtype(values['index-dtype']));
     try {
       const { service } = session;
-      const mode = values.mode ?? (service.checkpointHash ? 'adaptive' : 'baseline');
+      const mode = (values.mode as SearchMode | undefined) ?? (service.checkpointHash ? 'adaptive' : 'baseline');
       const result = await service.search(
-        { imagePath, crops, ...(values.text !== undefined ? { text: values.text } : {}), mode, k, top, filter, stackTier: stackTier as StackTier | 'none' },
+        { imagePath, crops, mode, k, top, filter, stackTier: stackTier as StackTier | 'none' },
         { record: {} },
       );
       for (const hit of result.hits) {
@@ -86,10 +89,9 @@ export const searchCommand: Command = {
         if (values.json) {
           const line = { rank: hit.rank, path: hit.path, score: hit.score, baselineScore: hit.baselineScore, box };
           console.log(JSON.stringify(stackTier === 'none' ? line : { ...line, stack: hit.stack }));
-        }
-        else {
+        } else {
           const stack = hit.stack ? `  (${hit.stack.tier} stack of ${hit.stack.size}, ${hit.stack.folded.length} folded)` : '';
-          console.log(`${String(hit.rank).padStart(4)}  ${hit.score.toFixed(4)}  (baseline ${hit.baselineScore.toFixed(4)})  ${hit.path}  [${box.join(',')}]${stack}`);
+          console.log(`${String(hit.rank).padStart(4)}  ${hit.score.toFixed(4)}  (baseline ${hit.baselineScore.toFixed(4)})  ${terminalSafe(hit.path)}  [${box.join(',')}]${stack}`);
         }
       }
       if (!values.json) {

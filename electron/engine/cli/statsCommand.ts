@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { openCatalog } from '../../../db/CatalogStore.ts';
 import { parse, requireString, type Command } from './args.ts';
+import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage: quari stats --catalog <file> [--json]
 
@@ -28,7 +29,7 @@ export const statsCommand: Command = {
       else {
         console.log(`${s.images} images (${s.ok} ok, ${s.failed} failed, ${s.pending} pending), ${s.embeddings} embeddings`);
         console.log(`  known files: ${known.ignorable} ignorable, ${known.ofInterest} of interest, ${known.unknown} unknown (${known.sets} hash sets)`);
-        for (const p of packs) console.log(`  ${p.id} v${p.version}: ${p.embeddings} embeddings of ${p.dim} dimensions`);
+        for (const p of packs) console.log(`  ${terminalSafe(p.id)} v${terminalSafe(p.version)}: ${p.embeddings} embeddings of ${p.dim} dimensions`);
       }
       return 0;
     } finally {

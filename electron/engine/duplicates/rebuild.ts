@@ -1,5 +1,5 @@
 // Duplicate stacks for a whole catalog: pHashes for catalogued files that have none (catalogs ingested before
-// migration 004; new ingests hash as they decode), then every tier's stacks rebuilt from scratch in one
+// migration 006; new ingests hash as they decode), then every tier's stacks rebuilt from scratch in one
 // transaction. Used by `quari dupes` and after every ingest (CLI and app).
 import type { CatalogStore, DuplicateTier } from '../../../db/Interface.ts';
 import { DEFAULT_MAX_PIXELS, decodeRgb, readFileBytes } from '../images/decode.ts';

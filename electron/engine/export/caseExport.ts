@@ -1,11 +1,11 @@
 // Case reports: what an analyst hands over. HTML (self-contained, thumbnails embedded), CSV and JSON, written next to
 // the catalog (never into an evidence folder). Every item carries its absolute path and SHA-256 so a reader can
 // verify the evidence; every search that found an item is listed with its pack, checkpoint hash and parameters.
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaseItem, CatalogStore, CategoryRow, SearchRow } from '../../../db/Interface.ts';
-
-export type CaseExportFormat = 'html' | 'csv' | 'json';
+import { EXPORT_FORMATS, QuariApiError, type ExportFormat } from '../../shared/api.ts';
+import { writeFileAtomic } from './atomicWrite.ts';
 
 export interface CaseReport {
   case: { id: number; name: string; description: string; createdAt: string };
@@ -47,26 +47,28 @@ export interface WrittenExport {
   bytes: number;
 }
 
-const MIME: Record<CaseExportFormat, string> = {
+const MIME: Record<ExportFormat, string> = {
   html: 'text/html; charset=utf-8',
   csv: 'text/csv; charset=utf-8',
   json: 'application/json',
 };
 
 /** Renders the report and writes it under `exportDir`, named after the case and the time. */
-export function writeCaseExport(report: CaseReport, format: CaseExportFormat, exportDir: string, thumbnailDir: string): WrittenExport {
+export function writeCaseExport(report: CaseReport, format: ExportFormat, exportDir: string, thumbnailDir: string): WrittenExport {
+  // The format names the file's extension: only the allow-list, whatever a caller's types claimed.
+  if (!(EXPORT_FORMATS as readonly unknown[]).includes(format)) {
+    throw new QuariApiError('bad-request', `export format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  }
   const content = renderCaseReport(report, format, thumbnailDir);
-  mkdirSync(exportDir, { recursive: true });
   const slug = report.case.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'case';
   const stamp = report.exportedAt.replace(/[:.]/g, '-');
   const fileName = `case-${report.case.id}-${slug}-${stamp}.${format}`;
-  const path = join(exportDir, fileName);
-  writeFileSync(path, content);
+  const path = writeFileAtomic(exportDir, fileName, content);
   return { path, fileName, mimeType: MIME[format], bytes: Buffer.byteLength(content) };
 }
 
 /** The report as the text of one format (the same bytes the API's export and `quari case export` write). */
-export function renderCaseReport(report: CaseReport, format: CaseExportFormat, thumbnailDir: string): string {
+export function renderCaseReport(report: CaseReport, format: ExportFormat, thumbnailDir: string): string {
   return format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'csv' ? renderCsv(report) : renderHtml(report, thumbnailDir);
 }
 

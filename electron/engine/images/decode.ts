@@ -6,12 +6,25 @@ import { createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
-import type { RgbImage } from '../models/preprocess.ts';
+import { IMAGE_EXTENSIONS as IMAGE_FILE_EXTENSIONS } from '../../shared/constants.ts';
 
-/** Extensions ingest looks at (lower case). HEIC decodes only where libvips has an HEVC decoder; else it fails, recorded. */
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif',
-]);
+/** Interleaved 8-bit RGB, row-major (HWC). */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Pixel rectangle in the coordinates of an image as stored (EXIF orientation applied). */
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** Extensions ingest looks at: the one list (electron/shared/constants.ts), as a set. */
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(IMAGE_FILE_EXTENSIONS);
 
 /** Largest image ingest decodes, in pixels (width × height of one page); bigger ones are refused as likely bombs. */
 export const DEFAULT_MAX_PIXELS = 200_000_000;

@@ -11,11 +11,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, realpath, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { catalogDataDir } from '../../../db/CatalogStore.ts';
+import { isSameOrInside } from '../../shared/paths.ts';
 import type { CatalogStore, EmbeddingInput, ImageMetadata, ImageRow, IngestCounts, IngestedImage } from '../../../db/Interface.ts';
+import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
-import type { IngestProgress } from '../../shared/api.ts';
+import type { IngestProgress } from './progress.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, decodeRgb, hashFile, makeThumbnail, readFileBytes, readImageHeader } from '../images/decode.ts';
 import { readExif } from '../images/exif.ts';
 import { perceptualHash } from '../duplicates/phash.ts';
@@ -126,7 +128,10 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
     }
   }
 
-  catalog.registerPack({ id: manifest.id, version: manifest.version, name: manifest.name, dim: manifest.embeddingDim, manifest });
+  catalog.registerPack({
+    id: manifest.id, version: manifest.version, name: manifest.name, dim: manifest.embeddingDim, manifest,
+    fingerprint: encoderFingerprint(manifest),
+  });
   const run = catalog.startIngestRun(root, { followLinks, maxFileBytes, maxPixels });
   let rehashed = 0;
   // Embeddings exist only for 'ok' images (failing or changing an image drops them), so equal counts mean every
@@ -501,6 +506,5 @@ class ByteBudget {
 }
 
 function isInside(root: string, path: string): boolean {
-  const rel = relative(resolve(root), resolve(path));
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+  return isSameOrInside(path, root);
 }

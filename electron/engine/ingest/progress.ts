@@ -1,6 +1,21 @@
-// Ingest progress: counts, a recent-rate files/s and an ETA, as IngestProgress events for the UI, and a
-// one-line terminal renderer for the CLI.
-import type { IngestProgress } from '../../shared/api.ts';
+// Ingest progress: counts, a recent-rate files/s and an ETA, as IngestProgress snapshots (which the app service
+// hands to the UI as the API's IngestProgress) and a one-line terminal renderer for the CLI.
+
+/** One snapshot of a running ingest. The engine's own type; the API contract's IngestProgress has the same shape. */
+export interface IngestProgress {
+  runId: string;
+  root: string;
+  state: 'scanning' | 'running' | 'done' | 'cancelled' | 'failed';
+  total: number;
+  done: number;
+  added: number;
+  skipped: number;
+  failed: number;
+  filesPerSecond: number;
+  etaSeconds: number | null;
+  currentPath?: string;
+  error?: string;
+}
 
 /** Rate over the last RATE_WINDOW_MS, so skipped files at the start do not make the ETA optimistic for long. */
 const RATE_WINDOW_MS = 15_000;

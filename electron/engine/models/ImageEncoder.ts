@@ -4,10 +4,9 @@
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import type { Box } from '../../shared/api.ts';
 import type { PackManifest, Preprocessing } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
-import { DEFAULT_MAX_PIXELS, decodeRgb, readFileBytes, readImageHeader } from '../images/decode.ts';
+import { DEFAULT_MAX_PIXELS, decodeRgb, readFileBytes, readImageHeader, type Box } from '../images/decode.ts';
 import { gemPowered, gemWindow, gemWindows, l2NormalizeRows, slidingWindows } from './pooling.ts';
 import { Projection } from './projection.ts';
 import { resizeRgb, toInputTensor, type RgbImage } from './preprocess.ts';

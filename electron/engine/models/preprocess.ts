@@ -2,13 +2,9 @@
 // EXIF-oriented and 3-channel sRGB (see electron/engine/images/decode.ts).
 import sharp from 'sharp';
 import type { Preprocessing } from '../../../native-models/packs/manifest.ts';
+import type { RgbImage } from '../images/decode.ts';
 
-/** Interleaved 8-bit RGB, row-major (HWC). */
-export interface RgbImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
+export type { RgbImage };
 
 /** Resizes to `size` ([width, height]) by the manifest's rule: `squash` ignores aspect, `center-crop` fills then crops. */
 export async function resizeRgb(image: RgbImage, size: readonly [number, number], rule: Preprocessing['resize']): Promise<RgbImage> {

@@ -10,6 +10,7 @@
 // own, an image's score for it is its best-matching vector, and the image's score is the MEAN over the query vectors.
 // The mean rewards images that hold every queried detail over images that match one detail very well, which is what
 // an analyst selecting several details of one room wants. A single query vector reduces to plain max-over-regions.
+import type { SearchMode } from '../../shared/constants.ts';
 import type { CandidateSource, RowSource } from './CandidateSource.ts';
 import type { LowRankTransform, VectorIndex } from './VectorIndex.ts';
 
@@ -19,7 +20,7 @@ export interface QueryAdapter {
 }
 
 export interface SearchOptions {
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   /** Stage-1 candidates per query vector; 0 = every image. */
   k: number;
   top: number;

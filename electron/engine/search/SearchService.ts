@@ -4,8 +4,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
+import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
-import type { Box, HitStack, SearchFilter, SearchHit, StackTier } from '../../shared/api.ts';
+import type { SearchMode } from '../../shared/constants.ts';
+import type { Box } from '../images/decode.ts';
+import type { DuplicateTier, ImageFilter, KnownMatch } from '../../../db/Interface.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
 import { CatalogRows, IndexedCatalog } from './IndexedCatalog.ts';
@@ -21,22 +24,51 @@ export interface QuerySpec {
   imagePath: string;
   /** Crop regions in pixels of the query photo (EXIF orientation applied); none = the whole photo. */
   crops: Box[];
-  text?: string;
-  mode: 'baseline' | 'adaptive';
+  mode: SearchMode;
   /** Stage-1 candidates per query vector; 0 rescores the whole catalog. */
   k: number;
   top: number;
   /** Only images this filter allows, applied inside stage 1 (before K and before the top N are cut). */
-  filter?: SearchFilter;
+  filter?: ImageFilter;
   /** Fold lower-ranked members of a duplicate stack of this tier under its best-ranked hit (default 'none'). */
-  stackTier?: StackTier | 'none';
+  stackTier?: DuplicateTier | 'none';
 }
 
 /** Ranked images whose rows and stacks are fetched at a time while hits are assembled. */
 const HIT_CHUNK = 512;
 
-/** A search hit as the engine knows it: the API's SearchHit, with the thumbnail's catalog path instead of URLs. */
-export type Hit = Omit<SearchHit, 'thumbnailUrl' | 'imageUrl'> & { thumbnail: string | null };
+/** The duplicate stack a hit stands for: the hit is the stack's best-ranked member in this search. */
+export interface HitStack {
+  stackId: number;
+  tier: DuplicateTier;
+  /** Members in the catalog, the hit included. */
+  size: number;
+  /** Lower-ranked members of this search folded under the hit. */
+  folded: number[];
+}
+
+/** A search hit as the engine knows it (the app service maps it to the API's SearchHit, adding media URLs). */
+export interface Hit {
+  rank: number;
+  imageId: number;
+  path: string;
+  sha256: string;
+  width: number;
+  height: number;
+  /** The score the ranking used (adaptive in adaptive mode). */
+  score: number;
+  baselineScore: number;
+  /** The region of the hit image that matched best, in its pixels. */
+  box: Box;
+  /** 0..1: share of the content classifier's explicit classes. */
+  explicitScore: number;
+  /** Null when the hit has no duplicate in the request's stack tier. */
+  stack: HitStack | null;
+  /** The hash sets the file is in (empty: unknown). */
+  known: KnownMatch[];
+  /** The thumbnail's path relative to the catalog's data folder. */
+  thumbnail: string | null;
+}
 
 export interface SearchResult {
   searchId: number | null;
@@ -85,6 +117,8 @@ export function ivfIndexPath(dataDir: string, packId: string): string {
 
 export class SearchService {
   private engine!: SearchEngine;
+  /** The catalog's data_version when the index was loaded: another process's commit changes it. */
+  private indexVersion = -1;
   private ivf: IvfIndex | null = null;
   /** Why an index file beside the catalog is not used (null when it is, or when there is none). */
   indexWarning: string | null = null;
@@ -99,6 +133,11 @@ export class SearchService {
 
   static async open(store: CatalogStore, pack: VerifiedPack, options: SearchServiceOptions = {}): Promise<SearchService> {
     const { manifest, dir } = pack;
+    // a pack id is immutable in a catalog: a different encoder under a catalogued id would mix vector spaces
+    const pinned = store.getPack(manifest.id)?.fingerprint;
+    if (pinned !== undefined && pinned !== encoderFingerprint(manifest)) {
+      throw new Error(`model pack "${manifest.id}" is not the encoder this catalog indexed under that id (fingerprint ${pinned.slice(0, 12)}…); a pack id is immutable in a catalog`);
+    }
     const encoder = await ImageEncoder.open(pack, { intraOpThreads: options.intraOpThreads ?? 2 });
     let hypernet: Hypernetwork | null = null;
     if (manifest.quariCheckpoint) {
@@ -147,11 +186,16 @@ export class SearchService {
     this.engine = this.buildEngine();
   }
 
-  /** One vector per crop (or one for the whole photo), plus one for the text when the pack can embed text. */
-  async queryVectors(spec: Pick<QuerySpec, 'imagePath' | 'crops' | 'text'>): Promise<Float32Array[]> {
-    if (spec.text !== undefined && spec.text.trim() !== '') {
-      throw new Error(`model pack ${this.packId} has no text encoder; text queries need a pack that ships one`);
-    }
+  /**
+   * Reloads the index when another process has committed to the catalog since it was loaded (e.g. `quari ingest`
+   * while the app is open), so a search never answers silently from an old index. Costs one PRAGMA per search.
+   */
+  private refreshIfChangedElsewhere(): void {
+    if (this.store.dataVersion() !== this.indexVersion) this.refresh();
+  }
+
+  /** One vector per crop, or one for the whole photo. */
+  async queryVectors(spec: Pick<QuerySpec, 'imagePath' | 'crops'>): Promise<Float32Array[]> {
     const encoder = this.encoder;
     if (spec.crops.length === 0) {
       const whole = await encoder.encodeImage(spec.imagePath);
@@ -175,6 +219,7 @@ export class SearchService {
       throw new Error(`model pack ${this.packId} has no QuARI checkpoint; use --mode baseline or a pack that ships one`);
     }
     const vectors = options.vectors ?? (await this.queryVectors(spec));
+    this.refreshIfChangedElsewhere();
     const excludeImageIds = new Set(options.excludeImageIds ?? []);
     const allowImageIds = spec.filter && !this.store.imageQueries.isEmpty(spec.filter) ? new Set(this.store.imageQueries.matchingImageIds(spec.filter)) : undefined;
     const tier = spec.stackTier ?? 'none';
@@ -250,6 +295,8 @@ export class SearchService {
   }
 
   private buildEngine(): SearchEngine {
+    // read before loading: a commit landing during the load changes it again and the next search reloads
+    this.indexVersion = this.store.dataVersion();
     const dtype = this.options.indexDtype ?? 'float16';
     const adapter = this.hypernet ? hypernetAdapter(this.hypernet) : null;
     if (this.ivf) {

@@ -122,10 +122,6 @@ export class VectorIndex implements CandidateSource, RowSource {
     return new VectorIndex(d, ids, offsets, vectors, boxes, explicit);
   }
 
-  get rowTotal(): number {
-    return this.offsets[this.imageIds.length]!;
-  }
-
   imageId(slot: number): number {
     return this.imageIds[slot]!;
   }

@@ -1,5 +1,6 @@
-// Typed wrapper over the native search kernels (electron/engine/search/native/search_kernels.c, built by
-// `npm install` through the root binding.gyp into build/Release/search_kernels.node).
+// Typed wrapper over the native search kernels (electron/engine/search/native/: search_kernels.c is the N-API glue,
+// qk_internal.h lists the kernel units; built by `npm install` through the root binding.gyp into
+// build/Release/search_kernels.node).
 //
 // Storage: a catalog is one row-major matrix of L2-normalised vectors, either float32 (Float32Array) or
 // IEEE float16 bit patterns (Uint16Array, half the bytes, so flat search streams twice as fast).

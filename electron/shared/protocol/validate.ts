@@ -3,7 +3,8 @@
 // that checks arity, types, bounds and enums, and returns a fresh copy holding only the known fields, so nothing a
 // caller adds (extra keys, `__proto__`, prototypes, getters) reaches the engine. The limits are the API contract's
 // (README "Security"); each refusal names the method, the argument and the field.
-import { EXPORT_FORMATS, HASH_SET_FORMATS, HASH_SET_KINDS, SEARCH_MODES, STACK_TIERS, KNOWN_FILTERS, type ApiMethod, type Box, type SearchFilter, type SearchRequest, type Settings } from '../api.ts';
+import { EXPORT_FORMATS, HASH_SET_FORMATS, HASH_SET_KINDS, KNOWN_FILTERS, STACK_TIERS, type ApiMethod, type Box, type SearchFilter, type SearchRequest, type Settings } from '../api.ts';
+import { SEARCH_MODES } from '../constants.ts';
 import { ValidationError } from './errors.ts';
 import { QUERY_IMAGE_MAX_BYTES } from './routes.ts';
 
@@ -15,7 +16,6 @@ export const LIMITS = {
   fileName: 255,
   path: 4096,
   id: 128,
-  text: 2000,
   caseName: 200,
   description: 10_000,
   note: 20_000,
@@ -177,13 +177,12 @@ function searchFilter(where: string, value: unknown): SearchFilter {
 }
 
 function searchRequest(where: string, value: unknown): SearchRequest {
-  const o = record(where, value, ['queryImageId', 'crops', 'text', 'mode', 'k', 'top', 'filter', 'stackTier'], ['queryImageId', 'crops', 'mode']);
+  const o = record(where, value, ['queryImageId', 'crops', 'mode', 'k', 'top', 'filter', 'stackTier'], ['queryImageId', 'crops', 'mode']);
   const request: SearchRequest = {
     queryImageId: token(`${where}.queryImageId`, o.queryImageId),
     crops: list(`${where}.crops`, o.crops, LIMITS.crops).map((c, i) => validateBox(`${where}.crops[${i}]`, c)),
     mode: oneOf(`${where}.mode`, o.mode, SEARCH_MODES),
   };
-  if (o.text !== undefined) request.text = str(`${where}.text`, o.text, { max: LIMITS.text, multiline: true });
   if (o.k !== undefined) request.k = int(`${where}.k`, o.k, 0, LIMITS.k);
   if (o.top !== undefined) request.top = int(`${where}.top`, o.top, 1, LIMITS.top);
   if (o.filter !== undefined) request.filter = searchFilter(`${where}.filter`, o.filter);

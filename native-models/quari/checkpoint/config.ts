@@ -1,6 +1,6 @@
 // config.yml of a QuARI checkpoint: `hparams` holds the TransformerHypernetwork constructor keywords (any order,
 // missing ones take the constructor defaults), `feature_extractor` is an optional top-level backbone id.
-import { readFileSync } from 'node:fs';
+import { readRegularFileSync } from '../../io/regularFile.ts';
 import { parse } from 'yaml';
 
 /** Constructor hyper-parameters, camelCase versions of the snake_case keys in config.yml. */
@@ -46,8 +46,11 @@ const HPARAMS: Record<string, { field: keyof QuariHparams; kind: Kind; default?:
   anchor_scale: { field: 'anchorScale', kind: 'number', default: 0.8 },
 };
 
+/** config.yml is a dozen lines; 64 KiB leaves room for comments and nothing else. */
+export const CONFIG_MAX_BYTES = 64 * 1024;
+
 export function readQuariConfig(file: string): QuariConfig {
-  return parseQuariConfig(readFileSync(file, 'utf8'), file);
+  return parseQuariConfig(readRegularFileSync(file, { maxBytes: CONFIG_MAX_BYTES }).toString('utf8'), file);
 }
 
 /** Parses config.yml text; `file` names it in error messages. */

@@ -58,7 +58,14 @@ const isInt = (v: PickleValue): v is number => typeof v === 'number' && Number.i
  * `file` names the pickle in error messages.
  */
 export function unpickleStateDict(bytes: Uint8Array, file: string): Map<string, TensorRef> {
-  const root = unpickle(bytes, file);
+  let root: PickleValue;
+  try {
+    root = unpickle(bytes, file);
+  } catch (err) {
+    // our own errors already name the file; anything else (a RangeError from the engine) must name it too
+    const message = (err as Error).message;
+    throw message.startsWith(`${file}: `) ? err : new Error(`${file}: unreadable pickle (${message})`);
+  }
   if (!(root instanceof Map)) throw new Error(`${file}: pickle does not hold a dict (not a state_dict)`);
   const out = new Map<string, TensorRef>();
   for (const [key, value] of root) {
@@ -192,7 +199,12 @@ function unpickle(bytes: Uint8Array, file: string): PickleValue {
         break;
       }
       case 0x61: { const v = pop(); listTarget().push(v); break; } // APPEND
-      case 0x65: { const items = popMark(); listTarget().push(...items); break; } // APPENDS
+      case 0x65: { // APPENDS, one push at a time: spreading 300k items into push() overflows the call stack
+        const items = popMark();
+        const l = listTarget();
+        for (const item of items) l.push(item);
+        break;
+      }
       default:
         fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${at}`);
     }

@@ -1,6 +1,8 @@
 // Minimal zip reader for torch.save archives. fflate's unzipSync silently clamps entries that run past the end of
 // the buffer and copies every stored entry, so we walk the central directory ourselves: every entry is bounds-checked
 // (a cut file is reported as truncated) and CRC-checked, and stored entries come back as views, not copies.
+// Deflated entries are inflated only while their declared sizes fit the caller's budget, so a small archive cannot
+// declare its way to gigabytes of output buffers.
 import { crc32 } from 'node:zlib';
 import { inflateSync } from 'fflate';
 
@@ -16,8 +18,11 @@ const LOCAL_SIG = 0x04034b50;
 const EOCD_MIN = 22;
 const MAX_COMMENT = 0xffff;
 
-/** Reads every entry of the zip archive in `buf`. `file` only names the archive in error messages. */
-export function readZip(buf: Uint8Array, file: string): Map<string, ZipEntry> {
+/**
+ * Reads every entry of the zip archive in `buf`. `file` only names the archive in error messages; `inflateBudget`
+ * caps the total bytes deflated entries may inflate to.
+ */
+export function readZip(buf: Uint8Array, file: string, inflateBudget: number): Map<string, ZipEntry> {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const bad = (why: string): Error => new Error(`${file}: truncated or corrupt zip archive (${why})`);
 
@@ -37,6 +42,7 @@ export function readZip(buf: Uint8Array, file: string): Map<string, ZipEntry> {
   const entries = new Map<string, ZipEntry>();
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let p = cdOffset;
+  let inflated = 0;
   for (let i = 0; i < count; i++) {
     if (p + 46 > eocd || view.getUint32(p, true) !== CDIR_SIG) throw bad(`central directory entry ${i} is damaged`);
     const method = view.getUint16(p + 10, true);
@@ -58,7 +64,13 @@ export function readZip(buf: Uint8Array, file: string): Map<string, ZipEntry> {
     const raw = buf.subarray(start, start + compSize);
     let data: Uint8Array;
     if (method === 0) data = raw;
-    else if (method === 8) data = inflateSync(raw, { out: new Uint8Array(size) });
+    else if (method === 8) {
+      inflated += size;
+      if (inflated > inflateBudget) {
+        throw new Error(`${file}: entry ${name} would inflate the archive past ${inflateBudget} bytes (declared size ${size})`);
+      }
+      data = inflateSync(raw, { out: new Uint8Array(size) });
+    }
     else throw new Error(`${file}: entry ${name} uses unsupported zip compression method ${method}`);
     if (data.length !== size || crc32(data) !== crc) throw bad(`entry ${name} fails its size/CRC check`);
     entries.set(name, { name, data });

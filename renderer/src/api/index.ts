@@ -1,15 +1,18 @@
 // The renderer's one way to the backend: Electron's preload injects window.quari; a plain browser talking to
-// the loopback host gets the HTTP client instead.
+// the loopback host gets the HTTP client instead, authenticated by the session the landing URL's fragment carried.
 import { mediaUrl, type MediaKind, type QuariApi } from '../../../electron/shared/api.ts';
+import { MEDIA_KEY_PARAM, MEDIA_PREFIX } from '../../../electron/shared/protocol/routes.ts';
 import { createHttpClient } from './httpClient.ts';
-import { MEDIA_PREFIX } from '../../../electron/shared/protocol/routes.ts';
+import { takeWebSession } from './session.ts';
 
-let overHttp = false;
+let mediaKey: string | null = null;
 
 export function installApi(): QuariApi {
   if (!window.quari) {
-    window.quari = createHttpClient();
-    overHttp = true;
+    const session = takeWebSession();
+    // Without a session every call answers 401 and the UI says so ("reopen the URL the host printed").
+    window.quari = createHttpClient(session?.token ?? '');
+    mediaKey = session?.mediaKey ?? '';
   }
   return window.quari;
 }
@@ -20,8 +23,9 @@ export function api(): QuariApi {
 
 /**
  * URL of a media item the API did not hand over itself (a query image re-opened from history): Electron's media
- * scheme, or the web host's authenticated route. Both resolve ids, never paths.
+ * scheme, or the web host's route authorised by the media key. Both resolve ids, never paths.
  */
 export function mediaSrc(kind: MediaKind, id: string | number): string {
-  return overHttp ? `${MEDIA_PREFIX}${kind}/${encodeURIComponent(String(id))}` : mediaUrl(kind, id);
+  if (mediaKey === null) return mediaUrl(kind, id);
+  return `${MEDIA_PREFIX}${kind}/${encodeURIComponent(String(id))}?${MEDIA_KEY_PARAM}=${encodeURIComponent(mediaKey)}`;
 }

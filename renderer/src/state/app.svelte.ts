@@ -18,6 +18,7 @@ import type {
   SearchResponse,
   Settings,
 } from '../../../electron/shared/api.ts';
+import { DEFAULT_K, DEFAULT_TOP, IMAGE_EXTENSIONS } from '../../../electron/shared/constants.ts';
 import { api, mediaSrc } from '../api/index.ts';
 import { errorMessage, fileName } from '../lib/format.ts';
 import { roundBox } from '../lib/geometry.ts';
@@ -50,10 +51,9 @@ class AppState {
   query = $state.raw<QueryImage | null>(null);
   crops = $state<Box[]>([]);
   selectedCrop = $state(-1);
-  text = $state('');
   mode = $state<Mode>('adaptive');
-  k = $state(1000);
-  top = $state(500);
+  k = $state(DEFAULT_K);
+  top = $state(DEFAULT_TOP);
   searching = $state(false);
   response = $state.raw<SearchResponse | null>(null);
   /** The request that produced `response`: its crops are what compare shows on the query side. */
@@ -206,7 +206,7 @@ class AppState {
   // ---- query & search
 
   async openQueryFile(file: File) {
-    if (!file.type.startsWith('image/') && !/\.(jpe?g|png|webp|tiff?|bmp|gif|heic|avif)$/i.test(file.name)) {
+    if (!file.type.startsWith('image/') && !IMAGE_EXTENSIONS.some((ext) => file.name.toLowerCase().endsWith(ext))) {
       this.showError(`${file.name} is not an image file.`);
       return;
     }
@@ -235,7 +235,6 @@ class AppState {
       mode: this.mode,
       top: this.top,
       ...(this.mode === 'adaptive' ? { k: this.k } : {}),
-      ...(pack?.hasTextEncoder && this.text.trim() ? { text: this.text.trim() } : {}),
       ...searchFilters.request(this.activeCase?.caseId ?? null),
     };
     await this.runRequest(request);
@@ -273,7 +272,6 @@ class AppState {
     this.query = this.knownQueries.get(request.queryImageId) ?? (await this.reopenQuery(request.queryImageId, queryName));
     this.crops = request.crops.map((c) => ({ ...c }));
     this.selectedCrop = -1;
-    this.text = request.text ?? '';
     this.mode = request.mode;
     if (request.k !== undefined) this.k = request.k;
     if (request.top !== undefined) this.top = request.top;

@@ -10,6 +10,8 @@ export interface RunningHost {
   url: string;
   origin: string;
   token: string;
+  /** The media key the URL's fragment carries (authorises media reads only). */
+  mediaKey: string;
   port: number;
   /** Everything the host wrote to stderr so far: attached to failures. */
   log(): string;
@@ -48,7 +50,8 @@ export async function startHost(args: { catalogPath: string; dataHome?: string }
   return {
     url,
     origin: parsed.origin,
-    token: parsed.searchParams.get('token') ?? '',
+    token: new URLSearchParams(parsed.hash.slice(1)).get('token') ?? '',
+    mediaKey: new URLSearchParams(parsed.hash.slice(1)).get('media') ?? '',
     port: Number(parsed.port),
     log: () => stderr,
     async stop() {

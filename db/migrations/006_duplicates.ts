@@ -1,4 +1,4 @@
-// Schema version 4: duplicate stacks in three tiers, kept distinct — identical bytes (SHA-256), perceptual
+// Schema version 6: duplicate stacks in three tiers, kept distinct — identical bytes (SHA-256), perceptual
 // near-duplicates (a 64-bit pHash of the decoded pixels) and embedding near-duplicates (whole-image vectors of one
 // pack above a cosine threshold) — and tags that were applied to a whole stack.
 //
@@ -8,8 +8,8 @@
 // `quari dupes` or after an ingest, so they carry the parameters they were built with.
 import type { Migration } from './index.ts';
 
-export const migration004: Migration = {
-  version: 4,
+export const migration006: Migration = {
+  version: 6,
   name: 'duplicates',
   sql: `
 CREATE TABLE perceptual_hashes (

@@ -1,0 +1,96 @@
+// Cases as the analyst works them: create, read (with categories and tagged items), tag, untag, note, export.
+// Media URLs come from the host.
+import { join } from 'node:path';
+import type { CatalogStore, DuplicateTier } from '../../../db/Interface.ts';
+import { QuariApiError, type CaseDetails, type CaseSummary, type ExportFormat, type ExportResult } from '../../shared/api.ts';
+import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
+import type { MediaUrlBuilder } from './searchSession.ts';
+
+export class Cases {
+  constructor(
+    private readonly store: CatalogStore,
+    private readonly dataDir: string,
+    private readonly mediaUrl: MediaUrlBuilder,
+  ) {}
+
+  list(): CaseSummary[] {
+    return this.store.listCases().map((c) => ({ caseId: c.id, name: c.name, description: c.description, createdAt: c.createdAt, taggedCount: c.taggedCount }));
+  }
+
+  create(input: { name: string; description?: string; categories: string[] }): CaseDetails {
+    if (!input.name.trim()) throw new QuariApiError('bad-request', 'a case needs a name');
+    if (input.categories.length > 9) throw new QuariApiError('bad-request', 'a case has at most 9 categories (hotkeys 1–9)');
+    const row = this.store.createCase({ name: input.name.trim(), description: input.description ?? '', categories: input.categories });
+    return this.get(row.id);
+  }
+
+  get(caseId: number): CaseDetails {
+    const summary = this.store.getCase(caseId);
+    if (!summary) throw new QuariApiError('not-found', `case ${caseId} does not exist`);
+    return {
+      caseId: summary.id,
+      name: summary.name,
+      description: summary.description,
+      createdAt: summary.createdAt,
+      taggedCount: summary.taggedCount,
+      categories: this.store.listCategories(caseId).map((c) => ({ categoryId: c.id, name: c.name, hotkey: c.hotkey })),
+      items: this.store.listCaseItems(caseId).map((item) => ({
+        imageId: item.imageId,
+        path: item.path,
+        sha256: item.sha256 ?? '',
+        thumbnailUrl: this.mediaUrl('thumb', item.imageId),
+        categories: item.tags.map((t) => ({ categoryId: t.categoryId, name: t.name, taggedAt: t.taggedAt, searchId: t.searchId, stackTier: t.stackTier, stackOf: t.stackOf })),
+        note: item.note ?? '',
+      })),
+    };
+  }
+
+  tag(input: { caseId: number; imageId: number; categoryId: number; searchId: number | null }): CaseDetails {
+    this.requireCategory(input.caseId, input.categoryId);
+    this.requireImage(input.imageId);
+    this.store.tagImage(input);
+    return this.get(input.caseId);
+  }
+
+  /** Tags every member of the image's stack in `tier`; each tag records the tier and the member it came from. */
+  tagStack(input: { caseId: number; imageId: number; tier: DuplicateTier; categoryId: number; searchId: number | null }): CaseDetails {
+    this.requireCategory(input.caseId, input.categoryId);
+    this.requireImage(input.imageId);
+    if (!this.store.duplicates.stacksOfImages([input.imageId]).get(input.imageId)?.[input.tier]) {
+      throw new QuariApiError('not-found', `image ${input.imageId} is in no ${input.tier} duplicate stack`);
+    }
+    this.store.duplicates.tagStack(input);
+    return this.get(input.caseId);
+  }
+
+  untag(input: { caseId: number; imageId: number; categoryId: number }): CaseDetails {
+    this.requireCategory(input.caseId, input.categoryId);
+    this.store.untagImage(input);
+    return this.get(input.caseId);
+  }
+
+  setNote(input: { caseId: number; imageId: number; text: string }): CaseDetails {
+    if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
+    this.requireImage(input.imageId);
+    if (input.text.trim() === '') this.store.deleteNote(input.caseId, input.imageId);
+    else this.store.setNote(input.caseId, input.imageId, input.text);
+    return this.get(input.caseId);
+  }
+
+  export(input: { caseId: number; format: ExportFormat }): ExportResult {
+    if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
+    const report = buildCaseReport(this.store, input.caseId);
+    return writeCaseExport(report, input.format, join(this.dataDir, 'exports'), this.dataDir);
+  }
+
+  private requireImage(imageId: number): void {
+    if (!this.store.getImage(imageId)) throw new QuariApiError('not-found', `image ${imageId} is not in the catalog`);
+  }
+
+  private requireCategory(caseId: number, categoryId: number): void {
+    if (!this.store.getCase(caseId)) throw new QuariApiError('not-found', `case ${caseId} does not exist`);
+    if (!this.store.listCategories(caseId).some((c) => c.id === categoryId)) {
+      throw new QuariApiError('not-found', `category ${categoryId} does not belong to case ${caseId}`);
+    }
+  }
+}

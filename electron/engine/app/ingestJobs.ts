@@ -1,0 +1,103 @@
+// Ingest as the app runs it: at most one job at a time, identified by the stored ingest run's id, its progress
+// published as events, cancellable. The counts are ingest's own vocabulary from the first event to the last:
+// `added` = new + changed + moved files (each now catalogued under its path), `skipped` = unchanged, `failed`.
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CatalogStore } from '../../../db/Interface.ts';
+import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
+import { QuariApiError, type FailureRow, type IngestProgress } from '../../shared/api.ts';
+import { rebuildDuplicateStacks } from '../duplicates/rebuild.ts';
+import { ingestFolder, type IngestResult } from '../ingest/ingestFolder.ts';
+
+export interface IngestJobsOptions {
+  store: CatalogStore;
+  loadPack(): Promise<VerifiedPack>;
+  publish(progress: IngestProgress): void;
+  /** Called once a run has written embeddings, before its final event (a search started on "done" sees them). */
+  indexChanged(): void;
+}
+
+/** The final counts of a run, in the same vocabulary as its progress events. */
+export function finalCounts(result: IngestResult): Pick<IngestProgress, 'added' | 'skipped' | 'failed' | 'done'> {
+  const added = result.added + result.updated + result.moved;
+  return { added, skipped: result.skipped, failed: result.failed, done: added + result.skipped + result.failed };
+}
+
+export class IngestJobs {
+  private job: { progress: IngestProgress; controller: AbortController; done: Promise<void> } | null = null;
+  private last: IngestProgress | null = null;
+
+  constructor(private readonly options: IngestJobsOptions) {}
+
+  /** Starts a run; resolves with its first progress, which carries the stored run's id. */
+  async start(folder: string): Promise<IngestProgress> {
+    if (this.job) throw new QuariApiError('conflict', `an ingest of ${this.job.progress.root} is already running`);
+    const root = resolve(folder);
+    if (!existsSync(root) || !statSync(root).isDirectory()) throw new QuariApiError('bad-request', `${root} is not a folder`);
+    const pack = await this.options.loadPack();
+    const controller = new AbortController();
+    let first: ((p: IngestProgress) => void) | null = null;
+    const started = new Promise<IngestProgress>((resolveFirst) => (first = resolveFirst));
+    const publish = (p: IngestProgress) => {
+      this.last = p;
+      if (this.job) this.job.progress = p;
+      this.options.publish(p);
+    };
+    // ingestFolder's own final event is held back: the run ends with the event below, once the index is marked stale.
+    const onProgress = (p: IngestProgress) => {
+      if (p.state !== 'scanning' && p.state !== 'running') return;
+      if (first) {
+        this.job = { progress: p, controller, done };
+        first(p);
+        first = null;
+      }
+      publish(p);
+    };
+    const done: Promise<void> = ingestFolder({ root, catalog: this.options.store, pack, signal: controller.signal, onProgress })
+      .then(async (result) => {
+        // New files carry their pHash already; the stacks are rebuilt before "done", so results show them.
+        if (!result.cancelled) await rebuildDuplicateStacks(this.options.store, pack.manifest.id);
+        // The job is over before its last event goes out, so a listener may start the next run right away.
+        this.job = null;
+        this.options.indexChanged();
+        const last = this.last!;
+        const counts = finalCounts(result);
+        publish({ ...last, ...counts, state: result.cancelled ? 'cancelled' : 'done', total: result.cancelled ? last.total : counts.done, etaSeconds: 0 });
+      })
+      .catch((err: Error) => {
+        // Before the run existed (the folder vanished, the catalog lies inside it): the caller hears it directly.
+        this.job = null;
+        if (first) throw err;
+        publish({ ...this.last!, state: 'failed', error: err.message });
+      });
+    return Promise.race([
+      started,
+      done.then(
+        () => started,
+        (err: Error) => {
+          throw new QuariApiError('bad-request', err.message);
+        },
+      ),
+    ]);
+  }
+
+  async cancel(runId: string): Promise<void> {
+    if (!this.job || this.job.progress.runId !== runId) throw new QuariApiError('not-found', `no running ingest ${runId}`);
+    this.job.controller.abort();
+    await this.job?.done;
+  }
+
+  progress(): IngestProgress | null {
+    return this.last;
+  }
+
+  failures(): FailureRow[] {
+    return this.options.store.listFailures({ limit: 10_000 }).map((f) => ({ imageId: f.imageId, path: f.path, error: f.error }));
+  }
+
+  async close(): Promise<void> {
+    if (!this.job) return;
+    this.job.controller.abort();
+    await this.job.done.catch(() => undefined);
+  }
+}
