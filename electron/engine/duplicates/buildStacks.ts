@@ -26,10 +26,11 @@ export interface StackParams {
 }
 
 /**
- * Chosen on the generated copies of `npm run bench` (bench/dupes.ts; dupes_sweep_* figures, 80 originals and 100
- * copies): recompressed and downsized copies lie within 2 bits of their original, 2–5 % crops at 8.6 on average (up
- * to 19), distinct photos at 32 on average and never under 17 — radius 12 keeps 96 % of all copies with no false
- * stack (10: 93 %). Cosine 0.87 between whole-image vectors: 0.85 found 99 % with no false stack, 0.8 mixed photos.
+ * Chosen on the generated copies of `npm run bench` (bench/dupes.ts, `dupes_sweep_*`; 200 originals, 50 of them with
+ * four copies, 400 images): recompressed and downsized copies lie within 2 bits of their original, 2–5 % crops at 9
+ * on average (up to 20), distinct photos at 32 on average and never under 14. Radius 12 keeps 96.5 % of the copies
+ * with no false stack (10: 92.5 %; 14: 97.5 % but 2.5 false stacks per 1,000 images). Cosine 0.87 between
+ * whole-image vectors: 0.9 kept 98 % with no false stack, 0.85 99 % with 2.5 false per 1,000, 0.8 15.
  */
 export const DEFAULT_STACK_PARAMS: StackParams = { phashRadius: 12, embeddingThreshold: 0.87, embeddingNeighbours: 16 };
 
