@@ -60,16 +60,34 @@ export interface RebuildResult {
   stacks: Record<DuplicateTier, { stacks: number; images: number }>;
   /** Images left out of the perceptual tier for want of a pHash. */
   withoutPhash: number;
-  /** The pack whose whole-image vectors made the embedding tier; null when there was none. */
+  /** The pack whose whole-image vectors made the embedding tier; null when there was none or it was skipped. */
   packId: string | null;
+  /** True when the catalog was over `embeddingMaxImages` and the embedding tier was left empty. */
+  embeddingSkipped: boolean;
   params: StackParams;
   seconds: number;
 }
 
-/** Rebuilds every stack; the embedding tier uses `packId`'s whole-image vectors (none: no embedding links). */
-export async function rebuildDuplicateStacks(store: CatalogStore, packId: string | null, params: StackParams = DEFAULT_STACK_PARAMS): Promise<RebuildResult> {
+/**
+ * The embedding tier is an all-pairs scan (quadratic): after an ingest it is built only up to this many images
+ * (≈ 20 s of the native kernels on two cores at 512 dimensions); `quari dupes` builds it at any size.
+ */
+export const AFTER_INGEST_EMBEDDING_MAX_IMAGES = 20_000;
+
+/**
+ * Rebuilds every stack; the embedding tier uses `packId`'s whole-image vectors (none: no embedding links), unless
+ * the catalog holds more than `embeddingMaxImages` images.
+ */
+export async function rebuildDuplicateStacks(
+  store: CatalogStore,
+  packId: string | null,
+  params: StackParams = DEFAULT_STACK_PARAMS,
+  embeddingMaxImages = Number.POSITIVE_INFINITY,
+): Promise<RebuildResult> {
   const started = performance.now();
   const images = store.duplicates.listStackInputs();
+  const embeddingSkipped = packId !== null && images.length > embeddingMaxImages;
+  if (embeddingSkipped) packId = null;
   const whole = packId ? loadWholeVectors(store, packId) : null;
   const built = await buildStacks(images, whole, params);
   const builtAt = new Date().toISOString();
@@ -78,7 +96,7 @@ export async function rebuildDuplicateStacks(store: CatalogStore, packId: string
     perceptual: { builtAt, hash: 'sharp-phash 64-bit DCT', phashRadius: params.phashRadius },
     embedding: { builtAt, packId, embeddingThreshold: params.embeddingThreshold, embeddingNeighbours: params.embeddingNeighbours },
   });
-  return { images: images.length, stacks: store.duplicates.countStacks(), withoutPhash: built.withoutPhash, packId, params, seconds: (performance.now() - started) / 1000 };
+  return { images: images.length, stacks: store.duplicates.countStacks(), withoutPhash: built.withoutPhash, packId, embeddingSkipped, params, seconds: (performance.now() - started) / 1000 };
 }
 
 const LOAD_PAGE = 20_000;
