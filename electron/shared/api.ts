@@ -130,8 +130,10 @@ export interface SearchHit {
   /** The score the ranking used (adaptive in adaptive mode). */
   score: number;
   baselineScore: number;
-  /** The region of the hit image that matched best, in its pixels. */
+  /** The region of the hit image that matched: the verified outline's bounding box, else the best window's box. */
   box: Box;
+  /** Stage 3, geometric verification of the hit against the query crop. */
+  verification: HitVerification;
   /** 0..1: share of the content classifier's explicit classes; thumbnails above the threshold are blurred. */
   explicitScore: number;
   /** Null when the hit has no duplicate in the request's stack tier. */
@@ -140,6 +142,30 @@ export interface SearchHit {
   known: KnownMatchInfo[];
   thumbnailUrl: string;
   imageUrl: string;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/**
+ * - verified: a homography with at least minInliers inliers; `quad` is the query crop's outline in the hit (pixels,
+ *   corners top-left, top-right, bottom-right, bottom-left) and `box` its bounding box. Verified hits rank first.
+ * - unverified: checked, no plausible fit; the hit keeps its window box and model score order.
+ * - failed: the image's features could not be computed (`error` says why); treated as unverified.
+ * - not-checked: ranked below the verification depth K, or verification turned off.
+ * - query-too-few-features: the crop (flat colour, tiny) has too few keypoints; the model order is kept.
+ * - multi-region: searches with several crops keep the model order (each hit has one window box).
+ */
+export type VerificationStatus = 'verified' | 'unverified' | 'failed' | 'not-checked' | 'query-too-few-features' | 'multi-region';
+
+export interface HitVerification {
+  status: VerificationStatus;
+  inliers: number;
+  matches: number;
+  quad: Point[] | null;
+  error?: string;
 }
 
 export interface SearchResponse {
@@ -253,7 +279,7 @@ export interface CaseDetails extends CaseSummary {
 }
 
 /** The allow-list of export formats: a format is never anything else (it names the export file's extension). */
-export const EXPORT_FORMATS = ['html', 'csv', 'json'] as const;
+export const EXPORT_FORMATS = ['html', 'csv', 'json', 'vics'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportResult {

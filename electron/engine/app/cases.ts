@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { CatalogStore, DuplicateTier } from '../../../db/Interface.ts';
 import { QuariApiError, type CaseDetails, type CaseSummary, type ExportFormat, type ExportResult } from '../../shared/api.ts';
 import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
+import { writeVicsExport } from '../export/vicsExport.ts';
 import type { MediaUrlBuilder } from './searchSession.ts';
 
 export class Cases {
@@ -79,8 +80,17 @@ export class Cases {
 
   export(input: { caseId: number; format: ExportFormat }): ExportResult {
     if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
-    const report = buildCaseReport(this.store, input.caseId);
-    return writeCaseExport(report, input.format, join(this.dataDir, 'exports'), this.dataDir);
+    const exportDir = join(this.dataDir, 'exports');
+    if (input.format === 'vics') {
+      try {
+        return writeVicsExport(this.store, input.caseId, exportDir);
+      } catch (err) {
+        // An image catalogued before MD5/SHA-1 is the analyst's to fix (re-ingest), not an internal failure.
+        if (/has no MD5\/SHA-1/.test((err as Error).message)) throw new QuariApiError('unavailable', (err as Error).message);
+        throw err;
+      }
+    }
+    return writeCaseExport(buildCaseReport(this.store, input.caseId), input.format, exportDir, this.dataDir);
   }
 
   private requireImage(imageId: number): void {

@@ -97,6 +97,7 @@ export class SearchSession {
         baselineScore: h.baselineScore,
         box: h.box,
         explicitScore: h.explicitScore,
+        verification: h.verification,
         stack: h.stack,
         known: h.known,
         thumbnailUrl: this.mediaUrl('thumb', h.imageId),
