@@ -31,6 +31,8 @@ test('a new catalog is migrated to the latest version with every table', () => {
   assert.deepEqual(tables(t.file), [
     'audit_log',
     'cases',
+    'duplicate_members',
+    'duplicate_stacks',
     'embeddings',
     'hash_set_entries',
     'hash_sets',
@@ -40,6 +42,7 @@ test('a new catalog is migrated to the latest version with every table', () => {
     'known_matches',
     'model_packs',
     'notes',
+    'perceptual_hashes',
     'query_images',
     'relevance',
     'search_hits',

@@ -4,10 +4,11 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CatalogStore } from '../../../db/Interface.ts';
+import type { CatalogStore, DuplicateTier } from '../../../db/Interface.ts';
 import { QuariApiError, type CaseDetails, type CaseSummary, type ExportFormat, type ExportResult } from '../../shared/api.ts';
 import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
 import { prepareReportMedia } from '../export/courtReport.ts';
+import { writeVicsExport } from '../export/vicsExport.ts';
 import type { MediaUrlBuilder } from './searchSession.ts';
 
 export class Cases {
@@ -43,7 +44,7 @@ export class Cases {
         path: item.path,
         sha256: item.sha256 ?? '',
         thumbnailUrl: this.mediaUrl('thumb', item.imageId),
-        categories: item.tags.map((t) => ({ categoryId: t.categoryId, name: t.name, taggedAt: t.taggedAt, searchId: t.searchId })),
+        categories: item.tags.map((t) => ({ categoryId: t.categoryId, name: t.name, taggedAt: t.taggedAt, searchId: t.searchId, stackTier: t.stackTier, stackOf: t.stackOf })),
         note: item.note ?? '',
         relevant: item.relevant,
       })),
@@ -54,6 +55,17 @@ export class Cases {
     this.requireCategory(input.caseId, input.categoryId);
     this.requireImage(input.imageId);
     this.store.tagImage(input);
+    return this.get(input.caseId);
+  }
+
+  /** Tags every member of the image's stack in `tier`; each tag records the tier and the member it came from. */
+  tagStack(input: { caseId: number; imageId: number; tier: DuplicateTier; categoryId: number; searchId: number | null }): CaseDetails {
+    this.requireCategory(input.caseId, input.categoryId);
+    this.requireImage(input.imageId);
+    if (!this.store.duplicates.stacksOfImages([input.imageId]).get(input.imageId)?.[input.tier]) {
+      throw new QuariApiError('not-found', `image ${input.imageId} is in no ${input.tier} duplicate stack`);
+    }
+    this.store.duplicates.tagStack(input);
     return this.get(input.caseId);
   }
 
@@ -81,9 +93,21 @@ export class Cases {
 
   async export(input: { caseId: number; format: ExportFormat }): Promise<ExportResult> {
     if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
+    const exportDir = join(this.dataDir, 'exports');
+    if (input.format === 'vics') {
+      try {
+        const written = writeVicsExport(this.store, input.caseId, exportDir);
+        this.store.appendAudit('case.exported', { caseId: input.caseId, format: 'vics', fileName: written.fileName, bytes: written.bytes });
+        return written;
+      } catch (err) {
+        // An image catalogued before MD5/SHA-1 is the analyst's to fix (re-ingest), not an internal failure.
+        if (/has no MD5\/SHA-1/.test((err as Error).message)) throw new QuariApiError('unavailable', (err as Error).message);
+        throw err;
+      }
+    }
     const report = buildCaseReport(this.store, input.caseId);
     const media = input.format === 'html' ? await prepareReportMedia(report, this.dataDir) : undefined;
-    const result = writeCaseExport(report, input.format, join(this.dataDir, 'exports'), this.dataDir, media);
+    const result = writeCaseExport(report, input.format, exportDir, this.dataDir, media);
     const sha256 = createHash('sha256').update(await readFile(result.path)).digest('hex');
     this.store.appendAudit('case.exported', { caseId: input.caseId, format: input.format, fileName: result.fileName, bytes: result.bytes, sha256 });
     return result;

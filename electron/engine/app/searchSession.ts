@@ -5,12 +5,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { FilterError } from '../../../db/imageQueries.ts';
 import type { CatalogStore, SearchRow } from '../../../db/Interface.ts';
 import { QuariApiError, type MediaKind, type QueryImage, type SearchFeedback, type SearchRecord, type SearchRequest, type SearchResponse } from '../../shared/api.ts';
 import { DEFAULT_K, DEFAULT_TOP } from '../../shared/constants.ts';
 import { QUERY_IMAGE_MAX_BYTES } from '../../shared/protocol/routes.ts';
 import { decodeRgb, readImageHeader } from '../images/decode.ts';
 import { searchWithFeedback, type Feedback } from '../search/feedback.ts';
+import { NOT_CHECKED } from '../verify/stage.ts';
 import { ivfIndexPath, SearchService, type Hit } from '../search/SearchService.ts';
 import type { ActivePack } from './packs.ts';
 
@@ -79,11 +81,22 @@ export class SearchSession {
       }
     }
     const queryName = this.store.getQueryImage(request.queryImageId)?.name ?? request.queryImageId;
-    const spec = { imagePath, crops: request.crops, mode: request.mode, k: request.k ?? DEFAULT_K, top: request.top ?? DEFAULT_TOP };
+    const spec = {
+      imagePath,
+      crops: request.crops,
+      mode: request.mode,
+      k: request.k ?? DEFAULT_K,
+      top: request.top ?? DEFAULT_TOP,
+      ...(request.filter ? { filter: request.filter } : {}),
+      stackTier: request.stackTier ?? 'perceptual',
+    } as const;
     const record = { params: { queryImageId: request.queryImageId, queryName, ...(request.feedback ? { feedback: request.feedback } : {}) } };
-    const result = request.feedback
-      ? await searchWithFeedback(service, spec, await service.queryVectors(spec), this.feedbackOf(request.feedback), request.feedback.strategy, { record })
-      : await service.search(spec, { record });
+    const result = await (request.feedback
+      ? searchWithFeedback(service, spec, await service.queryVectors(spec), this.feedbackOf(request.feedback), request.feedback.strategy, { record })
+      : service.search(spec, { record })
+    ).catch((err: Error) => {
+      throw err instanceof FilterError ? new QuariApiError('bad-request', err.message) : err;
+    });
     return {
       searchId: result.searchId!,
       packId: service.packId,
@@ -105,11 +118,13 @@ export class SearchSession {
     if (!row) throw new QuariApiError('not-found', `search ${searchId} does not exist`);
     const recorded = this.store.getSearchHits(searchId);
     const images = new Map(this.store.getImages(recorded.map((h) => h.imageId)).map((i) => [i.id, i]));
+    const known = this.store.imageQueries.knownMatchesOf(recorded.map((h) => h.imageId));
     const hits: SearchResponse['hits'] = [];
     for (const h of recorded) {
       const image = images.get(h.imageId);
       if (!image || image.status !== 'ok') continue;
-      hits.push(this.apiHit({ ...h, path: image.path, sha256: image.sha256 ?? '', width: image.width ?? 0, height: image.height ?? 0, thumbnail: image.thumbnail }));
+      // Stage 3's per-hit result and the stacks are not kept with the ranking: a restored hit shows them as not checked.
+      hits.push(this.apiHit({ ...h, path: image.path, sha256: image.sha256 ?? '', width: image.width ?? 0, height: image.height ?? 0, thumbnail: image.thumbnail, verification: { ...NOT_CHECKED }, stack: null, known: known.get(h.imageId) ?? [] }));
     }
     const candidates = (row.params as { candidates?: unknown }).candidates;
     return {
@@ -131,6 +146,9 @@ export class SearchSession {
       box: h.box,
       regionBoxes: h.regionBoxes,
       explicitScore: h.explicitScore,
+      verification: h.verification,
+      stack: h.stack,
+      known: h.known,
       thumbnailUrl: this.mediaUrl('thumb', h.imageId),
       imageUrl: this.mediaUrl('image', h.imageId),
     };
@@ -210,6 +228,8 @@ function toSearchRecord(row: SearchRow): SearchRecord {
       mode: row.mode,
       ...(typeof p.k === 'number' ? { k: p.k } : {}),
       ...(typeof p.top === 'number' ? { top: p.top } : {}),
+      ...(p.filter && typeof p.filter === 'object' ? { filter: p.filter as SearchRequest['filter'] } : {}),
+      ...(typeof p.stackTier === 'string' ? { stackTier: p.stackTier as SearchRequest['stackTier'] } : {}),
       ...(p.feedback && typeof p.feedback === 'object' ? { feedback: p.feedback as SearchFeedback } : {}),
     },
     resultCount: row.resultCount,

@@ -2,6 +2,7 @@
 import { UsageError, type Command } from './args.ts';
 import { auditCommand } from './auditCommand.ts';
 import { caseCommand } from './caseCommand.ts';
+import { dupesCommand } from './dupesCommand.ts';
 import { evalCommand } from './evalCommand.ts';
 import { EXIT, EXIT_CODES_HELP } from './exitCodes.ts';
 import { hashsetCommand } from './hashsetCommand.ts';
@@ -16,6 +17,7 @@ import { terminalSafe } from './terminal.ts';
 const COMMANDS: Record<string, Command> = {
   ingest: ingestCommand,
   stats: statsCommand,
+  dupes: dupesCommand,
   search: searchCommand,
   index: indexCommand,
   eval: evalCommand,

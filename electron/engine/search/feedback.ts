@@ -53,6 +53,8 @@ export async function searchWithFeedback(
     durationMs: performance.now() - started,
     stage1Ms: runs.reduce((s, r) => s + r.stage1Ms, 0),
     stage2Ms: runs.reduce((s, r) => s + r.stage2Ms, 0),
+    // Stage 3 ran inside each search; the fused ranking keeps each hit's own verification.
+    verification: runs[0]!.verification,
   };
   if (options.record) fused.searchId = service.recordResult(spec, fused, options.record);
   return fused;

@@ -1,4 +1,4 @@
-// Schema version 6, the investigation workflow: the audit log, the ranked hits of every recorded search, and the
+// Schema version 7, the investigation workflow: the audit log, the ranked hits of every recorded search, and the
 // analyst's relevance judgements.
 //
 // The audit log: an append-only, hash-chained record of what was done with the catalog (opened, ingested,
@@ -14,8 +14,8 @@ import type { Migration } from './index.ts';
 
 const ZERO_HASH = '0'.repeat(64);
 
-export const migration006: Migration = {
-  version: 6,
+export const migration007: Migration = {
+  version: 7,
   name: 'investigation',
   sql: `
 CREATE TABLE audit_log (
