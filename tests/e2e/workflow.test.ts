@@ -334,6 +334,12 @@ describe('investigation workflow (issue 13) in the browser', { timeout: 600_000 
     const reRun = page.getByRole('button', { name: 'Re-run' }).first();
     await reRun.scrollIntoViewIfNeeded();
     await inside('History Re-run', await reRun.boundingBox());
+    const wide = await page.evaluate(() =>
+      [...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > 1024.5 && !el.closest('.history'))
+        .map((el) => `${el.tagName.toLowerCase()}.${el.className}`),
+    );
+    assert.deepEqual(wide, [], 'nothing outside the scrolling history table is wider than the window');
     assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= 1024), true, 'no page-wide horizontal scroll');
 
     await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
