@@ -269,8 +269,8 @@ class AppState {
     }
     if (saved.query) {
       this.query = this.knownQueries.get(saved.query.queryImageId) ?? (await this.reopenQuery(saved.query.queryImageId, saved.query.name));
+      // The view stays as init chose it: the analyst may already have moved on while the photo loaded.
       this.crops = Array.isArray(saved.crops) ? saved.crops : [];
-      this.view = 'search';
     }
   }
 
