@@ -4,11 +4,22 @@
 // hits rank first by inlier count, then by model score, and the rest keep the model order — the calibration of
 // issue 10, which raised held-out mAP@100 from 0.16 to 0.40 with ORB and a RANSAC homography.
 import sharp from 'sharp';
-import type { Box, HitVerification } from '../../shared/api.ts';
-import { DEFAULT_MAX_PIXELS, readFileBytes, readImageHeader } from '../images/decode.ts';
+import { type Box, DEFAULT_MAX_PIXELS, readFileBytes, readImageHeader } from '../images/decode.ts';
 import type { GrayImage } from './geometry.ts';
 import type { VerifyParams } from './params.ts';
 import type { VerifyPool } from './VerifyPool.ts';
+
+/** Why a hit is or is not verified; the API contract (shared/api.ts) carries the same shape to the UI. */
+export type VerificationStatus = 'verified' | 'unverified' | 'failed' | 'not-checked' | 'query-too-few-features' | 'multi-region';
+
+/** Stage 3's evidence for one hit: the verified quadrilateral in image pixels, or null. */
+export interface HitVerification {
+  status: VerificationStatus;
+  inliers: number;
+  matches: number;
+  quad: { x: number; y: number }[] | null;
+  error?: string;
+}
 
 export interface VerifiableHit {
   path: string;
