@@ -11,7 +11,9 @@
 // image, object id or -1, crop box). Boxes are [x, y, w, h] normalised to the image. No image is written.
 // Usage: npx tsx native-models/training/quari/dump.ts --out DIR [--pack PACK_DIR] [--objects 500] [--seed 7]
 //        [--extra 0.25] [--crops 1] [--selfsup 1] [--catalog CACHE/catalog.json] [--limit N] [--shard K/N]
-//        [--split train|whitening]
+//        [--split train|whitening] [--tiers] [--max-scene-side 1600]
+// --tiers renders the generator's difficulty tiers as augmentation: two thirds of the objects get perspective, strong
+// lighting, partial occlusion, downscaling or heavy JPEG in all their scenes but the first (real-photo changes).
 // --split whitening draws objects and scene photos from the projection's split (never the eval split).
 // --shard K/N dumps only planned images i with i % N = K (run N processes on N folders; train.py merges them).
 import { createHash } from 'node:crypto';
@@ -23,7 +25,7 @@ import { ImageEncoder } from '../../../electron/engine/models/ImageEncoder.ts';
 import type { PackManifest, Projection, RegionScheme } from '../../packs/manifest.ts';
 import { BUILT_PACKS_DIR, DEFAULT_PACK_ID } from '../../packs/registry.ts';
 import { verifyPack } from '../../packs/verify.ts';
-import { planBenchmark, queryCrop, renderImage, type Box, type PlannedImage } from '../benchmark/generate.ts';
+import { planBenchmark, queryCrop, renderImage, type Box, type DecodedScene, type PlannedImage } from '../benchmark/generate.ts';
 import { mulberry32 } from '../benchmark/rng.ts';
 import type { Catalog } from '../data/catalog.ts';
 import { CATALOG_FILE, cacheDir } from '../data/sources.ts';
@@ -100,6 +102,8 @@ async function main(): Promise<void> {
       limit: { type: 'string' },
       shard: { type: 'string', default: '0/1' },
       split: { type: 'string', default: 'train' },
+      tiers: { type: 'boolean', default: false },
+      'max-scene-side': { type: 'string' },
     },
   });
   if (!values.out) throw new Error('--out DIR is required');
@@ -116,7 +120,14 @@ async function main(): Promise<void> {
   const nCrops = num('crops', values.crops!);
   const catalog = JSON.parse(readFileSync(values.catalog!, 'utf8')) as Catalog;
   const root = join(values.catalog!, '..');
-  const plan = planBenchmark(catalog, { split: values.split, seed, objects: num('objects', values.objects!), extraFraction: num('extra', values.extra!) });
+  const plan = planBenchmark(catalog, {
+    split: values.split,
+    seed,
+    objects: num('objects', values.objects!),
+    extraFraction: num('extra', values.extra!),
+    tiers: values.tiers,
+    ...(values['max-scene-side'] ? { maxSceneSide: num('max-scene-side', values['max-scene-side']) } : {}),
+  });
   const [shardK, shardN] = values.shard!.split('/').map(Number);
   if (!(Number.isInteger(shardK) && Number.isInteger(shardN) && shardK >= 0 && shardK < shardN)) throw new Error(`--shard: '${values.shard}' is not K/N with 0 ≤ K < N`);
   const all = values.limit ? plan.images.slice(0, num('limit', values.limit)) : plan.images;
@@ -153,10 +164,11 @@ async function main(): Promise<void> {
   };
   const t0 = Date.now();
   // Render image i+1 while image i is encoded (sharp runs in libuv's pool, the encoder in ORT's thread).
-  let next = renderImage(root, objects, scenes, planned[0].img, opts);
+  const sceneCache = new Map<string, Promise<DecodedScene>>(); // used with --max-scene-side only
+  let next = renderImage(root, objects, scenes, planned[0].img, opts, sceneCache);
   for (let i = 0; i < planned.length; i++) {
     const { jpeg, rendered } = await next;
-    if (i + 1 < planned.length) next = renderImage(root, objects, scenes, planned[i + 1].img, opts);
+    if (i + 1 < planned.length) next = renderImage(root, objects, scenes, planned[i + 1].img, opts, sceneCache);
     const at = planned[i].at;
     const emb = await encoder.encodeImage(jpeg);
     gallery.push(emb.vectors);

@@ -7,7 +7,8 @@
 #   PACK          pack folder (the built default pack)
 #   SEEDS         one train-split dump plan per seed, 500 objects each ("7 8 9 10 13 14 15")
 #   WHITEN_SEEDS  plans over the projection's split, 400 objects each ("12"; never the eval split; "" for none)
-#   STEPS (6000), MINUTES (45), TRAIN_SEED (1), TRAIN_ARGS (extra train.py flags)
+#   STEPS (6000), MINUTES (45), TRAIN_SEED (1), TRAIN_ARGS (extra train.py flags, e.g. --val-family, --init)
+#   OBJECTS       objects per train-split plan (500); DUMP_ARGS (extra dump.ts flags, e.g. --tiers)
 # A plan's dump takes 5–8 min on 2 cores (two shards in parallel), training about 35 min: ≈ 1.5 h in all.
 # A finished dump is reused on a rerun.
 set -eu
@@ -34,12 +35,12 @@ dump() { # split objects seed
     DUMPS="$DUMPS $d"
     [ -f "$d/meta.json" ] && continue
     npx tsx native-models/training/quari/dump.ts --out "$d" --pack "$PACK" --split "$1" --objects "$2" --crops 3 \
-      --selfsup 2 --seed "$3" --shard "$k/2" > "$d.log" 2>&1 &
+      --selfsup 2 --seed "$3" --shard "$k/2" ${DUMP_ARGS:-} > "$d.log" 2>&1 &
   done
   wait
   echo "$(date -u +%FT%TZ) dumped $1 seed $3"
 }
-for s in $SEEDS; do dump train 500 "$s"; done
+for s in $SEEDS; do dump train "${OBJECTS:-500}" "$s"; done
 for s in $WHITEN_SEEDS; do dump whitening 400 "$s"; done
 echo "$(date -u +%FT%TZ) training"
 # shellcheck disable=SC2086

@@ -63,7 +63,7 @@ def load(dirs):
         G.append(g)
         Q.append(q)
     return (np.concatenate(G), np.concatenate(Q), np.concatenate(owner), np.concatenate(boxes), images, queries,
-            len(objects), pack, dim)
+            list(objects), pack, dim)
 
 
 def build_targets(G, Q, owner, boxes, images, queries, n_objects, dup_cos):
@@ -228,7 +228,11 @@ def main():
     ap.add_argument('--query-noise', type=float, default=0.0,
                     help='norm of isotropic Gaussian noise added to each training query before re-normalising')
     ap.add_argument('--dup-cos', type=float, default=0.8)
-    ap.add_argument('--val-frac', type=float, default=0.1)
+    ap.add_argument('--val-frac', type=float, default=0.1,
+                    help='seeded share of the training families\' objects held out: the train-family validation')
+    ap.add_argument('--val-family', action='append', default=[],
+                    help='object path prefix (e.g. pkgs/pingus-data/), repeatable: every object of these families is held '
+                         'out of training and forms the held-out-family validation, which then selects the checkpoint')
     ap.add_argument('--eval-every', type=int, default=50)
     ap.add_argument('--hidden-dim', type=int, default=128)
     ap.add_argument('--nhead', type=int, default=4)
@@ -239,24 +243,45 @@ def main():
     ap.add_argument('--anchor-scale', type=float, default=1.0)
     ap.add_argument('--fro-norm', action='store_true', help='use_fro_norm: true (default false: free ||U||, ||V||)')
     ap.add_argument('--feature-extractor', default=None)
+    ap.add_argument('--init', default=None,
+                    help='checkpoint folder (config.yml + weights.pt) to start from instead of the near-identity '
+                         'initialisation: fine-tuning a shipped checkpoint on new families; its hparams must match')
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
     rs = np.random.default_rng(args.seed)
     torch.set_num_threads(args.threads)
     t_start = time.time()
-    G, Q, owner, boxes, images, queries, n_obj, pack, E = load(args.data)
+    G, Q, owner, boxes, images, queries, object_names, pack, E = load(args.data)
+    n_obj = len(object_names)
     log(f'{len(images)} images, {len(G)} gallery rows, {len(Q)} queries, {n_obj} objects, dim {E}, pack {pack["id"]}@{pack["version"]}')
     pos, related, n_dup = build_targets(G, Q, owner, boxes, images, queries, n_obj, args.dup_cos)
     log(f'near-duplicate object pairs (cos > {args.dup_cos}): {n_dup}')
-    # Validation: the object queries of a seeded 10 % of objects, never trained on.
-    val_obj = set(rs.permutation(n_obj)[:max(1, int(n_obj * args.val_frac))].tolist())
-    trainable = [i for i, q in enumerate(queries) if pos[i] and q['object'] not in val_obj]
+    # Validation: (a) train-family — the object queries of a seeded --val-frac of the training families' objects;
+    # (b) held-out-family — every object of the --val-family families. Neither is trained on; the checkpoint is
+    # chosen on (b) when given (objects of a kind training never saw), else on (a).
+    fam_obj = {i for i, name in enumerate(object_names) if any(name.startswith(p) for p in args.val_family)}
+    if args.val_family and not fam_obj:
+        sys.exit(f'--val-family {args.val_family}: no dumped object matches')
+    rest = np.asarray([i for i in rs.permutation(n_obj).tolist() if i not in fam_obj], dtype=np.int64)
+    val_obj = set(rest[:max(1, int(len(rest) * args.val_frac))].tolist())
+    held = val_obj | fam_obj
+    trainable = [i for i, q in enumerate(queries) if pos[i] and q['object'] not in held]
     obj_q = np.asarray([i for i in trainable if queries[i]['object'] >= 0])
     ss_q = np.asarray([i for i in trainable if queries[i]['object'] < 0])
-    val_q = [i for i, q in enumerate(queries) if q['object'] in val_obj]
+    # (A query whose object sits in no other dumped scene — a --limit'ed dump — has nothing to find.)
+    val_sets = {'train_family': [i for i, q in enumerate(queries) if q['object'] in val_obj and pos[i]]}
+    if fam_obj:
+        val_sets['heldout_family'] = [i for i, q in enumerate(queries) if q['object'] in fam_obj and pos[i]]
+    select = 'heldout_family' if fam_obj else 'train_family'
+    if not val_sets[select]:
+        sys.exit(f'no {select} validation query has a relevant image in these dumps')
     # Validation objects' images are never training targets, nor their crops queries; they stay in the gallery.
-    log(f'train queries: {len(obj_q)} object, {len(ss_q)} self-supervised; validation queries: {len(val_q)}')
+    log(f'train queries: {len(obj_q)} object, {len(ss_q)} self-supervised; validation queries: '
+        + ', '.join(f'{k} {len(v)}' for k, v in val_sets.items()) + f'; selecting on {select}')
+
+    def validate():
+        return {k: evaluate(model, G, Q, owner, images, queries, v) for k, v in val_sets.items()}
     Qt = torch.from_numpy(Q)
     hard = mine_hard(G, Q, owner, related, args.hard_pool)
     log('hard negatives mined')
@@ -268,7 +293,15 @@ def main():
     # Dropout 0: on these CPUs its Bernoulli masks cost as much as the matmuls; weight decay + validation-based
     # checkpoint selection regularise instead. (Dropout is not part of the checkpoint; inference ignores it.)
     model = TransformerHypernetwork(**hp, dropout=0.0)
-    calibrate(model, Qt[torch.from_numpy(obj_q[:256])], args.fro_norm)
+    if args.init:
+        cfg = yaml.safe_load(open(os.path.join(args.init, 'config.yml')))['hparams']
+        wrong = {k: (cfg.get(k), v) for k, v in hp.items() if cfg.get(k) != v}
+        if wrong:
+            sys.exit(f'--init {args.init}: config.yml differs from these hparams (checkpoint, here): {wrong}')
+        model.load_state_dict(torch.load(os.path.join(args.init, 'weights.pt')), strict=True)
+        log(f'initialised from {args.init}')
+    else:
+        calibrate(model, Qt[torch.from_numpy(obj_q[:256])], args.fro_norm)
     n_params = sum(p.numel() for p in model.parameters())
     log(f'hparams {hp}, {n_params} parameters')
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -279,7 +312,7 @@ def main():
     fe = args.feature_extractor or f'quari-workstation/{pack["id"]}@{pack["version"]}'
     history = []
     best = -1.0
-    m0 = evaluate(model, G, Q, owner, images, queries, val_q)
+    m0 = validate()
     log(f'step 0 val {m0}')
     history.append({'step': 0, **m0})
     n_ss = int(round(args.batch * args.selfsup_frac))
@@ -322,11 +355,11 @@ def main():
                 f'lr {sched.get_last_lr()[0]:.2e} {time.time() - t_start:.0f} s')
         stop = time.time() - t_start > args.minutes * 60
         if step % args.eval_every == 0 or step == args.steps or stop:
-            m = evaluate(model, G, Q, owner, images, queries, val_q)
+            m = validate()
             history.append({'step': step, 'seconds': round(time.time() - t_start), **m})
             log(f'step {step} val {m}')
-            if m['adaptive']['mAP@100'] > best:
-                best = m['adaptive']['mAP@100']
+            if m[select]['adaptive']['mAP@100'] > best:
+                best = m[select]['adaptive']['mAP@100']
                 save(model, hp, args.out, fe)
                 log(f'saved (best adaptive val mAP@100 {best:.4f})')
         if stop:
@@ -336,7 +369,8 @@ def main():
     record = {'args': vars(args), 'hparams': hp, 'parameters': n_params, 'pack': pack, 'feature_extractor': fe,
               'data': {'images': len(images), 'gallery_rows': int(len(G)), 'queries': int(len(Q)), 'objects': n_obj,
                        'train_object_queries': int(len(obj_q)), 'train_selfsup_queries': int(len(ss_q)),
-                       'val_queries': len(val_q), 'near_duplicate_pairs': n_dup},
+                       'val_queries': {k: len(v) for k, v in val_sets.items()}, 'val_families': args.val_family,
+                       'selected_on': select, 'near_duplicate_pairs': n_dup},
               'steps_run': step, 'seconds': round(time.time() - t_start), 'best_val_adaptive_mAP@100': best,
               'weights_sha256': hashlib.sha256(w).hexdigest(), 'weights_bytes': len(w), 'history': history}
     tmp = os.path.join(args.out, f'.train-log.json.tmp-{os.getpid()}')
