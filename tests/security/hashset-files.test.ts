@@ -65,3 +65,11 @@ test('an RDS whose VERSION is a recursive view is refused without running it', (
   assert.match(r.stderr, /view-version\.db: VERSION is a view, not a table/);
   assert.equal(r.sets, 0);
 });
+
+test('a FIFO handed over as a hash set is refused at once', { skip: !haveMkfifo && 'no mkfifo' }, () => {
+  const fifo = join(root, 'list.txt');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const r = importFile(fifo);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /list\.txt is not a regular file but a FIFO/);
+});
