@@ -73,3 +73,26 @@ test('a FIFO handed over as a hash set is refused at once', { skip: !haveMkfifo 
   assert.equal(r.status, 1);
   assert.match(r.stderr, /list\.txt is not a regular file but a FIFO/);
 });
+
+const VICS_HEAD = '{"odata.metadata":"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/1.3.xml#Cases","value":[';
+const MEDIA = JSON.stringify({ MD5: 'ab'.repeat(16), Category: 1 });
+
+test('VICS JSON nested a million levels deep inside one record is refused', () => {
+  const file = join(root, 'deep.json');
+  const depth = 1_000_000;
+  writeFileSync(file, `${VICS_HEAD}{"Media":[{"MD5":"${'ab'.repeat(16)}","x":${'['.repeat(depth)}${']'.repeat(depth)}}]}]}`);
+  const r = importFile(file);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /deep\.json: nesting deeper than 64 levels/);
+  assert.equal(r.sets, 0);
+});
+
+test('a VICS case repeating its Media key (junk piling up between the arrays) is refused', () => {
+  const file = join(root, 'dup.json');
+  const junk = 'x'.repeat(1024);
+  writeFileSync(file, `${VICS_HEAD}{"j1":"${junk}","Media":[${MEDIA}],"j2":"${junk}","Media":[${MEDIA}]}]}`);
+  const r = importFile(file);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /dup\.json: value\[0\] has more than one Media array/);
+  assert.equal(r.sets, 0);
+});
