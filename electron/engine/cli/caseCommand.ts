@@ -97,7 +97,7 @@ export const caseCommand: Command = {
         throw new Error(`cannot write ${out}: ${(err as Error).message}`);
       }
       const line = { case: kase.id, name: kase.name, format, out, bytes: Buffer.byteLength(content) };
-      console.log(values.json ? JSON.stringify(line) : `wrote ${out} (${line.bytes} bytes, case ${kase.id} '${kase.name}' as ${format})`);
+      console.log(values.json ? JSON.stringify(line) : `wrote ${terminalSafe(out)} (${line.bytes} bytes, case ${kase.id} '${terminalSafe(kase.name)}' as ${format})`);
       return 0;
     } finally {
       store.close();
