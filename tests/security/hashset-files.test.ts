@@ -1,6 +1,7 @@
 // Hostile hash-set files through the real `quari hashset import` CLI (a child process with a time limit, so a hang
 // fails the test instead of stalling the suite): an NSRL RDS whose FILE or VERSION is a recursive view (its SQL
-// would run for ever), a FIFO handed over as a hash set (a blocking open would freeze the host's main thread), and
+// would run for ever) or whose VERSION is a megabyte of text (stored with the set and sent by every listing), a
+// FIFO handed over as a hash set (a blocking open would freeze the host's main thread), and
 // VICS JSON nested a million levels deep or repeating a case's Media array (memory beyond the per-record bound).
 // Each is refused naming the file, and the catalog keeps no set.
 import { test } from 'node:test';
@@ -64,6 +65,22 @@ test('an RDS whose VERSION is a recursive view is refused without running it', (
   assert.equal(r.status, 1);
   assert.match(r.stderr, /view-version\.db: VERSION is a view, not a table/);
   assert.equal(r.sets, 0);
+});
+
+test('an RDS whose VERSION is a megabyte long, or carries control characters, is refused', () => {
+  for (const [name, version, message] of [
+    ['long-version.db', `2024.03.1${'x'.repeat(1024 * 1024)}`, /long-version\.db: VERSION\.version is 1048585 characters, more than 64/],
+    ['csi-version.db', '2024.03.1\u009b2J\u202e', /csi-version\.db: VERSION\.version contains control characters/],
+  ] as const) {
+    const file = sqliteFile(name, `CREATE TABLE FILE (sha256 TEXT); INSERT INTO FILE VALUES ('${'ab'.repeat(32)}'); CREATE TABLE VERSION (version TEXT);`);
+    const db = new Database(file);
+    db.prepare('INSERT INTO VERSION VALUES (?)').run(version);
+    db.close();
+    const r = importFile(file);
+    assert.equal(r.status, 1, name);
+    assert.match(r.stderr, message);
+    assert.equal(r.sets, 0);
+  }
 });
 
 test('a FIFO handed over as a hash set is refused at once', { skip: !haveMkfifo && 'no mkfifo' }, () => {

@@ -14,6 +14,20 @@ export interface RdsSource {
   records: Iterable<HashSetRecord>;
 }
 
+/** Longest VERSION.version kept (NSRL's read like '2024.03.1'): it is stored with the set and shown by every listing. */
+export const RDS_VERSION_MAX_CHARS = 64;
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+/** VERSION.version as a short printable string; a long or control-laden one is refused, naming the file. */
+function checkedVersion(file: string, value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' && typeof value !== 'number') throw new Error(`${file}: VERSION.version is not text`);
+  const version = String(value);
+  if (version.length > RDS_VERSION_MAX_CHARS) throw new Error(`${file}: VERSION.version is ${version.length} characters, more than ${RDS_VERSION_MAX_CHARS}`);
+  if (UNPRINTABLE.test(version)) throw new Error(`${file}: VERSION.version contains control characters`);
+  return version;
+}
+
 /** Opens `file` read-only; throws naming the file for anything that is not an RDS v3 database. */
 export function readRds(file: string): RdsSource {
   let db: Database.Database;
@@ -40,7 +54,7 @@ export function readRds(file: string): RdsSource {
     const hashColumns = (['sha256', 'sha1', 'md5'] as const).filter((c) => columns.has(c));
     if (hashColumns.length === 0) throw new Error(`${file}: FILE has none of the RDS v3 hash columns sha256, sha1, md5`);
     const versionTable = table('VERSION');
-    const version = versionTable ? ((db.prepare(`SELECT version FROM "${versionTable}" LIMIT 1`).pluck().get() as string | undefined) ?? null) : null;
+    const version = versionTable ? checkedVersion(file, db.prepare(`SELECT version FROM "${versionTable}" LIMIT 1`).pluck().get()) : null;
     const order = hashColumns[0];
     const stmt = db.prepare(`SELECT ${hashColumns.join(', ')} FROM "${fileTable}" ORDER BY ${order}`);
     function* records(): Generator<HashSetRecord> {
@@ -57,7 +71,7 @@ export function readRds(file: string): RdsSource {
         db.close();
       }
     }
-    return { version: version === null ? null : String(version), records: records() };
+    return { version, records: records() };
   } catch (err) {
     db.close();
     const message = (err as Error).message;
