@@ -9,6 +9,7 @@ const PARTS: Record<string, () => Promise<Record<string, number>>> = {
   ingest: async () => (await import('./ingest.ts')).runIngestBench(),
   verify: async () => (await import('./verify.ts')).runVerifyBench(),
   hashset: async () => (await import('./hashset-import.ts')).runHashsetBench(),
+  dupes: async () => (await import('./dupes.ts')).runDupesBench(),
 };
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' } } });

@@ -4,7 +4,7 @@
 // the catalog's history with every parameter of every stage.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CatalogStore } from '../../../db/Interface.ts';
+import type { CatalogStore, DuplicateTier, ImageFilter, KnownMatch } from '../../../db/Interface.ts';
 import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import type { SearchMode } from '../../shared/constants.ts';
@@ -33,6 +33,23 @@ export interface QuerySpec {
   top: number;
   /** Stage 3 (geometric verification) parameters over the defaults; { k: 0 } turns it off. */
   verify?: Partial<VerifyParams>;
+  /** Only images this filter allows, applied inside stage 1 (before K and before the top N are cut). */
+  filter?: ImageFilter;
+  /** Fold lower-ranked members of a duplicate stack of this tier under its best-ranked hit (default 'none'). */
+  stackTier?: DuplicateTier | 'none';
+}
+
+/** Ranked images whose rows and stacks are fetched at a time while hits are assembled. */
+const HIT_CHUNK = 512;
+
+/** The duplicate stack a hit stands for: the hit is the stack's best-ranked member in this search. */
+export interface HitStack {
+  stackId: number;
+  tier: DuplicateTier;
+  /** Members in the catalog, the hit included. */
+  size: number;
+  /** Lower-ranked members of this search folded under the hit. */
+  folded: number[];
 }
 
 /** A search hit as the engine knows it (the app service maps it to the API's SearchHit, adding media URLs). */
@@ -51,6 +68,10 @@ export interface Hit {
   /** 0..1: share of the content classifier's explicit classes. */
   explicitScore: number;
   verification: HitVerification;
+  /** Null when the hit has no duplicate in the request's stack tier. */
+  stack: HitStack | null;
+  /** The hash sets the file is in (empty: unknown). */
+  known: KnownMatch[];
   /** The thumbnail's path relative to the catalog's data folder. */
   thumbnail: string | null;
 }
@@ -210,29 +231,57 @@ export class SearchService {
     const vectors = options.vectors ?? (await this.queryVectors(spec));
     this.refreshIfChangedElsewhere();
     const excludeImageIds = new Set(options.excludeImageIds ?? []);
-    const outcome = await this.engine.search(vectors, { mode: spec.mode, k: spec.k, top: Math.max(spec.top, verify.k), excludeImageIds });
-    const images = new Map(this.store.getImages(outcome.ranked.map((r) => r.imageId)).map((row) => [row.id, row]));
+    const allowImageIds = spec.filter && !this.store.imageQueries.isEmpty(spec.filter) ? new Set(this.store.imageQueries.matchingImageIds(spec.filter)) : undefined;
+    const tier = spec.stackTier ?? 'none';
+    const wanted = Math.max(spec.top, verify.k);
+    // Folding needs the ranking past the top N (folded members do not count), so the engine ranks every candidate.
+    const outcome = await this.engine.search(vectors, {
+      mode: spec.mode,
+      k: spec.k,
+      top: tier === 'none' ? wanted : Number.MAX_SAFE_INTEGER,
+      excludeImageIds,
+      ...(allowImageIds ? { allowImageIds } : {}),
+    });
     let hits: Hit[] = [];
-    for (const r of outcome.ranked) {
-      const image = images.get(r.imageId);
-      if (!image || image.status !== 'ok') continue; // re-ingested since the index was loaded
-      const [bx, by, bw, bh] = r.box;
-      const width = image.width ?? 0;
-      const height = image.height ?? 0;
-      hits.push({
-        rank: hits.length + 1,
-        imageId: image.id,
-        path: image.path,
-        sha256: image.sha256 ?? '',
-        width,
-        height,
-        score: r.score,
-        baselineScore: r.baselineScore,
-        box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
-        explicitScore: r.explicitScore,
-        verification: { ...NOT_CHECKED },
-        thumbnail: image.thumbnail,
-      });
+    const shownStacks = new Map<number, HitStack>();
+    for (let start = 0; start < outcome.ranked.length && hits.length < wanted; start += HIT_CHUNK) {
+      const chunk = outcome.ranked.slice(start, start + HIT_CHUNK);
+      const ids = chunk.map((r) => r.imageId);
+      const images = new Map(this.store.getImages(ids).map((row) => [row.id, row]));
+      const stacks = tier === 'none' ? null : this.store.duplicates.stacksOfImages(ids);
+      const known = this.store.imageQueries.knownMatchesOf(ids);
+      for (const r of chunk) {
+        if (hits.length === wanted) break;
+        const image = images.get(r.imageId);
+        if (!image || image.status !== 'ok') continue; // re-ingested since the index was loaded
+        const inStack = tier === 'none' ? undefined : stacks?.get(image.id)?.[tier];
+        const shown = inStack && shownStacks.get(inStack.stackId);
+        if (shown) {
+          shown.folded.push(image.id);
+          continue;
+        }
+        const stack: HitStack | null = inStack ? { stackId: inStack.stackId, tier: inStack.tier, size: inStack.size, folded: [] } : null;
+        if (stack) shownStacks.set(stack.stackId, stack);
+        const [bx, by, bw, bh] = r.box;
+        const width = image.width ?? 0;
+        const height = image.height ?? 0;
+        hits.push({
+          rank: hits.length + 1,
+          imageId: image.id,
+          path: image.path,
+          sha256: image.sha256 ?? '',
+          width,
+          height,
+          score: r.score,
+          baselineScore: r.baselineScore,
+          box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
+          explicitScore: r.explicitScore,
+          verification: { ...NOT_CHECKED },
+          stack,
+          known: known.get(image.id) ?? [],
+          thumbnail: image.thumbnail,
+        });
+      }
     }
     let verification: SearchResult['verification'] = null;
     if (verify.k > 0 && hits.length > 0) {
