@@ -21,7 +21,7 @@ const WIDTH = 1600;
 const HEIGHT = 1200;
 
 /** Generated once per machine (cached in the temp folder): generating costs more than ingesting. */
-async function benchPhotos(count: number): Promise<string> {
+export async function benchPhotos(count: number): Promise<string> {
   const dir = join(tmpdir(), `quari-bench-photos-v1-${WIDTH}x${HEIGHT}-q90`);
   mkdirSync(dir, { recursive: true });
   const name = (i: number) => join(dir, `photo-${String(i).padStart(4, '0')}.jpg`);

@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [--only ingest,search,hypernet]: runs every benchmark in one process, one after the
+// npm run bench [-- --json] [--only ingest,search,hypernet,verify]: runs every benchmark in one process, one after the
 // other (they would fight for the 2 cores side by side), and prints one JSON object. Each part reports its own
 // baseline measured in the same run, so the ratios hold on whatever machine runs it.
 import { parseArgs } from 'node:util';
@@ -7,7 +7,9 @@ const PARTS: Record<string, () => Promise<Record<string, number>>> = {
   search: async () => (await import('./search-kernels.ts')).runSearchKernelBench(),
   hypernet: async () => (await import('./hypernet.ts')).runHypernetBench(),
   ingest: async () => (await import('./ingest.ts')).runIngestBench(),
+  verify: async () => (await import('./verify.ts')).runVerifyBench(),
   hashset: async () => (await import('./hashset-import.ts')).runHashsetBench(),
+  dupes: async () => (await import('./dupes.ts')).runDupesBench(),
 };
 
 const { values } = parseArgs({ options: { json: { type: 'boolean' }, only: { type: 'string' } } });

@@ -42,6 +42,8 @@ import type {
   TagInput,
   VicsCategoryRow,
 } from './Interface.ts';
+import { duplicateStore, type DuplicateStore } from './duplicates.ts';
+import { imageQueryStore, type ImageQueryStore } from './imageQueries.ts';
 import * as hashsets from './hashsets.ts';
 import * as queryImages from './queryImages.ts';
 import { markInterruptedRuns, runOwner } from './ingestRuns.ts';
@@ -320,10 +322,11 @@ function prepareStatements(db: Database.Database) {
       ON CONFLICT DO NOTHING`),
     untag: p(`DELETE FROM image_tags WHERE case_id = ? AND image_id = ? AND category_id = ?`),
     imageTags: p(`SELECT t.category_id AS categoryId, c.name, c.hotkey, c.colour, t.tagged_at AS taggedAt,
-      t.search_id AS searchId FROM image_tags t JOIN tag_categories c ON c.id = t.category_id
+      t.search_id AS searchId, t.stack_tier AS stackTier, t.stack_of AS stackOf
+      FROM image_tags t JOIN tag_categories c ON c.id = t.category_id
       WHERE t.case_id = ? AND t.image_id = ? ORDER BY c.hotkey`),
     caseTags: p(`SELECT t.image_id AS imageId, i.path, i.sha256, i.thumbnail, t.category_id AS categoryId, c.name,
-      c.hotkey, c.colour, t.tagged_at AS taggedAt, t.search_id AS searchId
+      c.hotkey, c.colour, t.tagged_at AS taggedAt, t.search_id AS searchId, t.stack_tier AS stackTier, t.stack_of AS stackOf
       FROM image_tags t JOIN images i ON i.id = t.image_id JOIN tag_categories c ON c.id = t.category_id
       WHERE t.case_id = ? ORDER BY t.tagged_at, t.rowid`),
     caseNotes: p(`SELECT n.image_id AS imageId, i.path, i.sha256, i.thumbnail, n.text, n.updated_at AS updatedAt
@@ -356,6 +359,8 @@ function prepareStatements(db: Database.Database) {
 
 class SqliteCatalogStore implements CatalogStore {
   readonly file: string;
+  readonly duplicates: DuplicateStore;
+  readonly imageQueries: ImageQueryStore;
   private readonly db: Database.Database;
   private readonly s: ReturnType<typeof prepareStatements>;
 
@@ -363,6 +368,8 @@ class SqliteCatalogStore implements CatalogStore {
     this.db = db;
     this.file = file;
     this.s = prepareStatements(db);
+    this.duplicates = duplicateStore(db);
+    this.imageQueries = imageQueryStore(db);
   }
 
   /**
@@ -517,12 +524,16 @@ class SqliteCatalogStore implements CatalogStore {
         checkFileStat(what, img);
         checkMeta(what, img.meta);
         for (const e of img.embeddings) checkEmbedding(what, e, this.packDim(what, e.packId));
+        if (img.perceptualHash !== undefined && !/^[0-9a-f]{16}$/.test(img.perceptualHash)) {
+          throw new Error(`${what}: perceptualHash must be 16 lower-case hex digits`);
+        }
       }
       return images.map((img) => {
         const id = this.upsertPending(img);
         this.markOk(id, img.meta);
         const t = now();
         for (const e of img.embeddings) this.writeEmbedding(id, e, t);
+        if (img.perceptualHash !== undefined) this.duplicates.putPerceptualHash(img.meta.sha256, img.perceptualHash);
         return id;
       });
     });
@@ -833,8 +844,8 @@ class SqliteCatalogStore implements CatalogStore {
     };
     return this.read(() => {
       for (const r of this.s.caseTags.all(caseId) as (ItemHead & ImageTag)[]) {
-        const { categoryId, name, hotkey, colour, taggedAt, searchId } = r;
-        itemFor(r).tags.push({ categoryId, name, hotkey, colour, taggedAt, searchId });
+        const { categoryId, name, hotkey, colour, taggedAt, searchId, stackTier, stackOf } = r;
+        itemFor(r).tags.push({ categoryId, name, hotkey, colour, taggedAt, searchId, stackTier, stackOf });
       }
       for (const r of this.s.caseNotes.all(caseId) as (ItemHead & { text: string })[]) itemFor(r).note = r.text;
       return [...items.values()];

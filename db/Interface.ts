@@ -1,5 +1,11 @@
 // The catalog's typed interface: the only way the rest of the engine reads or writes the SQLite catalog.
 // Timestamps are ISO-8601 UTC strings (`new Date().toISOString()`); ids are SQLite integer rowids.
+import type { DuplicateStore, DuplicateTier } from './duplicates.ts';
+
+import type { ImageQueryStore } from './imageQueries.ts';
+
+export type { DuplicateStore, DuplicateTier, ImageStack, NewStack, StackInput, StackRow, StackTagInput } from './duplicates.ts';
+export type { ImageFacts, ImageFilter, ImageQueryStore } from './imageQueries.ts';
 
 export type ImageStatus = 'pending' | 'ok' | 'failed';
 
@@ -147,6 +153,8 @@ export interface IngestedImage extends FileStat {
   meta: ImageMetadata;
   /** Zero or more packs' embeddings of this image, written in the same transaction as the image row. */
   embeddings: readonly EmbeddingInput[];
+  /** pHash of the decoded pixels (16 hex digits), stored for meta.sha256 in the same transaction. */
+  perceptualHash?: string;
 }
 
 export interface CaseRow {
@@ -194,6 +202,9 @@ export interface ImageTag {
   colour: string;
   taggedAt: string;
   searchId: number | null;
+  /** Set when the tag was applied to a whole duplicate stack: its tier and the member it was applied from. */
+  stackTier: DuplicateTier | null;
+  stackOf: number | null;
 }
 
 /** An image with the analyst's work on it in one case: its tags (with the search that found it) and note. */
@@ -359,6 +370,10 @@ export interface Paging {
 export interface CatalogStore {
   /** The catalog file's absolute path. */
   readonly file: string;
+  /** Perceptual hashes, duplicate stacks and stack tags (db/duplicates.ts). */
+  readonly duplicates: DuplicateStore;
+  /** Search filters and the image panel's facts (db/imageQueries.ts). */
+  readonly imageQueries: ImageQueryStore;
 
   // Images
   getImage(id: number): ImageRow | undefined;

@@ -3,6 +3,7 @@
 //   main.mjs            ESM main process: electron/main/main.ts and the engine it imports
 //   encoder-worker.mjs  the image-encoder worker thread, next to main.mjs where EncoderPool's
 //                       `new URL('./encoder-worker.mjs', import.meta.url)` looks for it
+//   verify-worker.mjs   the geometric-verification worker thread (OpenCV.js), found the same way by VerifyPool
 //   preload.cjs         the sandboxed preload: one CommonJS file whose only require is 'electron'
 // Runtime dependencies (package.json "dependencies": native addons and their helpers) stay external and are
 // packaged as node_modules by electron-builder, which unpacks the native ones from app.asar.
@@ -28,7 +29,7 @@ const common = {
   absWorkingDir: ROOT,
 };
 
-/** Builds the three bundles into `outDir` (emptied first); returns it. */
+/** Builds the four bundles into `outDir` (emptied first); returns it. */
 export async function buildElectron(outDir = OUT_DIR) {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
@@ -44,6 +45,7 @@ export async function buildElectron(outDir = OUT_DIR) {
   };
   await build({ ...esm, entryPoints: { main: 'electron/main/main.ts' }, outdir: outDir });
   await build({ ...esm, entryPoints: { 'encoder-worker': 'electron/engine/models/encoder-worker.ts' }, outdir: outDir });
+  await build({ ...esm, entryPoints: { 'verify-worker': 'electron/engine/verify/verify-worker.ts' }, outdir: outDir });
   await build({
     ...common,
     entryPoints: { preload: 'electron/preload/preload.ts' },

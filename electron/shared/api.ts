@@ -63,6 +63,40 @@ export interface QueryImage {
   url: string;
 }
 
+/** Duplicate tiers, tightest first: identical bytes, pHash near-duplicates, whole-image embedding near-duplicates. */
+export const STACK_TIERS = ['exact', 'perceptual', 'embedding'] as const;
+export type StackTier = (typeof STACK_TIERS)[number];
+
+/**
+ * Which images a search may return, applied inside the search before its top N is cut. Every field narrows; none
+ * given allows every catalogued image.
+ */
+export interface SearchFilter {
+  /** Absolute folder: images at or below it (whole path components). */
+  folderPrefix?: string;
+  /**
+   * EXIF capture time (the camera's clock) at or after / at or before, compared at the precision given:
+   * "2024-05-01" takes the whole day, "2024-05-01T13:00" the whole minute.
+   */
+  capturedFrom?: string;
+  capturedTo?: string;
+  /** Case-insensitive substrings of the EXIF make / model. */
+  cameraMake?: string;
+  cameraModel?: string;
+  /** true: only images with GPS coordinates; false: only those without. */
+  hasGps?: boolean;
+  /** Tagged (optionally with one category) or untagged in one case. */
+  tagged?: { caseId: number; state: 'tagged' | 'untagged'; categoryId?: number };
+  /**
+   * Known-file status from the imported hash sets: 'unknown' keeps files in no set; 'not-ignorable' hides files
+   * only in ignorable sets (NSRL); 'of-interest' keeps files in an of-interest set (VICS).
+   */
+  known?: KnownFilter;
+}
+
+export const KNOWN_FILTERS = ['unknown', 'not-ignorable', 'of-interest'] as const;
+export type KnownFilter = (typeof KNOWN_FILTERS)[number];
+
 export interface SearchRequest {
   queryImageId: string;
   /** Zero or more crop regions; none means the whole image. */
@@ -71,6 +105,19 @@ export interface SearchRequest {
   /** Stage-1 candidates rescored by QuARI; 0 rescores the whole catalog. */
   k?: number;
   top?: number;
+  filter?: SearchFilter;
+  /** Duplicates of a higher-ranked hit in this tier (or a tighter one) fold under it; 'none' shows every copy. Default 'perceptual'. */
+  stackTier?: StackTier | 'none';
+}
+
+/** The duplicate stack a hit stands for: the hit is the stack's best-ranked member in this search. */
+export interface HitStack {
+  stackId: number;
+  tier: StackTier;
+  /** Members in the catalog, the hit included. */
+  size: number;
+  /** Lower-ranked members of this search folded under the hit (not shown as hits of their own). */
+  folded: number[];
 }
 
 export interface SearchHit {
@@ -83,12 +130,42 @@ export interface SearchHit {
   /** The score the ranking used (adaptive in adaptive mode). */
   score: number;
   baselineScore: number;
-  /** The region of the hit image that matched best, in its pixels. */
+  /** The region of the hit image that matched: the verified outline's bounding box, else the best window's box. */
   box: Box;
+  /** Stage 3, geometric verification of the hit against the query crop. */
+  verification: HitVerification;
   /** 0..1: share of the content classifier's explicit classes; thumbnails above the threshold are blurred. */
   explicitScore: number;
+  /** Null when the hit has no duplicate in the request's stack tier. */
+  stack: HitStack | null;
+  /** The hash sets the file is in (empty: unknown), each with the category it gives. */
+  known: KnownMatchInfo[];
   thumbnailUrl: string;
   imageUrl: string;
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/**
+ * - verified: a homography with at least minInliers inliers; `quad` is the query crop's outline in the hit (pixels,
+ *   corners top-left, top-right, bottom-right, bottom-left) and `box` its bounding box. Verified hits rank first.
+ * - unverified: checked, no plausible fit; the hit keeps its window box and model score order.
+ * - failed: the image's features could not be computed (`error` says why); treated as unverified.
+ * - not-checked: ranked below the verification depth K, or verification turned off.
+ * - query-too-few-features: the crop (flat colour, tiny) has too few keypoints; the model order is kept.
+ * - multi-region: searches with several crops keep the model order (each hit has one window box).
+ */
+export type VerificationStatus = 'verified' | 'unverified' | 'failed' | 'not-checked' | 'query-too-few-features' | 'multi-region';
+
+export interface HitVerification {
+  status: VerificationStatus;
+  inliers: number;
+  matches: number;
+  quad: Point[] | null;
+  error?: string;
 }
 
 export interface SearchResponse {
@@ -132,8 +209,68 @@ export interface TaggedItem {
   path: string;
   sha256: string;
   thumbnailUrl: string;
-  categories: { categoryId: number; name: string; taggedAt: string; searchId: number | null }[];
+  /** stackTier/stackOf: the tag was applied to a whole duplicate stack of that tier, from that member. */
+  categories: { categoryId: number; name: string; taggedAt: string; searchId: number | null; stackTier: StackTier | null; stackOf: number | null }[];
   note: string;
+}
+
+export interface StackMember {
+  imageId: number;
+  path: string;
+  width: number;
+  height: number;
+  size: number;
+  thumbnailUrl: string;
+  /** The tightest tier in which this member and the stack's best member share a stack. */
+  link: StackTier;
+}
+
+export interface DuplicateStack {
+  stackId: number;
+  tier: StackTier;
+  size: number;
+  /** Best member first (most pixels, then most bytes). */
+  members: StackMember[];
+}
+
+export interface DuplicateStacks {
+  /** Stacks and the images in them, per tier. */
+  counts: Record<StackTier, { stacks: number; images: number }>;
+  tier: StackTier;
+  /** Largest first. */
+  stacks: DuplicateStack[];
+}
+
+/** One image of the catalog browser. */
+export interface BrowsedImage {
+  imageId: number;
+  path: string;
+  width: number;
+  height: number;
+  thumbnailUrl: string;
+  known: KnownMatchInfo[];
+}
+
+/** The image panel: everything the catalog knows about one file. */
+export interface ImageDetails {
+  imageId: number;
+  path: string;
+  fileName: string;
+  size: number;
+  format: string | null;
+  width: number | null;
+  height: number | null;
+  hashes: { md5: string | null; sha1: string | null; sha256: string | null; phash: string | null };
+  capturedAt: string | null;
+  camera: { make: string | null; model: string | null };
+  gps: { lat: number; lon: number } | null;
+  orientation: number | null;
+  /** Its stack in each tier where it has one. */
+  stacks: { tier: StackTier; stackId: number; size: number }[];
+  /** The hash sets it is in, with their categories. */
+  known: KnownMatchInfo[];
+  thumbnailUrl: string;
+  imageUrl: string;
 }
 
 export interface CaseDetails extends CaseSummary {
@@ -142,7 +279,7 @@ export interface CaseDetails extends CaseSummary {
 }
 
 /** The allow-list of export formats: a format is never anything else (it names the export file's extension). */
-export const EXPORT_FORMATS = ['html', 'csv', 'json'] as const;
+export const EXPORT_FORMATS = ['html', 'csv', 'json', 'vics'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportResult {
@@ -246,6 +383,13 @@ export interface QuariApi {
   untagImage(input: { caseId: number; imageId: number; categoryId: number }): Promise<CaseDetails>;
   setNote(input: { caseId: number; imageId: number; text: string }): Promise<CaseDetails>;
   exportCase(input: { caseId: number; format: ExportFormat }): Promise<ExportResult>;
+  /** Tags every member of the image's stack in `tier`, each tag recording the stack tier and the member it came from. */
+  tagStack(input: { caseId: number; imageId: number; tier: StackTier; categoryId: number; searchId: number | null }): Promise<CaseDetails>;
+
+  listDuplicateStacks(input: { tier: StackTier; offset?: number; limit?: number }): Promise<DuplicateStacks>;
+  getImageDetails(imageId: number): Promise<ImageDetails>;
+  /** The catalog browser: a page of the images the filter allows (the search filters), in catalog order. */
+  browseImages(input: { filter?: SearchFilter; offset?: number; limit?: number }): Promise<{ total: number; images: BrowsedImage[] }>;
 
   getSettings(): Promise<Settings>;
   setSettings(settings: Partial<Settings>): Promise<Settings>;
@@ -280,6 +424,10 @@ export const API_METHODS = [
   'untagImage',
   'setNote',
   'exportCase',
+  'tagStack',
+  'listDuplicateStacks',
+  'getImageDetails',
+  'browseImages',
   'getSettings',
   'setSettings',
   'importHashSet',

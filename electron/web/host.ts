@@ -30,6 +30,7 @@ import {
   TOKEN_HEADER,
   isMediaKind,
   mediaType,
+  webMediaUrl,
 } from '../shared/protocol/routes.ts';
 import type { AppService } from '../shared/protocol/service.ts';
 import { decodeWire, encodeWire } from '../shared/protocol/wire.ts';
@@ -50,7 +51,7 @@ export function createWebSession(): WebSession {
   return {
     token,
     mediaKey,
-    mediaUrl: (kind, id) => `${MEDIA_PREFIX}${kind}/${encodeURIComponent(String(id))}?${MEDIA_KEY_PARAM}=${encodeURIComponent(mediaKey)}`,
+    mediaUrl: (kind, id) => webMediaUrl(kind, id, mediaKey),
   };
 }
 

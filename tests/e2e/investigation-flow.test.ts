@@ -189,7 +189,8 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     await page.keyboard.press('Enter');
     const compare = page.getByTestId('compare');
     await compare.waitFor();
-    await compare.getByTestId('match-box').waitFor();
+    // The matched region: the verified quadrilateral, or the window box of an unverified hit.
+    await compare.locator('[data-testid="match-quad"], [data-testid="match-box"]').first().waitFor();
     const contents = compare.locator('.content');
     assert.equal(await contents.count(), 2);
     await page.waitForFunction(() =>

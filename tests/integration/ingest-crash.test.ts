@@ -87,7 +87,7 @@ test('SIGKILL mid-ingest, twice, then resume: every file catalogued exactly once
   for (const r of rows.filter((r) => r.status === 'ok')) assert.ok(catalog.getEmbedding(r.id, pack.manifest.id), r.path);
   const runs = catalog.listIngestRuns();
   assert.equal(runs[0].status, 'done');
-  assert.deepEqual(runs.slice(1).map((r) => r.status), ['running', 'running'], 'killed runs stay recorded as running');
+  assert.deepEqual(runs.slice(1).map((r) => r.status), ['interrupted', 'interrupted'], 'killed runs are marked interrupted at the next open');
   assert.deepEqual(snapshotTree(root), before, 'evidence folder unchanged');
   // And the catalog is healthy.
   assert.equal(catalog.countImages().pending, 0);

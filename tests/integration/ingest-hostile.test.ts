@@ -57,6 +57,23 @@ test('two 1 GB sparse .jpg files are refused from size and header without being 
   assert.ok(rssMb < 600, `peak RSS ${rssMb.toFixed(0)} MB`);
 });
 
+test('eight 200 MB files under the size limit are read at most 512 MiB at a time across the 8 lanes', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ingest-budget-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const root = join(dir, 'evidence');
+  mkdirSync(root);
+  // A JPEG signature, then zeros: read whole (under 256 MiB), then refused by the decoder.
+  for (let i = 0; i < 8; i++) sparse(join(root, `big${i}.jpg`), 200 * 1024 * 1024, Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
+  const r = quari(['ingest', root, '--catalog', join(dir, 'catalog.sqlite'), '--json'], ['/usr/bin/time', '-f', 'maxrss_kb=%M']);
+  assert.equal(r.status, 3, r.stderr); // finished, files recorded as failed
+  const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(summary.failed, 8);
+  for (const f of summary.failures) assert.match(f.error, /not a decodable image|cannot decode/);
+  const rssMb = Number(/maxrss_kb=(\d+)/.exec(r.stderr)![1]) / 1024;
+  // All eight lanes holding their file would be 1,600 MB; the budget lets two 200 MB files in at once.
+  assert.ok(rssMb < 1000, `peak RSS ${rssMb.toFixed(0)} MB`);
+});
+
 function get(port: number, path: string, token: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}`, 'x-quari-token': token } }, (res) => {

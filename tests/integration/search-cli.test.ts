@@ -1,6 +1,7 @@
 // The quari CLI end to end on a real catalog built from generated scenes with the installed default pack:
 // ingest, stats, a crop search that finds the object's scene at rank 1 (baseline and adaptive, with the pack's
-// shipped QuARI checkpoint), the search history, usage errors and eval.
+// shipped QuARI checkpoint) with stage 3 (geometric verification) on by default, the search history with every
+// stage's parameters, usage errors and eval's three modes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -66,10 +67,18 @@ test('a crop around a small object finds its scene at rank 1 in both modes, each
     assert.equal(code, 0, stderr);
     const hits = jsonLines(stdout);
     assert.equal(hits.length, 12);
-    assert.deepEqual(Object.keys(hits[0]), ['rank', 'path', 'score', 'baselineScore', 'box']);
+    assert.deepEqual(Object.keys(hits[0]), ['rank', 'path', 'score', 'baselineScore', 'box', 'verification']);
     assert.equal(hits[0].path, scenes.objectScene, `${mode}: the object's scene first`);
     assert.deepEqual(hits.map((hit: { rank: number }) => hit.rank), Array.from({ length: 12 }, (_, i) => i + 1));
-    assert.ok(hits.every((hit: { score: number }, i: number) => i === 0 || hit.score <= hits[i - 1].score));
+    // Verified hits first by inliers, then the rest by model score.
+    type CliHit = { score: number; verification: { status: string; inliers: number; quad: number[] | null } };
+    const verified = hits.filter((hit: CliHit) => hit.verification.status === 'verified');
+    assert.ok(hits.slice(0, verified.length).every((hit: CliHit) => hit.verification.status === 'verified'));
+    assert.ok(verified.every((hit: CliHit, i: number) => i === 0 || hit.verification.inliers <= verified[i - 1].verification.inliers));
+    const rest = hits.slice(verified.length);
+    assert.ok(rest.every((hit: CliHit, i: number) => i === 0 || hit.score <= rest[i - 1].score));
+    assert.ok(rest.every((hit: CliHit) => hit.verification.status === 'unverified' && hit.verification.quad === null));
+    for (const hit of verified) assert.equal(hit.verification.quad.length, 8);
     const [bx, by, bw, bh] = hits[0].box;
     assert.ok(bx < x + w && bx + bw > x && by < y + h && by + bh > y, `${mode}: the matched region overlaps the object`);
     results[mode] = hits;
@@ -80,6 +89,8 @@ test('a crop around a small object finds its scene at rank 1 in both modes, each
     assert.equal(search!.mode, mode);
     assert.equal(search!.checkpointHash, mode === 'adaptive' ? weightsHash : null);
     assert.deepEqual(search!.params.crops, [scenes.objectBox]);
+    assert.equal((search!.params.verify as { k: number }).k, 100);
+    assert.equal((search!.params.verification as { checked: number }).checked, 12);
   }
   const baselineByPath = new Map(results.baseline!.map((hit) => [hit.path, hit.score]));
   for (const hit of results.adaptive!) assert.ok(Math.abs(hit.baselineScore - baselineByPath.get(hit.path)!) < 1e-6, 'baselineScore is the plain score');
@@ -122,11 +133,13 @@ test('eval excludes the query image and reports baseline and adaptive figures', 
   const report = JSON.parse(stdout);
   assert.equal(report.queries, 2);
   // Query 1 contributes 0 everywhere; query 2 finds its one relevant image among the 11 others, so R@100 = 1.
-  for (const mode of ['baseline', 'adaptive']) {
+  for (const mode of ['baseline', 'adaptive', 'verified']) {
     assert.deepEqual(Object.keys(report[mode]), ['mAP@100', 'R@1', 'R@10', 'R@100']);
     assert.equal(report[mode]['R@100'], 0.5);
     assert.ok(report[mode]['mAP@100'] > 0 && report[mode]['mAP@100'] <= 0.5);
   }
+  assert.ok(report.verifyMsMean > 0, 'verification took measurable time');
+  assert.equal(report.verifyParams.k, 100);
   const bad = await quari('eval', '--catalog', catalog, '--queries', join(root, 'missing.json'));
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /no queries file/);

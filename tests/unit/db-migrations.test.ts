@@ -30,6 +30,8 @@ test('a new catalog is migrated to the latest version with every table', () => {
   db.close();
   assert.deepEqual(tables(t.file), [
     'cases',
+    'duplicate_members',
+    'duplicate_stacks',
     'embeddings',
     'hash_set_entries',
     'hash_sets',
@@ -39,6 +41,7 @@ test('a new catalog is migrated to the latest version with every table', () => {
     'known_matches',
     'model_packs',
     'notes',
+    'perceptual_hashes',
     'query_images',
     'searches',
     'settings',

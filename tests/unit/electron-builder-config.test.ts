@@ -92,6 +92,8 @@ describe('electron-builder.yml', () => {
       assert.ok(unpacked(lib), `${lib} would stay inside app.asar`);
     }
     assert.ok(unpacked('dist/electron/encoder-worker.mjs'), 'the worker-thread bundle must be on disk');
+    assert.ok(unpacked('dist/electron/verify-worker.mjs'), 'the verification worker bundle must be on disk');
+    assert.ok(unpacked('node_modules/@techstark/opencv-js/dist/opencv.js'), 'the unpacked verification worker resolves OpenCV.js beside it');
   });
 
   test('the default model pack ships as an extra resource, where main.ts looks for it', () => {

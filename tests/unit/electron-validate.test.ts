@@ -14,7 +14,17 @@ const VALID: Record<ApiMethod, unknown[]> = {
   getIngestProgress: [],
   listFailures: [],
   addQueryImage: [{ name: 'suspect shirt.jpg', bytes: new Uint8Array([0xff, 0xd8, 0xff]) }],
-  search: [{ queryImageId: 'q_1', crops: [{ x: 0, y: 10.5, w: 100, h: 20 }], mode: 'adaptive', k: 0, top: 100 }],
+  search: [
+    {
+      queryImageId: 'q_1',
+      crops: [{ x: 0, y: 10.5, w: 100, h: 20 }],
+      mode: 'adaptive',
+      k: 0,
+      top: 100,
+      filter: { folderPrefix: '/mnt/evidence', capturedFrom: '2024-05-01', capturedTo: '2024-05-31T23:59', cameraMake: 'Canon', cameraModel: 'EOS', hasGps: true, tagged: { caseId: 1, state: 'untagged', categoryId: 2 }, known: 'not-ignorable' },
+      stackTier: 'embedding',
+    },
+  ],
   listSearches: [],
   listCases: [],
   createCase: [{ name: 'Case 7', description: 'line 1\nline 2', categories: ['weapon', 'vehicle'] }],
@@ -23,6 +33,10 @@ const VALID: Record<ApiMethod, unknown[]> = {
   untagImage: [{ caseId: 1, imageId: 2, categoryId: 3 }],
   setNote: [{ caseId: 1, imageId: 2, text: 'seen at\tdoor' }],
   exportCase: [{ caseId: 1, format: 'csv' }],
+  tagStack: [{ caseId: 1, imageId: 2, tier: 'perceptual', categoryId: 3, searchId: 4 }],
+  listDuplicateStacks: [{ tier: 'exact', offset: 0, limit: 50 }],
+  getImageDetails: [7],
+  browseImages: [{ filter: { known: 'unknown', hasGps: false }, offset: 0, limit: 100 }],
   getSettings: [],
   setSettings: [{ explicitThreshold: 0.7 }],
   importHashSet: [{ path: '/mnt/usb/NSRL/RDS_2024.03.1_modern_minimal.db', name: 'NSRL modern', kind: 'ignorable' }],
@@ -134,4 +148,20 @@ test('query image bytes are a non-empty Uint8Array under the size limit', () => 
   rejects('addQueryImage', [{ bytes: new Uint8Array(1) }], /name: is required/);
   // Node's Buffer (what some IPC paths deliver) is a Uint8Array and passes.
   assert.equal((validateArgs('addQueryImage', [{ name: 'a.jpg', bytes: Buffer.from([1]) }])[0] as { bytes: Uint8Array }).bytes.length, 1);
+});
+
+test('search filters and stack tiers are checked field by field', () => {
+  const base = { queryImageId: 'q', crops: [], mode: 'baseline' };
+  rejects('search', [{ ...base, filter: { folderPrefix: 'relative/dir' } }], /argument 1\.filter\.folderPrefix: must be an absolute folder path/);
+  rejects('search', [{ ...base, filter: { capturedFrom: '2024-13' } }], /argument 1\.filter\.capturedFrom: must be at least 10/);
+  rejects('search', [{ ...base, filter: { capturedTo: "2024-01-01' OR 1=1" } }], /argument 1\.filter\.capturedTo: /);
+  rejects('search', [{ ...base, filter: { hasGps: 'yes' } }], /argument 1\.filter\.hasGps: expected true or false/);
+  rejects('search', [{ ...base, filter: { tagged: { caseId: 1, state: 'maybe' } } }], /argument 1\.filter\.tagged\.state: must be one of/);
+  rejects('search', [{ ...base, filter: { tagged: { state: 'tagged' } } }], /argument 1\.filter\.tagged\.caseId: is required/);
+  rejects('search', [{ ...base, filter: { sql: '1' } }], /argument 1\.filter: unknown field "sql"/);
+  rejects('search', [{ ...base, filter: { known: 'ignorable' } }], /argument 1\.filter\.known: must be one of "unknown", "not-ignorable", "of-interest"/);
+  rejects('search', [{ ...base, stackTier: 'fuzzy' }], /argument 1\.stackTier: must be one of/);
+  rejects('tagStack', [{ caseId: 1, imageId: 2, tier: 'all', categoryId: 3, searchId: null }], /argument 1\.tier: must be one of/);
+  rejects('listDuplicateStacks', [{ tier: 'exact', limit: 5000 }], /argument 1\.limit: must be between 1 and 1000/);
+  rejects('getImageDetails', [-1], /argument 1 \(imageId\): expected a positive integer id/);
 });

@@ -3,7 +3,7 @@
 // internal error, and bad arguments never reach the engine.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -59,6 +59,21 @@ test('importHashSet, listHashSets and getKnownMatches answer through dispatch', 
     (m.value as { imageId: number; matches: { setName: string; category: string | null }[] }[]).map((r) => r.matches.map((x) => [x.setName, x.category])),
     [[['vics.json', '1']], [['OS files', null]], []],
   );
+});
+
+test('exportCase writes VICS JSON into the exports folder through dispatch, with the case category mapped', async () => {
+  const kase = await dispatch(service, 'createCase', [{ name: 'Hotel', categories: ['CAM', 'Other'] }], context);
+  assert.ok(kase.ok, JSON.stringify(kase));
+  const details = kase.value as { caseId: number; categories: { categoryId: number; name: string }[] };
+  const cam = details.categories.find((c) => c.name === 'CAM')!;
+  assert.ok((await dispatch(service, 'tagImage', [{ caseId: details.caseId, imageId: ids[2]!, categoryId: cam.categoryId, searchId: null }], context)).ok);
+  const r = await dispatch(service, 'exportCase', [{ caseId: details.caseId, format: 'vics' }], context);
+  assert.ok(r.ok, JSON.stringify(r));
+  const written = r.value as { path: string; fileName: string; mimeType: string };
+  assert.match(written.fileName, /^case-\d+-Hotel-.*\.vics\.json$/);
+  assert.equal(written.path, join(dir, 'catalog.sqlite.data', 'exports', written.fileName));
+  const doc = JSON.parse(readFileSync(written.path, 'utf8'));
+  assert.deepEqual(doc.value.map((m: { MD5: string; Category: number }) => [m.MD5, m.Category]), [[hashes[2]!.md5.toUpperCase(), 1]]);
 });
 
 test('a malformed file is a bad-request naming the line; bad arguments are refused before the engine', async () => {

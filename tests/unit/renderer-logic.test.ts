@@ -2,7 +2,7 @@
 // shared with the web host, and the host's media-URL rewriting.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { boxFromCorners, expandBox, moveBox, resizeBox, roundBox, toImagePoint } from '../../renderer/src/lib/geometry.ts';
+import { boxFromCorners, expandBox, matchLabel, moveBox, quadPoints, resizeBox, roundBox, toImagePoint } from '../../renderer/src/lib/geometry.ts';
 import { gridMetrics, scrollToReveal, stepSelection, visibleRange } from '../../renderer/src/lib/virtualGrid.ts';
 import { paneTransform, resetZoom, zoomAt } from '../../renderer/src/lib/zoom.ts';
 import { base64ToBytes, bytesToBase64, decodeWire, encodeWire } from '../../electron/shared/protocol/wire.ts';
@@ -120,5 +120,14 @@ describe('web host media URLs', () => {
     assert.equal(session.mediaUrl('image', '../x'), `/media/image/..%2Fx?k=${key}`);
     assert.notEqual(session.mediaKey, session.token);
     assert.notEqual(createWebSession().token, session.token, 'a fresh token per run');
+  });
+});
+
+describe('verified match outline', () => {
+  it('scales the quadrilateral into SVG points and labels verified and unverified hits', () => {
+    assert.equal(quadPoints([{ x: 10, y: 20 }, { x: 110, y: 22 }, { x: 108, y: 90 }, { x: 12, y: 88 }], 0.5), '5.0,10.0 55.0,11.0 54.0,45.0 6.0,44.0');
+    assert.equal(matchLabel({ status: 'verified', inliers: 37 }), 'verified · 37 inliers');
+    assert.equal(matchLabel({ status: 'unverified', inliers: 0 }), 'unverified · window match');
+    assert.equal(matchLabel({ status: 'query-too-few-features', inliers: 0 }), 'unverified · crop has too few features');
   });
 });

@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  assignNearestAsync,
   configureKernels,
   dotRows,
   flatTopK,
@@ -419,3 +420,29 @@ test('async variants give the same answers as the synchronous calls, off the eve
   await assert.rejects(async () => rerankLowRankAsync(x, d, new Uint32Array([5000]), q, U, V, r, 0.6), /rows\[0\]=5000/);
   assert.equal((await rerankLowRankAsync(x, d, new Uint32Array(0), q, U, V, r, 0.6)).length, 0);
 });
+
+for (const mode of MODES) {
+  test(`assignNearest (${mode.name}) picks each row's largest inner product, the lower centroid on ties`, async () => {
+    configureKernels({ simd: mode.simd, avx512: mode.avx512, threads: mode.threads });
+    const next = rng(41);
+    // Sizes off every tile: 37 centroids (not a multiple of 16), 301 rows (not a multiple of 48), dim 70.
+    const dim = 70, nlist = 37, n = 301;
+    const centroids = Float32Array.from({ length: nlist * dim }, () => next() - 0.5);
+    centroids.copyWithin(20 * dim, 3 * dim, 4 * dim); // centroid 20 duplicates centroid 3: ties go to 3
+    const x = Float32Array.from({ length: n * dim }, () => next() - 0.5);
+    x.set(centroids.subarray(3 * dim, 4 * dim), 5 * dim);
+    const got = await assignNearestAsync(x, dim, centroids);
+    assert.equal(got.length, n);
+    for (let i = 0; i < n; i++) {
+      const scores = Array.from({ length: nlist }, (_, c) => {
+        let s = 0;
+        for (let j = 0; j < dim; j++) s += x[i * dim + j]! * centroids[c * dim + j]!;
+        return s;
+      });
+      const best = Math.max(...scores);
+      assert.ok(best - scores[got[i]!]! < 1e-5, `row ${i}: centroid ${got[i]} scores ${scores[got[i]!]}, best ${best}`);
+    }
+    assert.equal(got[5], 3);
+    await assert.rejects(async () => assignNearestAsync(x, dim, new Float32Array(dim + 1)), /centroids must be a non-empty Float32Array of rows of dim 70/);
+  });
+}

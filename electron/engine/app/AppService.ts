@@ -12,9 +12,14 @@ import { PackRegistry, defaultDataHome } from '../../../native-models/packs/regi
 import {
   mediaUrl as electronMediaUrl,
   QuariApiError,
+  type BrowsedImage,
   type CaseDetails,
   type CaseSummary,
   type CatalogInfo,
+  type DuplicateStacks,
+  type ImageDetails,
+  type SearchFilter,
+  type StackTier,
   type ExportFormat,
   type ExportResult,
   type FailureRow,
@@ -34,6 +39,7 @@ import {
 import type { AppService } from '../../shared/protocol/service.ts';
 import { importHashSetFile } from '../hashsets/importFile.ts';
 import { Cases } from './cases.ts';
+import { ImageViews } from './imageViews.ts';
 import { IngestJobs } from './ingestJobs.ts';
 import { MediaLookup } from './media.ts';
 import { ActivePack } from './packs.ts';
@@ -68,6 +74,7 @@ class CatalogApp implements AppService {
   private readonly session: SearchSession;
   private readonly cases: Cases;
   private readonly media: MediaLookup;
+  private readonly images: ImageViews;
 
   constructor(
     private readonly catalogPath: string,
@@ -86,6 +93,7 @@ class CatalogApp implements AppService {
     });
     this.cases = new Cases(store, this.dataDir, mediaUrl);
     this.media = new MediaLookup(store, this.dataDir, (id) => this.session.queryPath(id));
+    this.images = new ImageViews(store, mediaUrl);
   }
 
   // ---- Catalog and packs ----
@@ -156,6 +164,24 @@ class CatalogApp implements AppService {
 
   async tagImage(input: { caseId: number; imageId: number; categoryId: number; searchId: number | null }): Promise<CaseDetails> {
     return this.cases.tag(input);
+  }
+
+  async tagStack(input: { caseId: number; imageId: number; tier: StackTier; categoryId: number; searchId: number | null }): Promise<CaseDetails> {
+    return this.cases.tagStack(input);
+  }
+
+  // ---- Duplicates, the image panel and the catalog browser ----
+
+  async listDuplicateStacks(input: { tier: StackTier; offset?: number; limit?: number }): Promise<DuplicateStacks> {
+    return this.images.listDuplicateStacks(input);
+  }
+
+  async getImageDetails(imageId: number): Promise<ImageDetails> {
+    return this.images.getImageDetails(imageId);
+  }
+
+  async browseImages(input: { filter?: SearchFilter; offset?: number; limit?: number }): Promise<{ total: number; images: BrowsedImage[] }> {
+    return this.images.browseImages(input);
   }
 
   async untagImage(input: { caseId: number; imageId: number; categoryId: number }): Promise<CaseDetails> {

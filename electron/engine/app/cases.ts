@@ -1,9 +1,10 @@
 // Cases as the analyst works them: create, read (with categories and tagged items), tag, untag, note, export.
 // Media URLs come from the host.
 import { join } from 'node:path';
-import type { CatalogStore } from '../../../db/Interface.ts';
+import type { CatalogStore, DuplicateTier } from '../../../db/Interface.ts';
 import { QuariApiError, type CaseDetails, type CaseSummary, type ExportFormat, type ExportResult } from '../../shared/api.ts';
 import { buildCaseReport, writeCaseExport } from '../export/caseExport.ts';
+import { writeVicsExport } from '../export/vicsExport.ts';
 import type { MediaUrlBuilder } from './searchSession.ts';
 
 export class Cases {
@@ -39,7 +40,7 @@ export class Cases {
         path: item.path,
         sha256: item.sha256 ?? '',
         thumbnailUrl: this.mediaUrl('thumb', item.imageId),
-        categories: item.tags.map((t) => ({ categoryId: t.categoryId, name: t.name, taggedAt: t.taggedAt, searchId: t.searchId })),
+        categories: item.tags.map((t) => ({ categoryId: t.categoryId, name: t.name, taggedAt: t.taggedAt, searchId: t.searchId, stackTier: t.stackTier, stackOf: t.stackOf })),
         note: item.note ?? '',
       })),
     };
@@ -49,6 +50,17 @@ export class Cases {
     this.requireCategory(input.caseId, input.categoryId);
     this.requireImage(input.imageId);
     this.store.tagImage(input);
+    return this.get(input.caseId);
+  }
+
+  /** Tags every member of the image's stack in `tier`; each tag records the tier and the member it came from. */
+  tagStack(input: { caseId: number; imageId: number; tier: DuplicateTier; categoryId: number; searchId: number | null }): CaseDetails {
+    this.requireCategory(input.caseId, input.categoryId);
+    this.requireImage(input.imageId);
+    if (!this.store.duplicates.stacksOfImages([input.imageId]).get(input.imageId)?.[input.tier]) {
+      throw new QuariApiError('not-found', `image ${input.imageId} is in no ${input.tier} duplicate stack`);
+    }
+    this.store.duplicates.tagStack(input);
     return this.get(input.caseId);
   }
 
@@ -68,8 +80,17 @@ export class Cases {
 
   export(input: { caseId: number; format: ExportFormat }): ExportResult {
     if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
-    const report = buildCaseReport(this.store, input.caseId);
-    return writeCaseExport(report, input.format, join(this.dataDir, 'exports'), this.dataDir);
+    const exportDir = join(this.dataDir, 'exports');
+    if (input.format === 'vics') {
+      try {
+        return writeVicsExport(this.store, input.caseId, exportDir);
+      } catch (err) {
+        // An image catalogued before MD5/SHA-1 is the analyst's to fix (re-ingest), not an internal failure.
+        if (/has no MD5\/SHA-1/.test((err as Error).message)) throw new QuariApiError('unavailable', (err as Error).message);
+        throw err;
+      }
+    }
+    return writeCaseExport(buildCaseReport(this.store, input.caseId), input.format, exportDir, this.dataDir);
   }
 
   private requireImage(imageId: number): void {

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import { QuariApiError, type FailureRow, type IngestProgress } from '../../shared/api.ts';
+import { AFTER_INGEST_EMBEDDING_MAX_IMAGES, rebuildDuplicateStacks } from '../duplicates/rebuild.ts';
 import { ingestFolder, type IngestResult } from '../ingest/ingestFolder.ts';
 
 export interface IngestJobsOptions {
@@ -53,7 +54,9 @@ export class IngestJobs {
       publish(p);
     };
     const done: Promise<void> = ingestFolder({ root, catalog: this.options.store, pack, signal: controller.signal, onProgress })
-      .then((result) => {
+      .then(async (result) => {
+        // New files carry their pHash already; the stacks are rebuilt before "done", so results show them.
+        if (!result.cancelled) await rebuildDuplicateStacks(this.options.store, pack.manifest.id, undefined, AFTER_INGEST_EMBEDDING_MAX_IMAGES);
         // The job is over before its last event goes out, so a listener may start the next run right away.
         this.job = null;
         this.options.indexChanged();

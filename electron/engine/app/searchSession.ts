@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FilterError } from '../../../db/imageQueries.ts';
 import type { CatalogStore, SearchRow } from '../../../db/Interface.ts';
 import { QuariApiError, type MediaKind, type QueryImage, type SearchRecord, type SearchRequest, type SearchResponse } from '../../shared/api.ts';
 import { DEFAULT_K, DEFAULT_TOP } from '../../shared/constants.ts';
@@ -62,10 +63,22 @@ export class SearchSession {
       }
     }
     const queryName = this.store.getQueryImage(request.queryImageId)?.name ?? request.queryImageId;
-    const result = await service.search(
-      { imagePath, crops: request.crops, mode: request.mode, k: request.k ?? DEFAULT_K, top: request.top ?? DEFAULT_TOP },
-      { record: { params: { queryImageId: request.queryImageId, queryName } } },
-    );
+    const result = await service
+      .search(
+        {
+          imagePath,
+          crops: request.crops,
+          mode: request.mode,
+          k: request.k ?? DEFAULT_K,
+          top: request.top ?? DEFAULT_TOP,
+          ...(request.filter ? { filter: request.filter } : {}),
+          stackTier: request.stackTier ?? 'perceptual',
+        },
+        { record: { params: { queryImageId: request.queryImageId, queryName } } },
+      )
+      .catch((err: Error) => {
+        throw err instanceof FilterError ? new QuariApiError('bad-request', err.message) : err;
+      });
     return {
       searchId: result.searchId!,
       packId: service.packId,
@@ -84,6 +97,9 @@ export class SearchSession {
         baselineScore: h.baselineScore,
         box: h.box,
         explicitScore: h.explicitScore,
+        verification: h.verification,
+        stack: h.stack,
+        known: h.known,
         thumbnailUrl: this.mediaUrl('thumb', h.imageId),
         imageUrl: this.mediaUrl('image', h.imageId),
       })),
@@ -151,6 +167,8 @@ function toSearchRecord(row: SearchRow): SearchRecord {
       mode: row.mode,
       ...(typeof p.k === 'number' ? { k: p.k } : {}),
       ...(typeof p.top === 'number' ? { top: p.top } : {}),
+      ...(p.filter && typeof p.filter === 'object' ? { filter: p.filter as SearchRequest['filter'] } : {}),
+      ...(typeof p.stackTier === 'string' ? { stackTier: p.stackTier as SearchRequest['stackTier'] } : {}),
     },
     resultCount: row.resultCount,
     durationMs: row.durationMs,

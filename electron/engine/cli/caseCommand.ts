@@ -47,10 +47,6 @@ function applyVicsMap(store: CatalogStore, caseId: number, spec: string): void {
   }
 }
 
-function isInside(root: string, path: string): boolean {
-  return isSameOrInside(path, root);
-}
-
 export const caseCommand: Command = {
   synopsis: 'case export|list         export a case (html, csv, json, VICS JSON)',
   usage,
@@ -79,7 +75,7 @@ export const caseCommand: Command = {
       if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
       const out = resolve(requireString(values.out, '--out'));
       for (const run of store.listIngestRuns({ limit: 100_000 })) {
-        if (isInside(run.root, out)) throw new Error(`--out ${out} lies inside the evidence folder ${run.root}; evidence folders are read-only`);
+        if (isSameOrInside(out, run.root)) throw new Error(`--out ${out} lies inside the evidence folder ${run.root}; evidence folders are read-only`);
       }
       if (!existsSync(dirname(out))) throw new Error(`--out: folder ${dirname(out)} does not exist`);
       const kase = findCase(store, requireString(values.case, '--case'));

@@ -1,19 +1,23 @@
-// quari eval --catalog F --queries queries.json [--top 100] [--k K] [--json]
+// quari eval --catalog F --queries queries.json [--top 100] [--k K] [--verify-k K] [--json]
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { summarise, type RetrievalSummary } from '../eval/metrics.ts';
 import type { Box } from '../../shared/api.ts';
+import { DEFAULT_VERIFY_PARAMS, verifyParams } from '../verify/params.ts';
 import { parse, positiveInt, requireString, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
 import { terminalSafe } from './terminal.ts';
 
-const usage = `Usage: quari eval --catalog <file> --queries <queries.json> [--top 100] [--k K] [--pack <id>] [--json]
+const usage = `Usage: quari eval --catalog <file> --queries <queries.json> [--top 100] [--k K] [--verify-k K] [--pack <id>] [--json]
 
 queries.json is a list of {"image": path, "crop": [x,y,w,h] or null, "relevant": [paths]}, paths relative to the
-JSON file. Each query is searched in baseline and (when the pack ships a QuARI checkpoint) adaptive mode, with the
-query's own image excluded from its ranking. Prints
-{"queries":n,"baseline":{"mAP@100","R@1","R@10","R@100"},"adaptive":{...}}: AP over the first --top ranks,
-normalised by min(|relevant|, top); R@k = share of the relevant images in the first k.`;
+JSON file. Each query is searched in three modes, with the query's own image excluded from its ranking:
+"baseline" (cosine over the region index), "adaptive" (QuARI rescoring, when the pack ships a checkpoint) and
+"verified" (the full default pipeline: adaptive, or baseline without a checkpoint, then geometric verification of
+the --verify-k best hits, default ${DEFAULT_VERIFY_PARAMS.k}). Prints
+{"queries":n,"baseline":{"mAP@100","R@1","R@10","R@100"},"adaptive":{...},"verified":{...},"verifyMsMean":ms,
+"verifyParams":{...}}: AP over the first --top ranks, normalised by min(|relevant|, top); R@k = share of the relevant
+images in the first k; verifyMsMean = the mean time verification added per query.`;
 
 interface EvalQuery {
   image: string;
@@ -50,7 +54,7 @@ export const evalCommand: Command = {
   async run(argv) {
     const parsed = parse(
       argv,
-      { catalog: { type: 'string' }, queries: { type: 'string' }, top: { type: 'string' }, k: { type: 'string' }, pack: { type: 'string' }, 'index-dtype': { type: 'string' }, json: { type: 'boolean' } },
+      { catalog: { type: 'string' }, queries: { type: 'string' }, top: { type: 'string' }, k: { type: 'string' }, 'verify-k': { type: 'string' }, pack: { type: 'string' }, 'index-dtype': { type: 'string' }, json: { type: 'boolean' } },
       usage,
     );
     if (!parsed) return 0;
@@ -58,11 +62,14 @@ export const evalCommand: Command = {
     const queries = readEvalQueries(requireString(values.queries, '--queries'));
     const cutoff = positiveInt(values.top, '--top', 100) || 100;
     const k = positiveInt(values.k, '--k', 1000);
+    const verify = verifyParams({ k: positiveInt(values['verify-k'], '--verify-k', DEFAULT_VERIFY_PARAMS.k) });
     const session = await openSearch(requireString(values.catalog, '--catalog'), values.pack, parseIndexDtype(values['index-dtype']));
     try {
       const { store, service } = session;
-      const modes = service.checkpointHash ? (['baseline', 'adaptive'] as const) : (['baseline'] as const);
-      const rankings: Record<string, { ranked: string[]; relevant: Set<string> }[]> = { baseline: [], adaptive: [] };
+      const modelModes = service.checkpointHash ? (['baseline', 'adaptive'] as const) : (['baseline'] as const);
+      const modes = [...modelModes, 'verified'] as const;
+      const rankings: Record<string, { ranked: string[]; relevant: Set<string> }[]> = { baseline: [], adaptive: [], verified: [] };
+      let verifyMs = 0;
       const missing = new Set<string>();
       for (const [i, q] of queries.entries()) {
         for (const p of q.relevant) if (!store.getImageByPath(p)) missing.add(p);
@@ -70,21 +77,26 @@ export const evalCommand: Command = {
         const vectors = await service.queryVectors({ imagePath: q.image, crops });
         const own = store.getImageByPath(q.image);
         for (const mode of modes) {
+          const model = mode === 'verified' ? modelModes[modelModes.length - 1]! : mode;
           const result = await service.search(
-            { imagePath: q.image, crops, mode, k, top: Math.max(cutoff, 100) },
+            { imagePath: q.image, crops, mode: model, k, top: Math.max(cutoff, 100), verify: mode === 'verified' ? verify : { k: 0 } },
             { record: false, vectors, excludeImageIds: own ? [own.id] : [] },
           );
           rankings[mode]!.push({ ranked: result.hits.map((h) => h.path), relevant: new Set(q.relevant) });
+          if (mode === 'verified') verifyMs += result.verification?.ms ?? 0;
         }
         if (process.stderr.isTTY) process.stderr.write(`\rquery ${i + 1}/${queries.length}`);
       }
       if (process.stderr.isTTY) process.stderr.write('\n');
       if (missing.size > 0) console.error(`warning: ${missing.size} relevant images are not in the catalog (they count as not found)`);
-      const report: { queries: number; baseline: RetrievalSummary; adaptive: RetrievalSummary | null } = {
+      const report = {
         queries: queries.length,
         baseline: summarise(rankings.baseline!, cutoff),
-        adaptive: modes.length === 2 ? summarise(rankings.adaptive!, cutoff) : null,
-      };
+        adaptive: modelModes.length === 2 ? summarise(rankings.adaptive!, cutoff) : null,
+        verified: summarise(rankings.verified!, cutoff),
+        verifyMsMean: +(verifyMs / queries.length).toFixed(1),
+        verifyParams: verify,
+      } satisfies { queries: number; baseline: RetrievalSummary; adaptive: RetrievalSummary | null; verified: RetrievalSummary; verifyMsMean: number; verifyParams: object };
       if (!report.adaptive) console.error(`pack ${terminalSafe(service.packId)} has no QuARI checkpoint: adaptive figures are null`);
       if (values.json) console.log(JSON.stringify(report));
       else {
@@ -92,7 +104,7 @@ export const evalCommand: Command = {
           const s = report[mode]!;
           console.log(`${mode.padEnd(9)} mAP@100 ${s['mAP@100'].toFixed(4)}  R@1 ${s['R@1'].toFixed(4)}  R@10 ${s['R@10'].toFixed(4)}  R@100 ${s['R@100'].toFixed(4)}`);
         }
-        console.log(`${queries.length} queries`);
+        console.log(`${queries.length} queries; verification added ${report.verifyMsMean} ms per query on average (K = ${verify.k})`);
       }
       return 0;
     } finally {

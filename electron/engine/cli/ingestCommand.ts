@@ -1,6 +1,7 @@
 // quari ingest <folder> --catalog F [--pack ID] [--json]
 import { openCatalog } from '../../../db/CatalogStore.ts';
 import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
+import { AFTER_INGEST_EMBEDDING_MAX_IMAGES, rebuildDuplicateStacks } from '../duplicates/rebuild.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { terminalProgress } from '../ingest/progress.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
@@ -18,6 +19,8 @@ Every new image is matched against the catalog's hash sets (quari hashset import
 Refused and recorded as failures, unread: files above --max-file-bytes (default 268435456 = 256 MiB), files whose
 first bytes name no image format, and symbolic links (or linked folders) leading outside <folder> — unless
 --follow-links is given, which the run records.
+Each new file's perceptual hash is computed as it is decoded, and the duplicate stacks are rebuilt at the end
+(the embedding tier only up to 20,000 images; quari dupes builds it at any size).
 Progress goes to stderr. With --json the last line of stdout is
 {"added":n,"skipped":n,"rehashed":n,"failed":n,"failures":[{"path":...,"error":...}],"seconds":s}.
 Every run is recorded in the catalog; a run whose process was killed is marked "interrupted" at the next open.
@@ -51,6 +54,7 @@ export const ingestCommand: Command = {
         ...(maxFileBytes ? { maxFileBytes } : {}),
         followLinks: values['follow-links'] === true,
       });
+      if (!result.cancelled) await rebuildDuplicateStacks(catalog, pack.manifest.id, undefined, AFTER_INGEST_EMBEDDING_MAX_IMAGES);
       const summary = {
         added: result.added + result.updated,
         skipped: result.skipped + result.moved,

@@ -1,6 +1,7 @@
 // `quari` command line: the engine without Electron. Each subcommand lives in its own module; this file only dispatches.
 import { UsageError, type Command } from './args.ts';
 import { caseCommand } from './caseCommand.ts';
+import { dupesCommand } from './dupesCommand.ts';
 import { evalCommand } from './evalCommand.ts';
 import { EXIT, EXIT_CODES_HELP } from './exitCodes.ts';
 import { hashsetCommand } from './hashsetCommand.ts';
@@ -15,6 +16,7 @@ import { terminalSafe } from './terminal.ts';
 const COMMANDS: Record<string, Command> = {
   ingest: ingestCommand,
   stats: statsCommand,
+  dupes: dupesCommand,
   search: searchCommand,
   index: indexCommand,
   eval: evalCommand,

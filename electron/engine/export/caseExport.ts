@@ -47,28 +47,36 @@ export interface WrittenExport {
   bytes: number;
 }
 
-const MIME: Record<ExportFormat, string> = {
+/** The formats rendered from a CaseReport; 'vics' is built from the catalog's hashes (vicsExport.ts). */
+export type ReportFormat = Exclude<ExportFormat, 'vics'>;
+
+export const MIME: Record<ExportFormat, string> = {
   html: 'text/html; charset=utf-8',
   csv: 'text/csv; charset=utf-8',
   json: 'application/json',
+  vics: 'application/json',
 };
 
+/** `case-<id>-<slug>-<time>.<ext>`: the exports folder's file name for a case export. */
+export function exportFileName(kase: { id: number; name: string }, exportedAt: string, extension: string): string {
+  const slug = kase.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'case';
+  return `case-${kase.id}-${slug}-${exportedAt.replace(/[:.]/g, '-')}.${extension}`;
+}
+
 /** Renders the report and writes it under `exportDir`, named after the case and the time. */
-export function writeCaseExport(report: CaseReport, format: ExportFormat, exportDir: string, thumbnailDir: string): WrittenExport {
+export function writeCaseExport(report: CaseReport, format: ReportFormat, exportDir: string, thumbnailDir: string): WrittenExport {
   // The format names the file's extension: only the allow-list, whatever a caller's types claimed.
-  if (!(EXPORT_FORMATS as readonly unknown[]).includes(format)) {
+  if (!(EXPORT_FORMATS as readonly unknown[]).includes(format) || (format as ExportFormat) === 'vics') {
     throw new QuariApiError('bad-request', `export format must be one of ${EXPORT_FORMATS.join(', ')}`);
   }
   const content = renderCaseReport(report, format, thumbnailDir);
-  const slug = report.case.name.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'case';
-  const stamp = report.exportedAt.replace(/[:.]/g, '-');
-  const fileName = `case-${report.case.id}-${slug}-${stamp}.${format}`;
+  const fileName = exportFileName(report.case, report.exportedAt, format);
   const path = writeFileAtomic(exportDir, fileName, content);
   return { path, fileName, mimeType: MIME[format], bytes: Buffer.byteLength(content) };
 }
 
 /** The report as the text of one format (the same bytes the API's export and `quari case export` write). */
-export function renderCaseReport(report: CaseReport, format: ExportFormat, thumbnailDir: string): string {
+export function renderCaseReport(report: CaseReport, format: ReportFormat, thumbnailDir: string): string {
   return format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'csv' ? renderCsv(report) : renderHtml(report, thumbnailDir);
 }
 

@@ -9,6 +9,8 @@
 import { basename } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import { defaultVicsCategory, VICS_EXPORT_CONTEXT } from '../hashsets/vics.ts';
+import { writeFileAtomic } from './atomicWrite.ts';
+import { exportFileName, MIME, type WrittenExport } from './caseExport.ts';
 
 export interface VicsMediaOut {
   MediaID: number;
@@ -65,4 +67,13 @@ export function buildVicsExport(store: CatalogStore, caseId: number): VicsDocume
     };
   });
   return { '@odata.context': VICS_EXPORT_CONTEXT, value };
+}
+
+/** The case's VICS JSON, written atomically into `exportDir` as `case-<id>-<slug>-<time>.vics.json`. */
+export function writeVicsExport(store: CatalogStore, caseId: number, exportDir: string): WrittenExport {
+  const doc = buildVicsExport(store, caseId);
+  const content = `${JSON.stringify(doc, null, 1)}\n`;
+  const fileName = exportFileName(store.getCase(caseId)!, new Date().toISOString(), 'vics.json');
+  const path = writeFileAtomic(exportDir, fileName, content);
+  return { path, fileName, mimeType: MIME.vics, bytes: Buffer.byteLength(content) };
 }

@@ -20,6 +20,7 @@ import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import type { IngestProgress } from './progress.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, decodeRgb, hashFile, makeThumbnail, readFileBytes, readImageHeader } from '../images/decode.ts';
 import { readExif } from '../images/exif.ts';
+import { perceptualHash } from '../duplicates/phash.ts';
 import { openEncoder, type EncoderThreading } from '../models/EncoderPool.ts';
 import { toFloat16Array } from '../models/float16.ts';
 import { coverSize, prepareInputs, type EncoderInputs, type ImageEmbedding, type PixelEncoder } from '../models/ImageEncoder.ts';
@@ -329,9 +330,10 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
         const header = await timed('header', () => readImageHeader(file.bytes, path, maxPixels));
         const exif = await timed('exif', () => readExif(file.bytes, header.exif));
         const rgb = await timed('decode', () => decodeRgb(file.bytes, path, coverSize(manifest), maxPixels));
-        const [inputs, thumbJpeg] = await Promise.all([
+        const [inputs, thumbJpeg, phash] = await Promise.all([
           timed('resize', () => prepareInputs(manifest, rgb)),
           timed('thumbnail', () => makeThumbnail(rgb, thumbSize)),
+          perceptualHash(rgb),
         ]);
         const meta: ImageMetadata = {
           sha256: file.sha256,
@@ -343,7 +345,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
           thumbnail: thumbnailPath(file.sha256),
           ...exif,
         };
-        prepared = { sha256: file.sha256, image: { path, ...ident, meta }, inputs, thumbJpeg };
+        prepared = { sha256: file.sha256, image: { path, ...ident, meta, perceptualHash: phash }, inputs, thumbJpeg };
       } catch (err) {
         recordFailure(path, ident.size, ident.mtimeMs, (err as Error).message);
         return;

@@ -26,6 +26,11 @@ export interface SearchOptions {
   top: number;
   /** Catalog image ids never returned (e.g. the query's own image during evaluation). */
   excludeImageIds?: ReadonlySet<number>;
+  /**
+   * When given, only these catalog image ids can be returned (the search filters). Applied inside stage 1: the K
+   * candidates are the K best allowed images, never a filtered remnant of the K best overall.
+   */
+  allowImageIds?: ReadonlySet<number>;
 }
 
 export interface RankedImage {
@@ -87,6 +92,7 @@ export class SearchEngine {
 
   /** Union of each query vector's stage-1 top-K images (or all images), minus exclusions, ascending. */
   private async candidateIds(queries: readonly Float32Array[], options: SearchOptions): Promise<Uint32Array> {
+    if (options.allowImageIds) return this.allowedCandidateIds(queries, options, options.allowImageIds);
     const { source } = this;
     const excluded = options.excludeImageIds;
     const wanted = options.k === 0 ? source.imageCount : Math.min(source.imageCount, options.k + (excluded?.size ?? 0));
@@ -101,6 +107,33 @@ export class SearchEngine {
     const kept: number[] = [];
     for (const id of ids) if (!excluded?.has(id)) kept.push(id);
     return Uint32Array.from(kept).sort();
+  }
+
+  /**
+   * Stage 1 restricted to `allow`: when the allowed images are no more than K they are all candidates; otherwise
+   * the scan is widened (×4 each time) until each query's best-first answer holds K allowed images — those are its
+   * K best allowed images — or the scan covers the catalog.
+   */
+  private async allowedCandidateIds(queries: readonly Float32Array[], options: SearchOptions, allow: ReadonlySet<number>): Promise<Uint32Array> {
+    const { source } = this;
+    const ok = (id: number) => allow.has(id) && !options.excludeImageIds?.has(id);
+    if (options.k === 0 || allow.size <= options.k) {
+      const held = new Set(source.allImageIds());
+      return Uint32Array.from([...allow].filter((id) => held.has(id) && ok(id))).sort();
+    }
+    const union = new Set<number>();
+    let pending = [...queries];
+    for (let wanted = Math.min(source.imageCount, options.k * 4); pending.length > 0; wanted = Math.min(source.imageCount, wanted * 4)) {
+      const answers = await source.topImages(pending, wanted);
+      const short: Float32Array[] = [];
+      answers.forEach((hits, q) => {
+        const found = [...hits.ids].filter(ok);
+        if (found.length >= options.k || wanted === source.imageCount) for (const id of found.slice(0, options.k)) union.add(id);
+        else short.push(pending[q]!);
+      });
+      pending = short;
+    }
+    return Uint32Array.from(union).sort();
   }
 }
 

@@ -1,15 +1,19 @@
 // The search use case: stage 1 over the catalog's embeddings of one model pack (its on-disk IVF index when one was
 // built, else all of them held in memory and scanned exactly), query crops encoded by the pack's encoder, QuARI from
-// the pack's checkpoint, and every search recorded in the catalog's history.
+// the pack's checkpoint, geometric verification of the best hits (stage 3, ../verify), and every search recorded in
+// the catalog's history with every parameter of every stage.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CatalogStore } from '../../../db/Interface.ts';
+import type { CatalogStore, DuplicateTier, ImageFilter, KnownMatch } from '../../../db/Interface.ts';
 import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import type { SearchMode } from '../../shared/constants.ts';
 import type { Box } from '../images/decode.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
+import { verifyParams, type VerifyParams } from '../verify/params.ts';
+import { NOT_CHECKED, queryGray, verifyHits, type HitVerification, type StageSummary } from '../verify/stage.ts';
+import { VerifyPool } from '../verify/VerifyPool.ts';
 import { CatalogRows, IndexedCatalog } from './IndexedCatalog.ts';
 import { IndexFileError, IvfIndex } from './IvfIndex.ts';
 import { SearchEngine, type QueryAdapter } from './SearchEngine.ts';
@@ -27,6 +31,25 @@ export interface QuerySpec {
   /** Stage-1 candidates per query vector; 0 rescores the whole catalog. */
   k: number;
   top: number;
+  /** Stage 3 (geometric verification) parameters over the defaults; { k: 0 } turns it off. */
+  verify?: Partial<VerifyParams>;
+  /** Only images this filter allows, applied inside stage 1 (before K and before the top N are cut). */
+  filter?: ImageFilter;
+  /** Fold lower-ranked members of a duplicate stack of this tier under its best-ranked hit (default 'none'). */
+  stackTier?: DuplicateTier | 'none';
+}
+
+/** Ranked images whose rows and stacks are fetched at a time while hits are assembled. */
+const HIT_CHUNK = 512;
+
+/** The duplicate stack a hit stands for: the hit is the stack's best-ranked member in this search. */
+export interface HitStack {
+  stackId: number;
+  tier: DuplicateTier;
+  /** Members in the catalog, the hit included. */
+  size: number;
+  /** Lower-ranked members of this search folded under the hit. */
+  folded: number[];
 }
 
 /** A search hit as the engine knows it (the app service maps it to the API's SearchHit, adding media URLs). */
@@ -40,10 +63,15 @@ export interface Hit {
   /** The score the ranking used (adaptive in adaptive mode). */
   score: number;
   baselineScore: number;
-  /** The region of the hit image that matched best, in its pixels. */
+  /** The region of the hit image that matched: the verified outline's bounding box, else the best window's box. */
   box: Box;
   /** 0..1: share of the content classifier's explicit classes. */
   explicitScore: number;
+  verification: HitVerification;
+  /** Null when the hit has no duplicate in the request's stack tier. */
+  stack: HitStack | null;
+  /** The hash sets the file is in (empty: unknown). */
+  known: KnownMatch[];
   /** The thumbnail's path relative to the catalog's data folder. */
   thumbnail: string | null;
 }
@@ -55,6 +83,8 @@ export interface SearchResult {
   durationMs: number;
   stage1Ms: number;
   stage2Ms: number;
+  /** Stage 3: the parameters it ran with and what it found (null when k = 0). */
+  verification: (StageSummary & { params: VerifyParams }) | null;
 }
 
 export interface SearchServiceOptions {
@@ -98,6 +128,7 @@ export class SearchService {
   /** The catalog's data_version when the index was loaded: another process's commit changes it. */
   private indexVersion = -1;
   private ivf: IvfIndex | null = null;
+  private verifier: Promise<VerifyPool> | null = null;
   /** Why an index file beside the catalog is not used (null when it is, or when there is none). */
   indexWarning: string | null = null;
 
@@ -196,32 +227,77 @@ export class SearchService {
     if (spec.mode === 'adaptive' && !this.hypernet) {
       throw new Error(`model pack ${this.packId} has no QuARI checkpoint; use --mode baseline or a pack that ships one`);
     }
+    const verify = verifyParams(spec.verify);
     const vectors = options.vectors ?? (await this.queryVectors(spec));
     this.refreshIfChangedElsewhere();
     const excludeImageIds = new Set(options.excludeImageIds ?? []);
-    const outcome = await this.engine.search(vectors, { mode: spec.mode, k: spec.k, top: spec.top, excludeImageIds });
-    const images = new Map(this.store.getImages(outcome.ranked.map((r) => r.imageId)).map((row) => [row.id, row]));
-    const hits: Hit[] = [];
-    for (const r of outcome.ranked) {
-      const image = images.get(r.imageId);
-      if (!image || image.status !== 'ok') continue; // re-ingested since the index was loaded
-      const [bx, by, bw, bh] = r.box;
-      const width = image.width ?? 0;
-      const height = image.height ?? 0;
-      hits.push({
-        rank: hits.length + 1,
-        imageId: image.id,
-        path: image.path,
-        sha256: image.sha256 ?? '',
-        width,
-        height,
-        score: r.score,
-        baselineScore: r.baselineScore,
-        box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
-        explicitScore: r.explicitScore,
-        thumbnail: image.thumbnail,
-      });
+    const allowImageIds = spec.filter && !this.store.imageQueries.isEmpty(spec.filter) ? new Set(this.store.imageQueries.matchingImageIds(spec.filter)) : undefined;
+    const tier = spec.stackTier ?? 'none';
+    const wanted = Math.max(spec.top, verify.k);
+    // Folding needs the ranking past the top N (folded members do not count), so the engine ranks every candidate.
+    const outcome = await this.engine.search(vectors, {
+      mode: spec.mode,
+      k: spec.k,
+      top: tier === 'none' ? wanted : Number.MAX_SAFE_INTEGER,
+      excludeImageIds,
+      ...(allowImageIds ? { allowImageIds } : {}),
+    });
+    let hits: Hit[] = [];
+    const shownStacks = new Map<number, HitStack>();
+    for (let start = 0; start < outcome.ranked.length && hits.length < wanted; start += HIT_CHUNK) {
+      const chunk = outcome.ranked.slice(start, start + HIT_CHUNK);
+      const ids = chunk.map((r) => r.imageId);
+      const images = new Map(this.store.getImages(ids).map((row) => [row.id, row]));
+      const stacks = tier === 'none' ? null : this.store.duplicates.stacksOfImages(ids);
+      const known = this.store.imageQueries.knownMatchesOf(ids);
+      for (const r of chunk) {
+        if (hits.length === wanted) break;
+        const image = images.get(r.imageId);
+        if (!image || image.status !== 'ok') continue; // re-ingested since the index was loaded
+        const inStack = tier === 'none' ? undefined : stacks?.get(image.id)?.[tier];
+        const shown = inStack && shownStacks.get(inStack.stackId);
+        if (shown) {
+          shown.folded.push(image.id);
+          continue;
+        }
+        const stack: HitStack | null = inStack ? { stackId: inStack.stackId, tier: inStack.tier, size: inStack.size, folded: [] } : null;
+        if (stack) shownStacks.set(stack.stackId, stack);
+        const [bx, by, bw, bh] = r.box;
+        const width = image.width ?? 0;
+        const height = image.height ?? 0;
+        hits.push({
+          rank: hits.length + 1,
+          imageId: image.id,
+          path: image.path,
+          sha256: image.sha256 ?? '',
+          width,
+          height,
+          score: r.score,
+          baselineScore: r.baselineScore,
+          box: { x: Math.round(bx * width), y: Math.round(by * height), w: Math.round(bw * width), h: Math.round(bh * height) },
+          explicitScore: r.explicitScore,
+          verification: { ...NOT_CHECKED },
+          stack,
+          known: known.get(image.id) ?? [],
+          thumbnail: image.thumbnail,
+        });
+      }
     }
+    let verification: SearchResult['verification'] = null;
+    if (verify.k > 0 && hits.length > 0) {
+      if (spec.crops.length > 1) {
+        for (const h of hits.slice(0, verify.k)) h.verification = { status: 'multi-region', inliers: 0, matches: 0, quad: null };
+      } else {
+        const pool = await this.verifyPool();
+        const t3 = performance.now();
+        const stage3 = await verifyHits(pool, await queryGray(spec.imagePath, spec.crops[0] ?? null, verify), hits, verify);
+        hits = stage3.hits;
+        // The time stage 3 added, query crop decoding included (the workers' first start is not).
+        verification = { ...stage3.summary, ms: performance.now() - t3, params: verify };
+      }
+    }
+    hits = hits.slice(0, spec.top);
+    hits.forEach((h, i) => (h.rank = i + 1));
     const durationMs = performance.now() - started;
     let searchId: number | null = null;
     if (options.record !== false && options.record !== undefined) {
@@ -230,19 +306,31 @@ export class SearchService {
         packId: this.packId,
         checkpointHash: spec.mode === 'adaptive' ? this.checkpointHash : null,
         mode: spec.mode,
-        params: { ...spec, ...options.record.params },
+        params: {
+          ...spec,
+          verify,
+          ...(verification ? { verification: { queryFeatures: verification.queryFeatures, checked: verification.checked, verified: verification.verified, failed: verification.failed.slice(0, 100), ms: verification.ms } } : {}),
+          ...options.record.params,
+        },
         resultCount: hits.length,
         durationMs,
       });
       searchId = row.id;
     }
-    return { searchId, hits, candidates: outcome.candidates, durationMs, stage1Ms: outcome.stage1Ms, stage2Ms: outcome.stage2Ms };
+    return { searchId, hits, candidates: outcome.candidates, durationMs, stage1Ms: outcome.stage1Ms, stage2Ms: outcome.stage2Ms, verification };
   }
 
   async close(): Promise<void> {
     await this.encoder.close();
     await this.hypernet?.release();
     await this.ivf?.close();
+    if (this.verifier) await (await this.verifier).close();
+  }
+
+  /** The verification workers start on the first verified search (loading OpenCV takes ≈ 0.5 s per worker). */
+  private verifyPool(): Promise<VerifyPool> {
+    this.verifier ??= VerifyPool.open();
+    return this.verifier;
   }
 
   private buildEngine(): SearchEngine {

@@ -78,6 +78,7 @@ interface NativeKernels {
   streamBaseline(vectors: Float32Array): number;
   float32ToFloat16(values: Float32Array): Uint16Array;
   float16ToFloat32(bits: Uint16Array): Float32Array;
+  assignNearestAsync(vectors: Float32Array, dim: number, centroids: Float32Array): Promise<Uint32Array>;
   configure(options: KernelOptions): KernelConfig;
 }
 
@@ -257,6 +258,19 @@ export function rerankLowRankAsync(
 ): Promise<Float32Array> {
   checkRerank('rerankLowRankAsync', vectors, dim, rows, qRefined, U, V, r, a);
   return load().rerankLowRankAsync(vectors, dim, rows, qRefined, U, V, r, a);
+}
+
+/**
+ * Index of the nearest centroid (largest inner product; the lower index on ties) of every row of `vectors`, off the
+ * event loop, by blocked GEMM: the IVF build's assignment of every catalog vector to its list.
+ */
+export function assignNearestAsync(vectors: Float32Array, dim: number, centroids: Float32Array): Promise<Uint32Array> {
+  if (!(vectors instanceof Float32Array)) throw new TypeError('assignNearestAsync: vectors must be a Float32Array');
+  checkStore('assignNearestAsync', vectors, dim);
+  if (!(centroids instanceof Float32Array) || centroids.length === 0 || centroids.length % dim !== 0) {
+    throw new RangeError(`assignNearestAsync: centroids must be a non-empty Float32Array of rows of dim ${dim}`);
+  }
+  return load().assignNearestAsync(vectors, dim, centroids);
 }
 
 /** Benchmark baseline: sums every float with the kernel thread pool (a pure memory stream). */

@@ -28,6 +28,9 @@ export const MEDIA_KEY_PARAM = 'k';
 export const API_PREFIX = '/api/';
 export const EVENTS_PATH = '/events';
 export const MEDIA_PREFIX = '/media/';
+/** A media item's URL on the web host: by id, authorised by the session's media key. */
+export const webMediaUrl = (kind: MediaKind, id: string | number, mediaKey: string): string =>
+  `${MEDIA_PREFIX}${kind}/${encodeURIComponent(String(id))}?${MEDIA_KEY_PARAM}=${encodeURIComponent(mediaKey)}`;
 /** The landing URL's fragment carries `token=…&media=…`; fragments are never sent to any server. */
 export const TOKEN_FRAGMENT = 'token';
 export const MEDIA_KEY_FRAGMENT = 'media';

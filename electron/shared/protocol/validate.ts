@@ -3,7 +3,7 @@
 // that checks arity, types, bounds and enums, and returns a fresh copy holding only the known fields, so nothing a
 // caller adds (extra keys, `__proto__`, prototypes, getters) reaches the engine. The limits are the API contract's
 // (README "Security"); each refusal names the method, the argument and the field.
-import { EXPORT_FORMATS, HASH_SET_FORMATS, HASH_SET_KINDS, type ApiMethod, type Box, type SearchRequest, type Settings } from '../api.ts';
+import { EXPORT_FORMATS, HASH_SET_FORMATS, HASH_SET_KINDS, KNOWN_FILTERS, STACK_TIERS, type ApiMethod, type Box, type SearchFilter, type SearchRequest, type Settings } from '../api.ts';
 import { SEARCH_MODES } from '../constants.ts';
 import { ValidationError } from './errors.ts';
 import { QUERY_IMAGE_MAX_BYTES } from './routes.ts';
@@ -151,8 +151,33 @@ function bytes(where: string, value: unknown): Uint8Array {
   return value;
 }
 
+const CAPTURE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2})?)?)?$/;
+
+function searchFilter(where: string, value: unknown): SearchFilter {
+  const o = record(where, value, ['folderPrefix', 'capturedFrom', 'capturedTo', 'cameraMake', 'cameraModel', 'hasGps', 'tagged', 'known'], []);
+  const filter: SearchFilter = {};
+  if (o.folderPrefix !== undefined) filter.folderPrefix = folderPath(`${where}.folderPrefix`, o.folderPrefix);
+  for (const key of ['capturedFrom', 'capturedTo'] as const) {
+    if (o[key] !== undefined) filter[key] = str(`${where}.${key}`, o[key], { min: 10, max: 19, pattern: CAPTURE_TIME, patternHint: 'must be YYYY-MM-DD[THH[:MM[:SS]]]' });
+  }
+  for (const key of ['cameraMake', 'cameraModel'] as const) {
+    if (o[key] !== undefined) filter[key] = str(`${where}.${key}`, o[key], { min: 1, max: LIMITS.categoryName });
+  }
+  if (o.hasGps !== undefined) filter.hasGps = bool(`${where}.hasGps`, o.hasGps);
+  if (o.tagged !== undefined) {
+    const t = record(`${where}.tagged`, o.tagged, ['caseId', 'state', 'categoryId'], ['caseId', 'state']);
+    filter.tagged = {
+      caseId: id(`${where}.tagged.caseId`, t.caseId),
+      state: oneOf(`${where}.tagged.state`, t.state, ['tagged', 'untagged'] as const),
+      ...(t.categoryId !== undefined ? { categoryId: id(`${where}.tagged.categoryId`, t.categoryId) } : {}),
+    };
+  }
+  if (o.known !== undefined) filter.known = oneOf(`${where}.known`, o.known, KNOWN_FILTERS);
+  return filter;
+}
+
 function searchRequest(where: string, value: unknown): SearchRequest {
-  const o = record(where, value, ['queryImageId', 'crops', 'mode', 'k', 'top'], ['queryImageId', 'crops', 'mode']);
+  const o = record(where, value, ['queryImageId', 'crops', 'mode', 'k', 'top', 'filter', 'stackTier'], ['queryImageId', 'crops', 'mode']);
   const request: SearchRequest = {
     queryImageId: token(`${where}.queryImageId`, o.queryImageId),
     crops: list(`${where}.crops`, o.crops, LIMITS.crops).map((c, i) => validateBox(`${where}.crops[${i}]`, c)),
@@ -160,6 +185,8 @@ function searchRequest(where: string, value: unknown): SearchRequest {
   };
   if (o.k !== undefined) request.k = int(`${where}.k`, o.k, 0, LIMITS.k);
   if (o.top !== undefined) request.top = int(`${where}.top`, o.top, 1, LIMITS.top);
+  if (o.filter !== undefined) request.filter = searchFilter(`${where}.filter`, o.filter);
+  if (o.stackTier !== undefined) request.stackTier = oneOf(`${where}.stackTier`, o.stackTier, [...STACK_TIERS, 'none'] as const);
   return request;
 }
 
@@ -242,6 +269,34 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
   exportCase: args((w, v) => {
     const o = record(w, v, ['caseId', 'format'], ['caseId', 'format']);
     return { caseId: id(`${w}.caseId`, o.caseId), format: oneOf(`${w}.format`, o.format, EXPORT_FORMATS) };
+  }),
+  tagStack: args((w, v) => {
+    const o = record(w, v, ['caseId', 'imageId', 'tier', 'categoryId', 'searchId'], ['caseId', 'imageId', 'tier', 'categoryId']);
+    if (!('searchId' in o)) fail(`${w}.searchId`, 'is required (a search id or null)');
+    return {
+      caseId: id(`${w}.caseId`, o.caseId),
+      imageId: id(`${w}.imageId`, o.imageId),
+      tier: oneOf(`${w}.tier`, o.tier, STACK_TIERS),
+      categoryId: id(`${w}.categoryId`, o.categoryId),
+      searchId: o.searchId === null ? null : id(`${w}.searchId`, o.searchId),
+    };
+  }),
+  listDuplicateStacks: args((w, v) => {
+    const o = record(w, v, ['tier', 'offset', 'limit'], ['tier']);
+    return {
+      tier: oneOf(`${w}.tier`, o.tier, STACK_TIERS),
+      ...(o.offset !== undefined ? { offset: int(`${w}.offset`, o.offset, 0, LIMITS.k) } : {}),
+      ...(o.limit !== undefined ? { limit: int(`${w}.limit`, o.limit, 1, 1000) } : {}),
+    };
+  }),
+  getImageDetails: args((w, v) => id(`${w} (imageId)`, v)),
+  browseImages: args((w, v) => {
+    const o = record(w, v, ['filter', 'offset', 'limit'], []);
+    return {
+      ...(o.filter !== undefined ? { filter: searchFilter(`${w}.filter`, o.filter) } : {}),
+      ...(o.offset !== undefined ? { offset: int(`${w}.offset`, o.offset, 0, LIMITS.k) } : {}),
+      ...(o.limit !== undefined ? { limit: int(`${w}.limit`, o.limit, 1, 1000) } : {}),
+    };
   }),
   getSettings: args(),
   setSettings: args((w, v) => settingsPatch(w, v)),

@@ -1,7 +1,7 @@
 // The renderer's one way to the backend: Electron's preload injects window.quari; a plain browser talking to
 // the loopback host gets the HTTP client instead, authenticated by the session the landing URL's fragment carried.
 import { mediaUrl, type MediaKind, type QuariApi } from '../../../electron/shared/api.ts';
-import { MEDIA_KEY_PARAM, MEDIA_PREFIX } from '../../../electron/shared/protocol/routes.ts';
+import { webMediaUrl } from '../../../electron/shared/protocol/routes.ts';
 import { createHttpClient } from './httpClient.ts';
 import { takeWebSession } from './session.ts';
 
@@ -27,5 +27,5 @@ export function api(): QuariApi {
  */
 export function mediaSrc(kind: MediaKind, id: string | number): string {
   if (mediaKey === null) return mediaUrl(kind, id);
-  return `${MEDIA_PREFIX}${kind}/${encodeURIComponent(String(id))}?${MEDIA_KEY_PARAM}=${encodeURIComponent(mediaKey)}`;
+  return webMediaUrl(kind, id, mediaKey);
 }

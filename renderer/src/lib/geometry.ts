@@ -70,3 +70,16 @@ export function expandBox(box: Box, factor: number, imageWidth: number, imageHei
   const y = clamp(box.y + box.h / 2 - h / 2, 0, imageHeight - h);
   return { x, y, w, h };
 }
+
+/** A verified hit's outline (image px) as an SVG `points` string at `scale` display px per image px. */
+export function quadPoints(quad: readonly Point[], scale = 1): string {
+  return quad.map((p) => `${(p.x * scale).toFixed(1)},${(p.y * scale).toFixed(1)}`).join(' ');
+}
+
+/** What the match outline of a hit says: the verified outline with its inliers, or the window box, unverified. */
+export function matchLabel(v: { status: string; inliers: number }): string {
+  if (v.status === 'verified') return `verified · ${v.inliers} inliers`;
+  if (v.status === 'query-too-few-features') return 'unverified · crop has too few features';
+  if (v.status === 'failed') return 'unverified · features could not be computed';
+  return 'unverified · window match';
+}

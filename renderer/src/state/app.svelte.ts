@@ -22,8 +22,9 @@ import { DEFAULT_K, DEFAULT_TOP, IMAGE_EXTENSIONS } from '../../../electron/shar
 import { api, mediaSrc } from '../api/index.ts';
 import { errorMessage, fileName } from '../lib/format.ts';
 import { roundBox } from '../lib/geometry.ts';
+import { searchFilters } from './duplicates.svelte.ts';
 
-export type View = 'catalog' | 'search' | 'cases' | 'history';
+export type View = 'catalog' | 'browse' | 'search' | 'duplicates' | 'cases' | 'history';
 export type Mode = SearchRequest['mode'];
 
 const ACTIVE_CASE_KEY = 'quari.activeCaseId';
@@ -234,6 +235,7 @@ class AppState {
       mode: this.mode,
       top: this.top,
       ...(this.mode === 'adaptive' ? { k: this.k } : {}),
+      ...searchFilters.request(this.activeCase?.caseId ?? null),
     };
     await this.runRequest(request);
   }
@@ -309,6 +311,11 @@ class AppState {
   async openCase(caseId: number) {
     const details = await this.task('Opening case…', () => api().getCase(caseId));
     if (details) this.setActiveCase(details);
+  }
+
+  /** A case returned by a call made elsewhere (stack tagging) becomes the active case. */
+  adoptCase(details: CaseDetails) {
+    this.setActiveCase(details);
   }
 
   private setActiveCase(details: CaseDetails) {

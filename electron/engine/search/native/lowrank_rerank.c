@@ -46,7 +46,7 @@ QK_AVX2 static void mk_avx2(const float *A, size_t lda, int depth, const float *
   _mm256_storeu_ps(C, c50); _mm256_storeu_ps(C + 8, c51);
 }
 
-QK_AVX2 static void cvt_f16_row_avx2(const uint16_t *src, float *dst, int d) {
+QK_AVX2 void cvt_f16_row_avx2(const uint16_t *src, float *dst, int d) {
   int i = 0;
   for (; i + 8 <= d; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
   for (; i < d; i++) dst[i] = _cvtsh_ss(src[i]);
@@ -76,7 +76,7 @@ QK_AVX512 static void mk2_avx512(const float *A, size_t lda, int depth, const fl
 /* C[nrows x nblocks*NR] = A[nrows x depth] * Bp (nblocks packed [depth][NR] blocks); nrows a multiple of 12.
  * Column blocks outermost so one B block (depth x NR) stays in L1 while the row block streams from L2.
  * level: 0 scalar, 1 AVX2, 2 AVX-512. */
-static void gemm6(const float *A, size_t lda, int depth, const float *Bp, int nblocks, uint32_t nrows, float *C,
+void gemm6(const float *A, size_t lda, int depth, const float *Bp, int nblocks, uint32_t nrows, float *C,
                   int ldc, int level) {
   for (int cb = 0; cb < nblocks;) {
     const float *B = Bp + (size_t)cb * depth * NR;

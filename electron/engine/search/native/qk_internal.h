@@ -231,6 +231,30 @@ typedef struct {
 } rr_ctx;
 
 void rr_job(void *vctx, int tid);
+/* C[nrows x nblocks*NR] = A[nrows x depth] * Bp (packed [nblocks][depth][NR]); nrows a multiple of 12; level 0 scalar,
+ * 1 AVX2, 2 AVX-512. Shared by the rerank and the nearest-centroid assignment. */
+void gemm6(const float *A, size_t lda, int depth, const float *Bp, int nblocks, uint32_t nrows, float *C, int ldc, int level);
+#if QK_X86
+QK_AVX2 void cvt_f16_row_avx2(const uint16_t *src, float *dst, int d);
+#endif
+
+/* ---- nearest centroid (assign.c) ---- */
+
+typedef struct {
+  const float *x; /* m x d */
+  int d;
+  uint32_t m;
+  const float *Bp; /* centroids transposed and packed [nblocks][d][NR] */
+  int nblocks, nlist;
+  uint32_t *out;
+  uint64_t next;
+  int simd;
+  float *scratch[MAX_THREADS];
+} as_ctx;
+
+#define AS_COLS 256 /* centroids per score tile: RB_ROWS x 256 float32 = 48 KiB */
+
+void as_job(void *vctx, int tid);
 
 /* ---- float16 conversion and streaming baseline (convert.c) ---- */
 

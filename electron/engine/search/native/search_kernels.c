@@ -587,6 +587,94 @@ static napi_value convert(napi_env env, napi_callback_info info, int to_half) {
 static napi_value js_to_half(napi_env env, napi_callback_info info) { return convert(env, info, 1); }
 static napi_value js_to_float(napi_env env, napi_callback_info info) { return convert(env, info, 0); }
 
+/* ---- assignNearest(vectors f32, dim, centroids f32) -> Promise<Uint32Array> (nearest centroid per row) ---- */
+
+typedef struct {
+  job_t job;
+  arr_t vec, cen;
+  int d;
+  uint32_t m;
+  int nlist;
+  uint32_t *out;
+} as_req;
+
+static int as_compute(job_t *j) {
+  as_req *req = (as_req *)j;
+  if (req->m == 0) return 1;
+  const int d = req->d, nlist = req->nlist, nblocks = (nlist + NR - 1) / NR;
+  pthread_mutex_lock(&call_mu);
+  int nt = pool.nthreads;
+  as_ctx *c = calloc(1, sizeof *c);
+  float *Bp = c ? aligned_alloc(64, ((size_t)nblocks * NR * d * 4 + 63) / 64 * 64) : NULL;
+  int ok = c && Bp;
+  for (int t = 0; ok && t < nt; t++) {
+    c->scratch[t] = malloc((size_t)RB_ROWS * (d + AS_COLS) * 4);
+    if (!c->scratch[t]) ok = 0;
+  }
+  if (ok) {
+    const float *cen = req->cen.data;
+    for (int cb = 0; cb < nblocks; cb++)
+      for (int i = 0; i < d; i++)
+        for (int jj = 0; jj < NR; jj++) {
+          int col = cb * NR + jj;
+          Bp[((size_t)cb * d + i) * NR + jj] = col < nlist ? cen[(size_t)col * d + i] : 0.0f;
+        }
+    c->x = req->vec.data;
+    c->d = d;
+    c->m = req->m;
+    c->Bp = Bp;
+    c->nblocks = nblocks;
+    c->nlist = nlist;
+    c->out = req->out;
+    c->simd = simd_on() ? 1 + avx512_on() : 0;
+    pool_run(as_job, c);
+  }
+  if (c)
+    for (int t = 0; t < nt; t++) free(c->scratch[t]);
+  free(c);
+  free(Bp);
+  pthread_mutex_unlock(&call_mu);
+  return ok;
+}
+
+static napi_value as_build(napi_env env, job_t *j) {
+  napi_value out;
+  return napi_get_reference_value(env, j->refs[j->nrefs - 1], &out) == napi_ok ? out : NULL;
+}
+
+static void as_dispose(job_t *j) { free(j); }
+
+static napi_value js_assign_async(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) FAIL("assignNearest expects (vectors, dim, centroids)");
+  arr_t vec, cen;
+  int d, f16;
+  int64_t n = parse_store(env, argv[0], argv[1], &vec, &d, &f16);
+  if (n < 0) return NULL;
+  if (f16) FAIL("assignNearest vectors must be a Float32Array");
+  if (!get_arr(env, argv[2], &cen) || cen.type != napi_float32_array || cen.length == 0 || cen.length % (size_t)d != 0 ||
+      cen.length / d > 1 << 20)
+    FAIL("assignNearest centroids must be a Float32Array of 1..1048576 rows of length dim (%d)", d);
+  void *outp;
+  napi_value out = make_typed(env, napi_uint32_array, (size_t)n, 4, &outp);
+  as_req *req = out ? calloc(1, sizeof *req) : NULL;
+  if (!req) {
+    napi_throw_error(env, NULL, "search kernels: assignNearest could not allocate results");
+    return NULL;
+  }
+  req->job = (job_t){.compute = as_compute, .build = as_build, .dispose = as_dispose, .name = "assignNearest"};
+  req->vec = vec;
+  req->cen = cen;
+  req->d = d;
+  req->m = (uint32_t)n;
+  req->nlist = (int)(cen.length / d);
+  req->out = outp;
+  napi_value pins[3] = {argv[0], argv[2], out}; /* last: as_build reads the result from it */
+  return job_queue(env, &req->job, pins, 3);
+}
+
 /* configure({threads?, simd?}) -> {threads, simd, simdAvailable} */
 static napi_value js_configure(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -656,6 +744,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"streamBaseline", NULL, js_stream_baseline, NULL, NULL, NULL, napi_default, NULL},
       {"float32ToFloat16", NULL, js_to_half, NULL, NULL, NULL, napi_default, NULL},
       {"float16ToFloat32", NULL, js_to_float, NULL, NULL, NULL, napi_default, NULL},
+      {"assignNearestAsync", NULL, js_assign_async, NULL, NULL, NULL, napi_default, NULL},
       {"configure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

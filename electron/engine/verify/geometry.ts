@@ -1,0 +1,128 @@
+// One verification of a query crop against one candidate region with OpenCV: ORB keypoints and descriptors,
+// brute-force Hamming 2-NN matching with Lowe's ratio test, a RANSAC homography, and the crop's outline mapped
+// through it. A fit counts only when enough matches are inliers and the mapped outline is a plausible view of
+// the crop (convex, same orientation, not collapsed), so that a degenerate homography never draws a region.
+import type { Cv, CvMat } from './opencv.ts';
+import type { VerifyParams } from './params.ts';
+
+export interface GrayImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface Features {
+  /** Keypoint positions, x0,y0,x1,y1,… in pixels of the image they came from. */
+  points: Float32Array;
+  /** ORB descriptors, one 32-byte row per keypoint; owned by the caller (delete()). */
+  descriptors: CvMat;
+  count: number;
+}
+
+export function extractFeatures(cv: Cv, image: GrayImage, maxFeatures: number): Features {
+  const mat = cv.matFromArray(image.height, image.width, cv.CV_8UC1, image.data);
+  const orb = new cv.ORB(maxFeatures);
+  const keypoints = new cv.KeyPointVector();
+  const mask = new cv.Mat();
+  const descriptors = new cv.Mat();
+  try {
+    orb.detectAndCompute(mat, mask, keypoints, descriptors);
+    const count = keypoints.size();
+    const points = new Float32Array(count * 2);
+    for (let i = 0; i < count; i++) {
+      const { pt } = keypoints.get(i);
+      points[2 * i] = pt.x;
+      points[2 * i + 1] = pt.y;
+    }
+    return { points, descriptors, count };
+  } catch (err) {
+    descriptors.delete();
+    throw err;
+  } finally {
+    mat.delete();
+    orb.delete();
+    keypoints.delete();
+    mask.delete();
+  }
+}
+
+export interface PairResult {
+  /** Matches passing the ratio test. */
+  matches: number;
+  /** Matches consistent with the homography (0 when no plausible fit). */
+  inliers: number;
+  /** The query crop's corners (TL, TR, BR, BL) in candidate-image pixels, x0,y0,…; null without a plausible fit. */
+  quad: number[] | null;
+}
+
+export function matchPair(cv: Cv, query: Features, queryWidth: number, queryHeight: number, candidate: Features, p: VerifyParams): PairResult {
+  if (query.count < 2 || candidate.count < 2) return { matches: 0, inliers: 0, quad: null };
+  const matcher = new cv.BFMatcher(cv.NORM_HAMMING, false);
+  const knn = new cv.DMatchVectorVector();
+  const src: number[] = [];
+  const dst: number[] = [];
+  try {
+    matcher.knnMatch(query.descriptors, candidate.descriptors, knn, 2);
+    for (let i = 0; i < knn.size(); i++) {
+      const pair = knn.get(i);
+      if (pair.size() === 2) {
+        const best = pair.get(0);
+        if (best.distance < p.ratio * pair.get(1).distance) {
+          src.push(query.points[2 * best.queryIdx]!, query.points[2 * best.queryIdx + 1]!);
+          dst.push(candidate.points[2 * best.trainIdx]!, candidate.points[2 * best.trainIdx + 1]!);
+        }
+      }
+      pair.delete();
+    }
+  } finally {
+    knn.delete();
+    matcher.delete();
+  }
+  const matches = src.length / 2;
+  if (matches < Math.max(4, p.minInliers)) return { matches, inliers: 0, quad: null };
+  const srcMat = cv.matFromArray(matches, 1, cv.CV_32FC2, src);
+  const dstMat = cv.matFromArray(matches, 1, cv.CV_32FC2, dst);
+  const inlierMask = new cv.Mat();
+  let h: CvMat | null = null;
+  try {
+    h = cv.findHomography(srcMat, dstMat, cv.RANSAC, p.ransacPx, inlierMask);
+    if (h.rows !== 3 || h.cols !== 3) return { matches, inliers: 0, quad: null };
+    let inliers = 0;
+    for (let i = 0; i < inlierMask.rows; i++) inliers += inlierMask.data[i] ? 1 : 0;
+    const quad = mapOutline(Array.from(h.data64F), queryWidth, queryHeight);
+    if (!quad || !plausibleQuad(quad, queryWidth * queryHeight)) return { matches, inliers: 0, quad: null };
+    return { matches, inliers, quad };
+  } finally {
+    srcMat.delete();
+    dstMat.delete();
+    inlierMask.delete();
+    h?.delete();
+  }
+}
+
+/** The rectangle [0,w]×[0,h] through homography `m` (row-major 3×3); null when a corner maps to infinity. */
+export function mapOutline(m: readonly number[], w: number, h: number): number[] | null {
+  const out: number[] = [];
+  for (const [x, y] of [[0, 0], [w, 0], [w, h], [0, h]] as const) {
+    const z = m[6]! * x + m[7]! * y + m[8]!;
+    if (!(Math.abs(z) > 1e-9)) return null;
+    out.push((m[0]! * x + m[1]! * y + m[2]!) / z, (m[3]! * x + m[4]! * y + m[5]!) / z);
+  }
+  return out.every(Number.isFinite) ? out : null;
+}
+
+/**
+ * Convex, clockwise like the source rectangle (no mirror), and between 1/400 and 400× its area: a real view of
+ * a flat-ish object. Anything else is RANSAC fitting noise.
+ */
+export function plausibleQuad(q: readonly number[], sourceArea: number): boolean {
+  for (let i = 0; i < 4; i++) {
+    const [ax, ay, bx, by, cx, cy] = [q[2 * i]!, q[2 * i + 1]!, q[(2 * i + 2) % 8]!, q[(2 * i + 3) % 8]!, q[(2 * i + 4) % 8]!, q[(2 * i + 5) % 8]!];
+    const cross = (bx - ax) * (cy - by) - (by - ay) * (cx - bx);
+    if (cross <= 0) return false; // image coordinates (y down): the source rectangle turns with positive cross products
+  }
+  let area = 0;
+  for (let i = 0; i < 4; i++) area += q[2 * i]! * q[(2 * i + 3) % 8]! - q[(2 * i + 2) % 8]! * q[2 * i + 1]!;
+  area = Math.abs(area) / 2;
+  return area > sourceArea / 400 && area < sourceArea * 400;
+}

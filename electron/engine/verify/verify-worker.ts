@@ -1,0 +1,107 @@
+// A verification worker: owns one OpenCV.js instance, keeps the current query crop's features, and for each
+// candidate reads the file (bounded, regular files only), decodes only its candidate region scaled to
+// params.maxSide, extracts ORB features there and fits a homography. A candidate that cannot be read or decoded
+// is answered with its error; the worker itself never fails a search for one file.
+import { constants as fsConstants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
+import sharp from 'sharp';
+import { DEFAULT_MAX_PIXELS } from '../images/decode.ts';
+import { extractFeatures, matchPair, type Features, type GrayImage } from './geometry.ts';
+import { loadOpenCv } from './opencv.ts';
+import type { VerifyParams } from './params.ts';
+
+/** Largest candidate file read, in bytes: evidence can be hostile, and no photo the catalog holds is bigger. */
+export const MAX_CANDIDATE_BYTES = 512 * 1024 * 1024;
+
+export interface CandidateJob {
+  path: string;
+  /** The region to verify in, in EXIF-oriented pixels of the image. */
+  region: { left: number; top: number; width: number; height: number };
+  /** Scale the region is resized by before extraction (the query crop's long side over the window's). */
+  scale: number;
+}
+
+export interface CandidateOutcome {
+  status: 'verified' | 'unverified' | 'failed';
+  matches: number;
+  inliers: number;
+  quad: number[] | null;
+  error?: string;
+}
+
+export type WorkerRequest =
+  | { id: number; queryKey: number; query?: GrayImage; params: VerifyParams; candidates: CandidateJob[] }
+  | 'close';
+
+export type WorkerReply = { id: number; ok: true; queryFeatures: number; results: CandidateOutcome[] } | { id: number; ok: false; error: string };
+
+const port = parentPort;
+if (!port) throw new Error('verify-worker.ts must run in a worker thread');
+const cv = await loadOpenCv();
+let current: { key: number; image: GrayImage; features: Features } | null = null;
+
+async function readBounded(path: string): Promise<Buffer> {
+  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+    if (st.size > MAX_CANDIDATE_BYTES) throw new Error(`${path} is ${st.size} bytes, over the ${MAX_CANDIDATE_BYTES}-byte limit`);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function verifyOne(job: CandidateJob, p: VerifyParams, query: Features, q: GrayImage): Promise<CandidateOutcome> {
+  let gray: GrayImage;
+  const { scale } = job;
+  try {
+    const bytes = await readBounded(job.path);
+    const { left, top, width, height } = job.region;
+    const { data, info } = await sharp(bytes, { limitInputPixels: DEFAULT_MAX_PIXELS, failOn: 'truncated', autoOrient: true })
+      .extract({ left, top, width, height })
+      .resize(Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale)), { fit: 'fill', kernel: scale > 1 ? 'cubic' : 'lanczos3' })
+      .greyscale()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    gray = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+  } catch (err) {
+    return { status: 'failed', matches: 0, inliers: 0, quad: null, error: `${job.path}: ${(err as Error).message}` };
+  }
+  let features: Features | null = null;
+  try {
+    features = extractFeatures(cv, gray, p.candidateFeatures);
+    const pair = matchPair(cv, query, q.width, q.height, features, p);
+    const verified = pair.quad !== null && pair.inliers >= p.minInliers;
+    // Back to image pixels: the region was scaled by `scale` and starts at (left, top).
+    const quad = verified ? pair.quad!.map((v, i) => v / scale + (i % 2 === 0 ? job.region.left : job.region.top)) : null;
+    return { status: verified ? 'verified' : 'unverified', matches: pair.matches, inliers: pair.inliers, quad };
+  } catch (err) {
+    // OpenCV.js throws C++ exceptions as bare numbers: say where, whatever was thrown.
+    return { status: 'failed', matches: 0, inliers: 0, quad: null, error: `${job.path}: OpenCV failed (${err instanceof Error ? err.message : String(err)})` };
+  } finally {
+    features?.descriptors.delete();
+  }
+}
+
+port.on('message', async (msg: WorkerRequest) => {
+  if (msg === 'close') {
+    current?.features.descriptors.delete();
+    process.exit(0);
+  }
+  try {
+    if (msg.query) {
+      current?.features.descriptors.delete();
+      current = null;
+      current = { key: msg.queryKey, image: msg.query, features: extractFeatures(cv, msg.query, msg.params.queryFeatures) };
+    }
+    if (!current || current.key !== msg.queryKey) throw new Error(`verification worker has no features for query ${msg.queryKey}`);
+    const results: CandidateOutcome[] = [];
+    for (const c of msg.candidates) results.push(await verifyOne(c, msg.params, current.features, current.image));
+    port.postMessage({ id: msg.id, ok: true, queryFeatures: current.features.count, results } satisfies WorkerReply);
+  } catch (err) {
+    port.postMessage({ id: msg.id, ok: false, error: (err as Error).message } satisfies WorkerReply);
+  }
+});
+port.postMessage('ready');

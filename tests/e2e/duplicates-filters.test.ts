@@ -1,0 +1,233 @@
+// Duplicate stacks, the image panel and the search filters through the real UI, the real web host and a real
+// catalog: generated photos with byte-identical, recompressed, downsized and cropped copies plus one photo with
+// EXIF (camera, capture time, GPS) are ingested in the browser; a search shows the copies as one stack under its
+// best-ranked member; the filters narrow the search itself; the Duplicates view lists stacks per tier and tags a
+// whole stack, each tag recording that it came from the stack; hash sets imported in the Catalog view badge the
+// results and the known-file filter hides them; compare shows the image panel.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { makeDuplicateSet, type DuplicateFile } from '../../bench/duplicate-set.ts';
+import { photoLikeJpeg } from '../../bench/ingest-photos.ts';
+import { launchBrowser } from './support/browser.ts';
+import { startHost, type RunningHost } from './support/webHost.ts';
+
+describe('duplicate stacks, image panel and filters in the browser', { timeout: 600_000 }, () => {
+  let tmp: string;
+  let evidence: string;
+  let files: DuplicateFile[];
+  let canon: string;
+  let host: RunningHost;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  const tiles = () => page.getByTestId('result-tile');
+  const tilePaths = () => tiles().evaluateAll((els) => els.map((e) => e.getAttribute('data-path')!));
+  const search = async () => {
+    const before = await page.getByTestId('results-summary').innerText().catch(() => '');
+    await page.getByRole('button', { name: /^Search/ }).last().click();
+    await page.waitForFunction((prev) => {
+      const el = document.querySelector('[data-testid="results-summary"]') as HTMLElement | null;
+      return !!el && el.innerText !== prev && /search #\d+/.test(el.innerText);
+    }, before, { timeout: 120_000 });
+  };
+
+  before(async () => {
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'quari-e2e-dupes-'));
+    evidence = path.join(tmp, 'evidence');
+    files = await makeDuplicateSet(evidence, { originals: 4, withCopies: 1, width: 640, height: 480 });
+    canon = path.join(evidence, 'camera', 'canon.jpg');
+    await fs.mkdir(path.dirname(canon));
+    await fs.writeFile(
+      canon,
+      await sharp(await photoLikeJpeg(9001, 640, 480))
+        .withExif({
+          IFD0: { Make: 'Canon', Model: 'EOS 5D' },
+          IFD2: { DateTimeOriginal: '2024:05:03 10:11:12' },
+          IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 30/1' },
+        })
+        .jpeg()
+        .toBuffer(),
+    );
+    host = await startHost({ catalogPath: path.join(tmp, 'catalog.sqlite'), dataHome: path.join(tmp, 'home') });
+    browser = await launchBrowser();
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageErrors.push(msg.text());
+    });
+    await page.goto(host.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await host?.stop();
+    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('ingests the folder and creates a case', async () => {
+    await page.getByLabel('Folder path').fill(evidence);
+    await page.getByRole('button', { name: 'Ingest folder' }).click();
+    await page.locator('[data-testid="ingest-status"][data-state="done"]').waitFor({ timeout: 300_000 });
+    await page.getByTestId('total-indexed').filter({ hasText: new RegExp(`^${files.length + 1}$`) }).waitFor();
+    await page.getByRole('navigation').getByRole('button', { name: /^Cases/ }).click();
+    await page.getByLabel('Name').fill('Copies');
+    await page.getByLabel(/Categories/).fill('Same photo, Other');
+    await page.getByRole('button', { name: 'Create case' }).click();
+    await page.getByRole('heading', { name: 'Copies' }).waitFor();
+  });
+
+  it('shows the copies of the query photo as one stack under its best-ranked member, with count and tier', async () => {
+    await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
+    const original = files.find((f) => f.group === 0 && f.kind === null)!.path;
+    await page.getByTestId('query-file').setInputFiles(original);
+    await page.getByTestId('crop-stage').locator('img').waitFor();
+    await search();
+    const copies = new Set(files.filter((f) => f.group === 0).map((f) => f.path));
+    const paths = await tilePaths();
+    assert.ok(copies.has(paths[0]!), `rank 1 is a copy of the query photo: ${paths[0]}`);
+    assert.equal(paths.filter((p) => copies.has(p)).length, 1, `the other copies are folded: ${paths.join(', ')}`);
+    const badge = tiles().first().getByTestId('stack-badge');
+    assert.equal(await badge.getAttribute('data-tier'), 'perceptual');
+    assert.ok(Number(await badge.getAttribute('data-size')) >= 4, 'the stack counts the original, its byte copy, the recompressed and the resized copy');
+    assert.match(await badge.innerText(), /×\d+ perceptual/);
+
+    // Without stacking every copy is a hit of its own.
+    await page.getByTestId('search-filters').locator('summary').click();
+    await page.getByLabel('Stack duplicates').selectOption('none');
+    await search();
+    assert.ok((await tilePaths()).filter((p) => copies.has(p)).length >= 4);
+    assert.equal(await page.getByTestId('stack-badge').count(), 0);
+    await page.getByLabel('Stack duplicates').selectOption('perceptual');
+  });
+
+  it('filters inside the search: GPS, camera, capture date and folder', async () => {
+    await page.getByLabel('GPS').selectOption('with');
+    await search();
+    assert.deepEqual(await tilePaths(), [canon]);
+    assert.equal(await page.getByTestId('filter-count').innerText(), '1');
+    await page.getByLabel('GPS').selectOption('any');
+
+    await page.getByLabel('Camera make').fill('canon');
+    await page.getByLabel('Captured from').fill('2024-05-03');
+    await page.getByLabel('Captured to').fill('2024-05-03');
+    await search();
+    assert.deepEqual(await tilePaths(), [canon]);
+    await page.getByLabel('Captured from').fill('2024-05-04');
+    await search();
+    assert.deepEqual(await tilePaths(), [], 'a day after the capture date nothing matches');
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+
+    const copiesDir = path.join(evidence, 'copies');
+    await page.getByLabel('Folder prefix').fill(copiesDir);
+    await page.getByLabel('Stack duplicates').selectOption('none');
+    await search();
+    const paths = await tilePaths();
+    assert.ok(paths.length >= 3 && paths.every((p) => p.startsWith(copiesDir + path.sep)), `only the copies folder: ${paths.join(', ')}`);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('Stack duplicates').selectOption('perceptual');
+  });
+
+  it('imports hash sets in the Catalog view; results badge known files and the known-file filter hides them', async () => {
+    const sha = async (file: string) => createHash('sha256').update(await fs.readFile(file)).digest('hex');
+    const distinct = files.find((f) => f.group === 1 && f.kind === null)!.path;
+    const importSet = async (name: string, hashes: string[], kind: 'ignorable' | 'of-interest') => {
+      const file = path.join(tmp, name);
+      await fs.writeFile(file, hashes.join('\n') + '\n');
+      await page.getByTestId('hashset-path').fill(file);
+      await page.getByLabel('Kind of set').selectOption(kind);
+      await page.getByTestId('hashset-import').click();
+      await page.getByRole('cell', { name }).waitFor();
+    };
+    await page.getByRole('navigation').getByRole('button', { name: /^Catalog/ }).click();
+    await importSet('flagged.txt', [await sha(canon)], 'of-interest');
+    await importSet('os-files.txt', [await sha(distinct)], 'ignorable');
+    assert.equal(await page.getByTestId('known-of-interest').innerText(), '1');
+    assert.equal(await page.getByTestId('known-ignorable').innerText(), '1');
+
+    await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
+    await page.getByLabel('Stack duplicates').selectOption('none');
+    await search();
+    const badge = (file: string) => page.locator(`[data-testid="result-tile"][data-path="${file}"]`).getByTestId('known-badge');
+    assert.equal(await badge(canon).getAttribute('data-kind'), 'of-interest');
+    assert.equal(await badge(distinct).getAttribute('data-kind'), 'ignorable');
+    assert.equal(await badge(files[0]!.path).count(), 0, 'an unknown file has no badge');
+
+    await page.getByLabel('Known files').selectOption('not-ignorable');
+    await search();
+    let paths = await tilePaths();
+    assert.ok(paths.includes(canon) && !paths.includes(distinct), `known-ignorable hidden: ${paths.join(', ')}`);
+    await page.getByLabel('Known files').selectOption('unknown');
+    await search();
+    paths = await tilePaths();
+    assert.ok(!paths.includes(canon) && !paths.includes(distinct) && paths.length === files.length - 1, `only unknown files: ${paths.join(', ')}`);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('Stack duplicates').selectOption('perceptual');
+  });
+
+  it('browses the catalog with the same filters: known-ignorable hidden, badges, the image panel', async () => {
+    const distinct = files.find((f) => f.group === 1 && f.kind === null)!.path;
+    await page.getByRole('navigation').getByRole('button', { name: /^Browse/ }).click();
+    await page.getByTestId('browse-total').filter({ hasText: `${files.length + 1} of ${files.length + 1} images` }).waitFor();
+    await page.getByLabel('Known files').selectOption('not-ignorable');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByTestId('browse-total').filter({ hasText: `${files.length} of ${files.length} images` }).waitFor();
+    const paths = await page.getByTestId('browse-image').evaluateAll((els) => els.map((e) => e.getAttribute('data-path')));
+    assert.ok(!paths.includes(distinct) && paths.includes(canon));
+    const cell = page.locator(`[data-testid="browse-image"][data-path="${canon}"]`);
+    assert.equal(await cell.getByTestId('known-badge').getAttribute('data-kind'), 'of-interest');
+    await cell.click();
+    await page.getByTestId('image-panel').getByTestId('panel-camera').filter({ hasText: 'Canon EOS 5D' }).waitFor();
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
+  });
+
+  it('shows the image panel in compare: hashes, capture time, camera, GPS and known sets', async () => {
+    await page.getByLabel('Camera make').fill('Canon');
+    await search();
+    await tiles().first().dblclick();
+    const panel = page.getByTestId('compare').getByTestId('image-panel');
+    await panel.getByTestId('panel-camera').filter({ hasText: 'Canon EOS 5D' }).waitFor();
+    assert.equal(await panel.getByTestId('panel-captured').innerText(), '2024-05-03T10:11:12');
+    assert.equal(await panel.getByTestId('panel-gps').innerText(), '51.500000, -0.125000');
+    assert.match(await panel.getByTestId('panel-sha256').innerText(), /^[0-9a-f]{64}$/);
+    assert.match(await panel.getByTestId('panel-known').innerText(), /flagged\.txt · of-interest/);
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+  });
+
+  it('lists stacks per tier in the Duplicates view and tags a whole stack, recorded as a stack tag', async () => {
+    await page.getByRole('navigation').getByRole('button', { name: /^Duplicates/ }).click();
+    await page.getByTestId('tier-count-exact').filter({ hasText: /^1$/ }).waitFor();
+    const stack = page.getByTestId('dup-stack').first();
+    await stack.waitFor();
+    const size = Number(await stack.getAttribute('data-size'));
+    assert.ok(size >= 4);
+    assert.equal(await stack.getByTestId('dup-member').count(), size);
+    await page.locator('label', { has: page.getByRole('radio', { name: /Identical bytes/ }) }).click();
+    await page.locator('[data-testid="dup-stack"][data-tier="exact"]').waitFor();
+    assert.equal(await page.getByTestId('dup-stack').count(), 1);
+    assert.equal(await page.getByTestId('dup-stack').first().getByTestId('dup-member').count(), 2, 'the original and its byte copy');
+
+    await page.locator('label', { has: page.getByRole('radio', { name: /Near-duplicate/ }) }).click();
+    await page.locator('[data-testid="dup-stack"][data-tier="perceptual"]').first().getByTestId('dup-member').first().click();
+    const panel = page.getByTestId('image-panel');
+    await panel.getByTestId('panel-stacks').waitFor();
+    await panel.locator('[data-tier="perceptual"]').getByTestId('tag-stack').filter({ hasText: 'Same photo' }).click();
+    await page.getByTestId('notice').filter({ hasText: `(${size} images) as Same photo` }).waitFor();
+
+    await page.getByRole('navigation').getByRole('button', { name: /^Cases/ }).click();
+    const items = page.getByTestId('tagged-items').locator('li');
+    await page.getByTestId('tagged-items').waitFor();
+    assert.equal(await items.count(), size, 'every member of the stack is tagged');
+    const text = await page.getByTestId('tagged-items').innerText();
+    assert.match(text, /perceptual stack/, `each tag says it came from a stack: ${text}`);
+    assert.deepEqual(pageErrors, []);
+  });
+});
