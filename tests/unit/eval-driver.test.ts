@@ -15,7 +15,7 @@ test('merging per-tier reports equals one summary over all queries', () => {
   };
   const reversed = (q: { ranked: string[]; relevant: Set<string> }) => ({ ranked: q.ranked.slice().reverse(), relevant: q.relevant });
   const tiers = [7, 11, 5].map((n) => Array.from({ length: n }, ranking));
-  const parts = tiers.map((t) => ({ queries: t.length, modes: { baseline: { ...summarise(t) }, adaptive: { ...summarise(t.map(reversed)) } }, other: {} }));
+  const parts = tiers.map((t) => ({ queries: t.length, modes: { baseline: { ...summarise(t) }, adaptive: { ...summarise(t.map(reversed)) } }, other: { verifyMsMean: t.length * 10, note: 'x' } }));
   const merged = mergeReports(parts);
   const whole = summarise(tiers.flat());
   const wholeAdaptive = summarise(tiers.flat().map(reversed));
@@ -23,4 +23,6 @@ test('merging per-tier reports equals one summary over all queries', () => {
   for (const [metric, v] of Object.entries(whole)) assert.ok(Math.abs(merged.modes.baseline[metric] - v) < 1e-12, metric);
   for (const [metric, v] of Object.entries(wholeAdaptive)) assert.ok(Math.abs(merged.modes.adaptive[metric] - v) < 1e-12, metric);
   assert.deepEqual(Object.keys(merged.modes).sort(), ['adaptive', 'baseline']);
+  // Per-query means merge weighted by queries; anything else is not invented for the whole.
+  assert.deepEqual(merged.other, { verifyMsMean: (7 * 70 + 11 * 110 + 5 * 50) / 23 });
 });

@@ -1,8 +1,8 @@
 // quari case export --catalog F --case <id|name> --format html|csv|json|vics --out FILE [--vics-map Name=N,…]
 // quari case list --catalog F [--json]
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { catalogDataDir } from '../../../db/CatalogStore.ts';
 import { prepareReportMedia } from '../export/courtReport.ts';
 import { openCliCatalog } from './catalog.ts';
@@ -77,10 +77,14 @@ export const caseCommand: Command = {
       const format = requireString(values.format, '--format') as Format;
       if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
       const out = resolve(requireString(values.out, '--out'));
-      for (const run of store.listIngestRuns({ limit: 100_000 })) {
-        if (isSameOrInside(out, run.root)) throw new Error(`--out ${out} lies inside the evidence folder ${run.root}; evidence folders are read-only`);
-      }
       if (!existsSync(dirname(out))) throw new Error(`--out: folder ${dirname(out)} does not exist`);
+      // Checked on the real path too: a symbolic link to an evidence folder must not lead the export into it.
+      const realOut = join(realpathSync(dirname(out)), basename(out));
+      for (const run of store.listIngestRuns({ limit: 100_000 })) {
+        if (isSameOrInside(out, run.root) || isSameOrInside(realOut, run.root)) {
+          throw new Error(`--out ${out} lies inside the evidence folder ${run.root}; evidence folders are read-only`);
+        }
+      }
       const kase = findCase(store, requireString(values.case, '--case'));
       if (values['vics-map'] !== undefined) {
         if (format !== 'vics') throw new UsageError('--vics-map applies to --format vics');
@@ -100,7 +104,7 @@ export const caseCommand: Command = {
       }
       store.appendAudit('case.exported', { caseId: kase.id, format, out, bytes: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex') });
       const line = { case: kase.id, name: kase.name, format, out, bytes: Buffer.byteLength(content) };
-      console.log(values.json ? JSON.stringify(line) : `wrote ${out} (${line.bytes} bytes, case ${kase.id} '${kase.name}' as ${format})`);
+      console.log(values.json ? JSON.stringify(line) : `wrote ${terminalSafe(out)} (${line.bytes} bytes, case ${kase.id} '${terminalSafe(kase.name)}' as ${format})`);
       return 0;
     } finally {
       store.close();

@@ -2,7 +2,7 @@
 // Duplicate stacks for a catalog: the documented command for catalogs ingested before duplicate detection existed
 // (it computes the missing perceptual hashes, with progress) and for rebuilding stacks with other thresholds.
 import { existsSync } from 'node:fs';
-import { openCatalog } from '../../../db/CatalogStore.ts';
+import { openCliCatalog } from './catalog.ts';
 import { DEFAULT_STACK_PARAMS } from '../duplicates/buildStacks.ts';
 import { computeMissingPerceptualHashes, rebuildDuplicateStacks, type HashProgress } from '../duplicates/rebuild.ts';
 import { parse, requireString, UsageError, type Command } from './args.ts';
@@ -34,7 +34,7 @@ export const dupesCommand: Command = {
     const threshold = values['embedding-threshold'] === undefined ? DEFAULT_STACK_PARAMS.embeddingThreshold : Number(values['embedding-threshold']);
     if (!(threshold > 0 && threshold <= 1)) throw new UsageError(`--embedding-threshold must lie in (0, 1], got "${values['embedding-threshold']}"`);
     if (!existsSync(catalogFile)) throw new Error(`no catalog at ${catalogFile}`);
-    const store = openCatalog(catalogFile);
+    const store = openCliCatalog(catalogFile, 'dupes');
     try {
       const packs = store.stats().packs.filter((p) => p.embeddings > 0);
       if (values.pack !== undefined && !packs.some((p) => p.id === values.pack)) throw new UsageError(`--pack ${values.pack}: the catalog has no embeddings of that pack`);

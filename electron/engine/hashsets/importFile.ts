@@ -3,7 +3,7 @@
 // reader's records to CatalogStore.importHashSet, which writes set, entries and matches in one transaction. Any
 // malformed record throws from inside that transaction, so a bad file leaves nothing behind.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { CatalogStore, HashSetFormat, HashSetKind, HashSetRecord, HashSetRow } from '../../../db/Interface.ts';
 import { hashFile } from '../images/decode.ts';
@@ -11,6 +11,7 @@ import { readRds } from './rds.ts';
 import type { HashName } from './records.ts';
 import { readTextList } from './textList.ts';
 import { readVics } from './vics.ts';
+import { openRegularFile } from './openFile.ts';
 
 export const HASH_SET_FORMATS: readonly HashSetFormat[] = ['nsrl-rds3', 'vics', 'text'];
 
@@ -58,7 +59,7 @@ export interface HashSetImportResult extends HashSetRow {
 
 /** The format a file's first bytes name. */
 export function detectHashSetFormat(file: string): HashSetFormat {
-  const fd = openSync(file, 'r');
+  const fd = openRegularFile(file);
   try {
     const head = Buffer.alloc(512);
     const n = readSync(fd, head, 0, head.length, 0);

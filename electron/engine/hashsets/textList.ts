@@ -1,11 +1,12 @@
 // Reader for plain hash lists: one hex hash per line (MD5, SHA-1 or SHA-256, inferred from the length unless the
 // type is stated), optionally followed by whitespace and anything (md5sum/sha1sum output); blank lines and lines
 // starting with '#' are skipped. Read synchronously in 1 MiB chunks, so memory is one chunk plus one line.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import type { Hash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { HashSetRecord } from '../../../db/Interface.ts';
 import { hashNameOfLength, strongestRecord, type HashName } from './records.ts';
+import { openRegularFile } from './openFile.ts';
 
 const CHUNK = 1024 * 1024;
 /** Longest line accepted: a hash and a file name. */
@@ -13,7 +14,7 @@ const MAX_LINE = 64 * 1024;
 
 /** Yields the list's records; `sha256` receives every byte read (the caller checks it against the file's hash). */
 export function* readTextList(file: string, options: { hashType?: HashName; sha256?: Hash } = {}): Generator<HashSetRecord> {
-  const fd = openSync(file, 'r');
+  const fd = openRegularFile(file);
   try {
     const buf = Buffer.allocUnsafe(CHUNK);
     const decoder = new StringDecoder('utf8');

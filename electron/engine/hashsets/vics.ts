@@ -7,12 +7,16 @@
 //
 // Streamed: @streamparser/json emits each Media (and each case without its Media) as it completes, and the
 // emitted array slot is dropped, so memory is one 1 MiB chunk plus the record being parsed, capped at
-// MAX_RECORD_BYTES (a hostile multi-gigabyte string is refused, not buffered).
+// MAX_RECORD_BYTES (a hostile multi-gigabyte string is refused, not buffered). The tokens are counted on their way
+// to the parser: nesting deeper than MAX_DEPTH is refused (the parser keeps one stack entry per level, ≈ 250 bytes,
+// so 15 MB of '[' took 4 GB), and so is a second Media array in one case (a duplicate key: the bytes between two
+// arrays would otherwise pile up in the case object while each Media record restarts the per-record count).
 import type { Hash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
-import { JSONParser } from '@streamparser/json';
+import { closeSync, readSync } from 'node:fs';
+import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import type { HashSetRecord } from '../../../db/Interface.ts';
 import { strongestRecord } from './records.ts';
+import { openRegularFile } from './openFile.ts';
 
 export const VICS_VERSIONS = ['1.3', '2.0'] as const;
 export type VicsVersion = (typeof VICS_VERSIONS)[number];
@@ -56,6 +60,8 @@ export function defaultVicsCategory(name: string): number {
 
 const CHUNK = 1024 * 1024;
 const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+/** Deepest nesting accepted; VICS records nest 7 levels (document, value, case, Media, record, MediaFiles, file). */
+const MAX_DEPTH = 64;
 
 export interface VicsReader {
   records: Iterable<HashSetRecord>;
@@ -76,13 +82,30 @@ export function vicsVersionOf(file: string, url: unknown): VicsVersion {
 export function readVics(file: string, options: { sha256?: Hash } = {}): VicsReader {
   let version: VicsVersion | null = null;
   function* records(): Generator<HashSetRecord> {
-    const fd = openSync(file, 'r');
+    const fd = openRegularFile(file);
     try {
-      const parser = new JSONParser({ paths: ['$.*', '$.value.*', '$.value.*.Media.*'], keepStack: false });
+      const tokenizer = new Tokenizer();
+      const parser = new TokenParser({ paths: ['$.*', '$.value.*', '$.value.*.Media.*'], keepStack: false });
+      let depth = 0;
+      tokenizer.onToken = (t) => {
+        if (t.token === TokenType.LEFT_BRACE || t.token === TokenType.LEFT_BRACKET) {
+          if (++depth > MAX_DEPTH) throw new Error(`${file}: nesting deeper than ${MAX_DEPTH} levels at byte ${t.offset}`);
+        } else if (t.token === TokenType.RIGHT_BRACE || t.token === TokenType.RIGHT_BRACKET) depth--;
+        parser.write(t);
+      };
+      // The wiring JSONParser does, with the counting step between.
+      tokenizer.onEnd = () => {
+        if (!parser.isEnded) parser.end();
+      };
+      parser.onError = tokenizer.error.bind(tokenizer);
+      parser.onEnd = () => {
+        if (!tokenizer.isEnded) tokenizer.end();
+      };
       const ready: HashSetRecord[] = [];
       let sawValue = false;
       let offset = 0;
       let sinceRecord = 0;
+      let mediaOfCase = -1;
       parser.onValue = ({ value, key, parent, stack }) => {
         sinceRecord = 0;
         if (stack.length === 1) {
@@ -95,6 +118,10 @@ export function readVics(file: string, options: { sha256?: Hash } = {}): VicsRea
         }
         const caseIndex = stack.length === 2 ? (key as number) : (stack[2]!.key as number);
         const where = stack.length === 2 ? `${file}: value[${caseIndex}]` : `${file}: value[${caseIndex}].Media[${key as number}]`;
+        if (stack.length > 2 && key === 0) {
+          if (mediaOfCase === caseIndex) throw new Error(`${file}: value[${caseIndex}] has more than one Media array`);
+          mediaOfCase = caseIndex;
+        }
         // Drop the emitted slot: neither value[] nor a case's Media[] grows with the file.
         if (Array.isArray(parent)) parent.length = 0;
         if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${where}: not an object`);
@@ -111,7 +138,7 @@ export function readVics(file: string, options: { sha256?: Hash } = {}): VicsRea
         if (n === 0) break;
         options.sha256?.update(buf.subarray(0, n));
         try {
-          parser.write(buf.subarray(0, n));
+          tokenizer.write(buf.subarray(0, n));
         } catch (err) {
           const message = (err as Error).message;
           throw new Error(message.startsWith(file) ? message : `${file}: not valid JSON in bytes ${offset}..${offset + n} (${message})`);
@@ -121,7 +148,7 @@ export function readVics(file: string, options: { sha256?: Hash } = {}): VicsRea
         if (sinceRecord > MAX_RECORD_BYTES) throw new Error(`${file}: a record near byte ${offset} exceeds ${MAX_RECORD_BYTES} bytes`);
         yield* ready.splice(0);
       }
-      if (!parser.isEnded) throw new Error(`${file}: the JSON ends early (after ${offset} bytes)`);
+      if (!(tokenizer.isEnded && parser.isEnded)) throw new Error(`${file}: the JSON ends early (after ${offset} bytes)`);
       if (!sawValue) throw new Error(`${file}: no 'value' array (not a VICS OData document)`);
       if (version === null) throw new Error(`${file}: no 'odata.metadata' or '@odata.context' naming the VICS version`);
     } finally {

@@ -80,7 +80,10 @@ function splitReport(report: Record<string, unknown>): { queries: number; modes:
 
 type Report = ReturnType<typeof splitReport>;
 
-/** Query-weighted mean of reports over disjoint query sets; non-metric fields are kept per part only. */
+/**
+ * Query-weighted mean of reports over disjoint query sets: every mode's metrics, and numeric fields named *Mean
+ * (per-query means such as quari eval's verifyMsMean); other fields are kept per part only.
+ */
 export function mergeReports(parts: Report[]): Report {
   const queries = parts.reduce((n, p) => n + p.queries, 0);
   const modes: Record<string, Summary> = {};
@@ -91,7 +94,13 @@ export function mergeReports(parts: Report[]): Report {
       modes[mode][metric] = parts.reduce((acc, p) => acc + p.modes[mode][metric] * p.queries, 0) / queries;
     }
   }
-  return { queries, modes, other: {} };
+  const other: Record<string, unknown> = {};
+  for (const key of Object.keys(parts[0].other)) {
+    if (key.endsWith('Mean') && parts.every((p) => typeof p.other[key] === 'number')) {
+      other[key] = parts.reduce((acc, p) => acc + (p.other[key] as number) * p.queries, 0) / queries;
+    }
+  }
+  return { queries, modes, other };
 }
 
 function overBaseline(modes: Record<string, Summary>): Record<string, number> {
