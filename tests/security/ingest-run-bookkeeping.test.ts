@@ -97,5 +97,5 @@ test('exit codes: 0 done, 3 finished with failed files, 1 error, 2 usage; docume
   assert.equal(quari('ingest', folder).status, 2);
   const help = quari('--help');
   assert.equal(help.status, 0);
-  assert.match(help.stdout, /Exit codes: 0 done; 1 error .*; 2 usage error;\n3 ingest finished but some files were recorded as failed; 130 ingest cancelled/);
+  assert.match(help.stdout, /Exit codes: 0 done; 1 error .*; 2 usage error;\n3 ingest finished but some files were recorded as failed; 4 audit verify found the audit log broken; 130 ingest cancelled/);
 });

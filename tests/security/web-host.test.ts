@@ -254,7 +254,7 @@ describe('loopback web host under attack', { timeout: 300_000 }, () => {
   it('refuses settings keys outside the allow-list and does not persist them', async () => {
     await refused('setSettings', [{ blurAll: true, adminPassword: 'x' }], 400, /unknown field "adminPassword"/);
     const settings = JSON.parse((await api('getSettings', [])).body).result;
-    assert.deepEqual(Object.keys(settings).sort(), ['blurAll', 'explicitThreshold']);
+    assert.deepEqual(Object.keys(settings).sort(), ['blurAll', 'examiner', 'explicitThreshold']);
     assert.equal(settings.blurAll, false, 'the refused call changed nothing');
   });
 
