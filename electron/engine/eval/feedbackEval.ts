@@ -4,7 +4,7 @@
 // analyst then sees: the images confirmed relevant first (in their original order), then the new ranking without
 // them. Reported next to the plain modes as {"feedback":{"mode","regions":{…},"queries":{…}}}.
 import type { CatalogStore } from '../../../db/Interface.ts';
-import type { Box } from '../../shared/api.ts';
+import type { Box } from '../images/decode.ts';
 import { FEEDBACK_STRATEGIES, searchWithFeedback, type FeedbackStrategy } from '../search/feedback.ts';
 import type { SearchService } from '../search/SearchService.ts';
 import { summarise, type RetrievalSummary } from './metrics.ts';

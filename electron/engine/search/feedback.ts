@@ -6,7 +6,7 @@
 //    confirmed matches rank first;
 //  - 'queries': each matched region is a search of its own (its own QuARI adaptation in adaptive mode) and an
 //    image keeps its best score over the original search and those, so an image resembling any of them ranks.
-import type { Box } from '../../shared/api.ts';
+import type { Box } from '../images/decode.ts';
 import type { QuerySpec, SearchRecordOptions, SearchResult, SearchService } from './SearchService.ts';
 
 export type FeedbackStrategy = 'regions' | 'queries';
