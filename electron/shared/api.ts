@@ -403,7 +403,8 @@ export interface QuariApi {
   setNote(input: { caseId: number; imageId: number; text: string }): Promise<CaseDetails>;
   /** Marks an image relevant (true) or not relevant (false) in a case, or clears the mark (null). */
   setRelevance(input: { caseId: number; imageId: number; relevant: boolean | null; searchId: number | null }): Promise<CaseDetails>;
-  exportCase(input: { caseId: number; format: ExportFormat }): Promise<ExportResult>;
+  /** hideKnownIgnorable (html, csv, json): leaves out files in known-ignorable sets only; the report states how many. */
+  exportCase(input: { caseId: number; format: ExportFormat; hideKnownIgnorable?: boolean }): Promise<ExportResult>;
   /** Tags every member of the image's stack in `tier`, each tag recording the stack tier and the member it came from. */
   tagStack(input: { caseId: number; imageId: number; tier: StackTier; categoryId: number; searchId: number | null }): Promise<CaseDetails>;
 

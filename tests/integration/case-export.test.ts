@@ -108,9 +108,9 @@ test('a case exports to a self-contained court report, CSV and JSON with paths, 
   }
 
   const csv = readFileSync(writeCaseExport(report, 'csv', exportDir, dataDir).path, 'utf8').split('\r\n');
-  assert.equal(csv[0], 'image_id,path,sha256,width,height,captured_at,category,tagged_at,search_id,note');
+  assert.equal(csv[0], 'image_id,path,sha256,width,height,captured_at,category,tagged_at,search_id,note,known_sets');
   assert.ok(csv[1]!.startsWith(`${imageId},${evidencePath},${'1'.repeat(64)},1600,1200,2024-05-01T10:11:12,Same room,`));
-  assert.ok(csv[1]!.endsWith(`,${search.id},"lamp base matches, ""=SUM(1)"" is not a formula"`));
+  assert.ok(csv[1]!.endsWith(`,${search.id},"lamp base matches, ""=SUM(1)"" is not a formula",`));
 
   const json = JSON.parse(readFileSync(writeCaseExport(report, 'json', exportDir, dataDir).path, 'utf8'));
   assert.equal(json.items[0].path, evidencePath);

@@ -208,7 +208,7 @@ class CatalogApp implements AppService {
     return this.cases.setRelevance(input);
   }
 
-  async exportCase(input: { caseId: number; format: ExportFormat }): Promise<ExportResult> {
+  async exportCase(input: { caseId: number; format: ExportFormat; hideKnownIgnorable?: boolean }): Promise<ExportResult> {
     return this.cases.export(input);
   }
 

@@ -91,7 +91,7 @@ export class Cases {
     return this.get(input.caseId);
   }
 
-  async export(input: { caseId: number; format: ExportFormat }): Promise<ExportResult> {
+  async export(input: { caseId: number; format: ExportFormat; hideKnownIgnorable?: boolean }): Promise<ExportResult> {
     if (!this.store.getCase(input.caseId)) throw new QuariApiError('not-found', `case ${input.caseId} does not exist`);
     const exportDir = join(this.dataDir, 'exports');
     if (input.format === 'vics') {
@@ -105,11 +105,11 @@ export class Cases {
         throw err;
       }
     }
-    const report = buildCaseReport(this.store, input.caseId);
+    const report = buildCaseReport(this.store, input.caseId, { hideKnownIgnorable: input.hideKnownIgnorable === true });
     const media = input.format === 'html' ? await prepareReportMedia(report, this.dataDir) : undefined;
     const result = writeCaseExport(report, input.format, exportDir, this.dataDir, media);
     const sha256 = createHash('sha256').update(await readFile(result.path)).digest('hex');
-    this.store.appendAudit('case.exported', { caseId: input.caseId, format: input.format, fileName: result.fileName, bytes: result.bytes, sha256 });
+    this.store.appendAudit('case.exported', { caseId: input.caseId, format: input.format, fileName: result.fileName, bytes: result.bytes, sha256, knownIgnorableLeftOut: report.knownIgnorableLeftOut });
     return result;
   }
 

@@ -1,4 +1,5 @@
 // quari case export --catalog F --case <id|name> --format html|csv|json|vics --out FILE [--vics-map Name=N,…]
+//                   [--hide-known-ignorable]
 // quari case list --catalog F [--json]
 import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
@@ -18,7 +19,7 @@ const FORMATS = ['html', 'csv', 'json', 'vics'] as const;
 type Format = (typeof FORMATS)[number];
 
 const usage = `Usage: quari case export --catalog <file> --case <id|name> --format html|csv|json|vics --out <file>
-                        [--vics-map "Name=N,Name=N"]
+                        [--vics-map "Name=N,Name=N"] [--hide-known-ignorable]
        quari case list --catalog <file> [--json]
 
 export: writes the case report (html: self-contained court report; csv; json) or the case as VICS 2.0 JSON
@@ -30,6 +31,9 @@ named after Project VIC's (0 uncategorized/non-pertinent, 1 CAM, 2 child exploit
 4 comparison, or "Category N") exports as that number, any other as 0. --vics-map stores numbers (0..99) for the
 named categories of the case before exporting (kept for later exports); an image with several categories
 exports the most serious (1, 2, 3, 4, then 0).
+--hide-known-ignorable (html, csv, json): leaves out files that are in known-ignorable hash sets only (a file
+also in an of-interest set stays); the report states "n known-ignorable files left out". Each item lists its
+known-set matches (set, kind, category) either way.
 list: the catalog's cases (--json: [{"id","name","taggedCount"}]).`;
 
 function findCase(store: CatalogStore, ref: string): CaseSummary {
@@ -56,7 +60,7 @@ export const caseCommand: Command = {
   async run(argv) {
     const parsed = parse(
       argv,
-      { catalog: { type: 'string' }, case: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, 'vics-map': { type: 'string' }, json: { type: 'boolean' } },
+      { catalog: { type: 'string' }, case: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, 'vics-map': { type: 'string' }, 'hide-known-ignorable': { type: 'boolean' }, json: { type: 'boolean' } },
       usage,
     );
     if (!parsed) return 0;
@@ -90,10 +94,12 @@ export const caseCommand: Command = {
         if (format !== 'vics') throw new UsageError('--vics-map applies to --format vics');
         applyVicsMap(store, kase.id, values['vics-map']);
       }
+      const hideKnownIgnorable = values['hide-known-ignorable'] === true;
+      if (hideKnownIgnorable && format === 'vics') throw new UsageError('--hide-known-ignorable applies to --format html, csv or json');
       let content: string;
       if (format === 'vics') content = `${JSON.stringify(buildVicsExport(store, kase.id), null, 1)}\n`;
       else {
-        const report = buildCaseReport(store, kase.id);
+        const report = buildCaseReport(store, kase.id, { hideKnownIgnorable });
         const media = format === 'html' ? await prepareReportMedia(report, catalogDataDir(store.file)) : undefined;
         content = renderCaseReport(report, format, catalogDataDir(store.file), media);
       }

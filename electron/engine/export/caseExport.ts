@@ -2,9 +2,11 @@
 // the catalog (never into an evidence folder). Every item carries its absolute path and SHA-256 so a reader can
 // verify the evidence; every search that found an item is listed with its pack, checkpoint hash and parameters, and
 // each tag with the rank, scores and matched boxes the image had in that search. The examiner and the audit log's
-// head hash at export time tie the report to the catalog's tamper-evident record.
+// head hash at export time tie the report to the catalog's tamper-evident record. Each item carries its known-set
+// matches (hashsets.ts); known-ignorable items (in ignorable sets only) may be left out, and the report then says
+// how many, so a reader is never left to assume the case was complete.
 import { canonicalSha256 } from '../../../db/audit.ts';
-import type { CaseItem, CatalogStore, CategoryRow, SearchHitRecord, SearchRow } from '../../../db/Interface.ts';
+import type { CaseItem, CatalogStore, CategoryRow, KnownMatch, SearchHitRecord, SearchRow } from '../../../db/Interface.ts';
 import { EXPORT_FORMATS, QuariApiError, type ExportFormat } from '../../shared/api.ts';
 import { writeFileAtomic } from './atomicWrite.ts';
 import { renderCourtReport, type ReportMedia } from './courtReport.ts';
@@ -22,6 +24,8 @@ export type ReportItem = CaseItem & {
   height: number | null;
   capturedAt: string | null;
   findings: Finding[];
+  /** The hash sets the file is in, with the set's kind and the category the set gives it. */
+  known: KnownMatch[];
 };
 
 export interface CaseReport {
@@ -33,10 +37,22 @@ export interface CaseReport {
   audit: { records: number; headHash: string };
   categories: { id: number; name: string; hotkey: number; colour: string }[];
   items: ReportItem[];
+  /** Known-ignorable items left out at the examiner's request (0 when none were asked to be left out). */
+  knownIgnorableLeftOut: number;
   searches: (SearchRow & { packManifestSha256: string | null })[];
 }
 
-export function buildCaseReport(store: CatalogStore, caseId: number): CaseReport {
+export interface CaseReportOptions {
+  /** Leave out items whose file is in known-ignorable sets only (an of-interest match keeps an item in). */
+  hideKnownIgnorable?: boolean;
+}
+
+/** The kinds a file's matches make it: ignorable only when every set it is in is ignorable (flagging wins). */
+export function isKnownIgnorable(known: KnownMatch[]): boolean {
+  return known.length > 0 && known.every((m) => m.kind === 'ignorable');
+}
+
+export function buildCaseReport(store: CatalogStore, caseId: number, options: CaseReportOptions = {}): CaseReport {
   const kase = store.getCase(caseId);
   if (!kase) throw new Error(`case ${caseId} does not exist`);
   const hitsOf = new Map<number, SearchHitRecord[]>();
@@ -45,7 +61,7 @@ export function buildCaseReport(store: CatalogStore, caseId: number): CaseReport
     if (!hits) hitsOf.set(searchId, (hits = store.getSearchHits(searchId)));
     return hits.find((h) => h.imageId === imageId) ?? null;
   };
-  const items = store.listCaseItems(caseId).map((item): ReportItem => {
+  const allItems = store.listCaseItems(caseId).map((item): ReportItem => {
     const image = store.getImage(item.imageId);
     return {
       ...item,
@@ -53,8 +69,10 @@ export function buildCaseReport(store: CatalogStore, caseId: number): CaseReport
       height: image?.height ?? null,
       capturedAt: image?.capturedAt ?? null,
       findings: item.tags.flatMap((t) => (t.searchId === null ? [] : [{ searchId: t.searchId, categoryId: t.categoryId, hit: hitIn(t.searchId, item.imageId) }])),
+      known: store.getKnownMatches(item.imageId),
     };
   });
+  const items = options.hideKnownIgnorable ? allItems.filter((i) => !isKnownIgnorable(i.known)) : allItems;
   const searchIds = new Set<number>();
   for (const item of items) for (const tag of item.tags) if (tag.searchId !== null) searchIds.add(tag.searchId);
   for (const search of store.listSearches({ caseId, limit: 10_000 })) searchIds.add(search.id);
@@ -74,6 +92,7 @@ export function buildCaseReport(store: CatalogStore, caseId: number): CaseReport
     audit: store.auditHead(),
     categories: store.listCategories(caseId).map((c: CategoryRow) => ({ id: c.id, name: c.name, hotkey: c.hotkey, colour: c.colour })),
     items,
+    knownIgnorableLeftOut: allItems.length - items.length,
     searches,
   };
 }
@@ -122,15 +141,27 @@ export function renderCaseReport(report: CaseReport, format: ReportFormat, thumb
 }
 
 export function renderCsv(report: CaseReport): string {
-  const header = ['image_id', 'path', 'sha256', 'width', 'height', 'captured_at', 'category', 'tagged_at', 'search_id', 'note'];
+  const header = ['image_id', 'path', 'sha256', 'width', 'height', 'captured_at', 'category', 'tagged_at', 'search_id', 'note', 'known_sets'];
   const rows: unknown[][] = [];
   for (const item of report.items) {
     const tags = item.tags.length > 0 ? item.tags : [null];
+    const known = item.known.map(describeKnownMatch).join('; ');
     for (const tag of tags) {
-      rows.push([item.imageId, item.path, item.sha256, item.width, item.height, item.capturedAt, tag?.name, tag?.taggedAt, tag?.searchId, item.note]);
+      rows.push([item.imageId, item.path, item.sha256, item.width, item.height, item.capturedAt, tag?.name, tag?.taggedAt, tag?.searchId, item.note, known]);
     }
   }
+  // The count of left-out items closes the file, so a spreadsheet reader sees it under the rows.
+  if (report.knownIgnorableLeftOut > 0) rows.push([knownLeftOutSentence(report.knownIgnorableLeftOut)]);
   return [header, ...rows].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+/** One known-set match in words: `set name (kind, category)`; the same text in the CSV and the court report. */
+export function describeKnownMatch(m: KnownMatch): string {
+  return `${m.setName} (${m.kind}${m.category ? `, ${m.category}` : ''})`;
+}
+
+export function knownLeftOutSentence(n: number): string {
+  return `${n} known-ignorable file${n === 1 ? '' : 's'} left out`;
 }
 
 function csvField(value: unknown): string {

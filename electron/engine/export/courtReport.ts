@@ -2,14 +2,15 @@
 // Per item the query crop beside the hit with its matched box(es), the rank, scores and mode it was found with, the
 // pack and checkpoint hashes, the file's hash, path and EXIF time; items grouped by category, with images marked not
 // relevant and images that carry only a note listed apart; every search's parameters in words (no JSON, no internal
-// paths); the examiner and the audit log's head hash. Every value from the catalog or the analyst is HTML-escaped,
+// paths); the examiner and the audit log's head hash; each file's known-set matches, and how many known-ignorable
+// files were left out when the examiner asked for that. Every value from the catalog or the analyst is HTML-escaped,
 // nothing is loaded from outside the file (CSP: data: images and inline style only), and nothing is wider than the
 // page: long paths and hashes wrap anywhere, figures shrink to the column.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import type { Box } from '../../shared/api.ts';
-import type { CaseReport, Finding, ReportItem } from './caseExport.ts';
+import { describeKnownMatch, knownLeftOutSentence, type CaseReport, type Finding, type ReportItem } from './caseExport.ts';
 
 /** Query crops as JPEG data URIs, keyed `${searchId}/${cropIndex}` (crop index 0 with no crops: the whole photo). */
 export interface ReportMedia {
@@ -158,6 +159,7 @@ ${findingBlock(item, thumb, finding, searches, media)}
   <dt>SHA-256</dt><dd class="mono">${escapeHtml(item.sha256 ?? 'not hashed')}</dd>
   <dt>Size</dt><dd>${item.width ?? '?'} × ${item.height ?? '?'} px</dd>
   <dt>EXIF time</dt><dd>${item.capturedAt ? escapeHtml(item.capturedAt) : 'none recorded'}</dd>
+  <dt>Known sets</dt><dd>${item.known.map((m) => `<span class="known ${m.kind}">${escapeHtml(describeKnownMatch(m))}</span>`).join(' ') || 'in no imported hash set'}</dd>
   ${search ? `<dt>Model pack</dt><dd>${escapeHtml(search.packId)} · manifest SHA-256 <span class="mono">${escapeHtml(search.packManifestSha256 ?? 'unknown')}</span></dd>
   <dt>QuARI checkpoint</dt><dd class="mono">${escapeHtml(search.checkpointHash ?? 'none (baseline search)')}</dd>` : ''}
   <dt>Tags</dt><dd>${tags || 'none'}</dd>
@@ -205,6 +207,7 @@ figcaption{font-size:12px;color:#57606a;margin-top:.2em}
 .missing{display:flex;align-items:center;justify-content:center;min-height:8rem;background:#f0f0f0;color:#57606a;font-size:12px}
 dl{display:grid;grid-template-columns:minmax(0,8.5em) minmax(0,1fr);gap:.2em 1em;margin:0}dt{color:#57606a}dd{margin:0;min-width:0}
 .tag{border:2px solid;border-radius:4px;padding:0 .4em;margin-right:.5em}
+.known{border:1px solid #57606a;border-radius:4px;padding:0 .4em}.known.of-interest{border:2px solid #b00020;font-weight:600}
 ul{margin:.2em 0;padding-left:1.2em}
 @page{size:A4;margin:14mm 12mm}
 @media print{body{max-width:none;padding:0;font-size:10.5pt}a{color:inherit;text-decoration:none}figure img,figure svg{max-height:50mm}}
@@ -216,7 +219,7 @@ ${report.case.description ? `<p>${escapeHtml(report.case.description)}</p>` : ''
   <span class="sub">Examiner</span><span>${escapeHtml(report.examiner)}</span>
   <span class="sub">Catalog</span><span>${escapeHtml(basename(report.catalog))}</span>
   <span class="sub">Audit log</span><span>${report.audit.records} records · head SHA-256 <span class="mono">${escapeHtml(report.audit.headHash)}</span></span>
-  <span class="sub">Contents</span><span>${tagged} tagged image${tagged === 1 ? '' : 's'} · ${notRelevant.length} marked not relevant · ${noteOnly.length} noted but not tagged · ${report.searches.length} search${report.searches.length === 1 ? '' : 'es'}</span>
+  <span class="sub">Contents</span><span>${tagged} tagged image${tagged === 1 ? '' : 's'} · ${notRelevant.length} marked not relevant · ${noteOnly.length} noted but not tagged · ${report.searches.length} search${report.searches.length === 1 ? '' : 'es'}${report.knownIgnorableLeftOut > 0 ? ` · ${knownLeftOutSentence(report.knownIgnorableLeftOut)}` : ''}</span>
 </div>
 <p class="sub">Scores are the similarity between the query region and the best-matching region of the image (cosine; in adaptive mode after QuARI's query-specific rescoring); rank is the image's place in that search. The coloured rectangle on each hit is the region that matched the query crop of the same colour. Check the audit log with <span class="mono">quari audit verify</span>: its head hash must match, or follow, the one above.</p>
 ${groups.map((g) => section(`category-${g.category.id}`, g.category.name, g.items, g.category.id, 'No images in this category.')).join('\n')}

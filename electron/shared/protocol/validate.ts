@@ -294,8 +294,13 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
     };
   }),
   exportCase: args((w, v) => {
-    const o = record(w, v, ['caseId', 'format'], ['caseId', 'format']);
-    return { caseId: id(`${w}.caseId`, o.caseId), format: oneOf(`${w}.format`, o.format, EXPORT_FORMATS) };
+    const o = record(w, v, ['caseId', 'format', 'hideKnownIgnorable'], ['caseId', 'format']);
+    const format = oneOf(`${w}.format`, o.format, EXPORT_FORMATS);
+    if (o.hideKnownIgnorable === undefined) return { caseId: id(`${w}.caseId`, o.caseId), format };
+    const hideKnownIgnorable = bool(`${w}.hideKnownIgnorable`, o.hideKnownIgnorable);
+    // A VICS export lists hashes for exchange, not a report: leaving files out of it silently is refused.
+    if (hideKnownIgnorable && format === 'vics') fail(`${w}.hideKnownIgnorable`, 'applies to the html, csv and json reports, not to vics');
+    return { caseId: id(`${w}.caseId`, o.caseId), format, hideKnownIgnorable };
   }),
   tagStack: args((w, v) => {
     const o = record(w, v, ['caseId', 'imageId', 'tier', 'categoryId', 'searchId'], ['caseId', 'imageId', 'tier', 'categoryId']);
