@@ -97,9 +97,11 @@ export const caseCommand: Command = {
       const hideKnownIgnorable = values['hide-known-ignorable'] === true;
       if (hideKnownIgnorable && format === 'vics') throw new UsageError('--hide-known-ignorable applies to --format html, csv or json');
       let content: string;
+      let knownIgnorableLeftOut = 0;
       if (format === 'vics') content = `${JSON.stringify(buildVicsExport(store, kase.id), null, 1)}\n`;
       else {
         const report = buildCaseReport(store, kase.id, { hideKnownIgnorable });
+        knownIgnorableLeftOut = report.knownIgnorableLeftOut;
         const media = format === 'html' ? await prepareReportMedia(report, catalogDataDir(store.file)) : undefined;
         content = renderCaseReport(report, format, catalogDataDir(store.file), media);
       }
@@ -108,7 +110,7 @@ export const caseCommand: Command = {
       } catch (err) {
         throw new Error(`cannot write ${out}: ${(err as Error).message}`);
       }
-      store.appendAudit('case.exported', { caseId: kase.id, format, out, bytes: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex') });
+      store.appendAudit('case.exported', { caseId: kase.id, format, out, bytes: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex'), knownIgnorableLeftOut });
       const line = { case: kase.id, name: kase.name, format, out, bytes: Buffer.byteLength(content) };
       console.log(values.json ? JSON.stringify(line) : `wrote ${terminalSafe(out)} (${line.bytes} bytes, case ${kase.id} '${terminalSafe(kase.name)}' as ${format})`);
       return 0;
