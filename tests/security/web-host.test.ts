@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { catalogDataDir, openCatalog } from '../../db/CatalogStore.ts';
+import { openCatalog } from '../../db/CatalogStore.ts';
+import { catalogDataDir } from '../../electron/engine/catalogData.ts';
 import { startHost, type RunningHost } from '../e2e/support/webHost.ts';
 
 interface Reply {
