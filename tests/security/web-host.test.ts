@@ -241,6 +241,15 @@ describe('loopback web host under attack', { timeout: 300_000 }, () => {
     await refused('createCase', [{ name: 'ok', categories: ['x\u001b[2J'] }], 400, /argument 1\.categories\[0\]: contains control characters/);
   });
 
+  it('answers a case name taken twice (in any letter case) as a 409 conflict naming the name, and keeps one case', async () => {
+    const first = await api('createCase', [{ name: 'Operation Heron', categories: [] }]);
+    assert.equal(first.status, 200, first.body.slice(0, 300));
+    const error = await refused('createCase', [{ name: 'operation heron', categories: [] }], 409, /createCase: a case named 'operation heron' already exists/);
+    assert.equal(error.code, 'conflict');
+    const cases = JSON.parse((await api('listCases', [])).body).result as { name: string }[];
+    assert.deepEqual(cases.filter((c) => c.name.toLowerCase() === 'operation heron').map((c) => c.name), ['Operation Heron']);
+  });
+
   it('refuses a 500-crop search before any CPU is spent', async () => {
     const crops = Array.from({ length: 500 }, () => ({ x: 0, y: 0, w: 4, h: 4 }));
     const started = Date.now();
