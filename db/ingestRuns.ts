@@ -1,12 +1,12 @@
-// The ingest runs of a catalog: started, progress counts, finished (audited), listed; and the bookkeeping at open: a run left 'running' by a process that no longer exists (killed with -9, power
-// loss) is marked 'interrupted', so the run list never shows it running forever. A run is only judged when it was
-// started on this host (owner_host) and its owner_pid is gone; a live process (this one or another, e.g. the CLI
-// ingesting while the app is open) keeps its run. Runs from before schema 3 have no owner and cannot still be
-// running under this build, so they are interrupted too. Known limit: a reused pid keeps a dead run 'running'
-// until that pid exits.
+// The ingest runs of a catalog: started, progress counts, finished (audited), listed. Plain functions taking the
+// database (CatalogStore delegates here). And the bookkeeping at open: a run left 'running' by a process that no
+// longer exists (killed with -9, power loss) is marked 'interrupted', so the run list never shows it running
+// forever. A run is only judged when it was started on this host (owner_host) and its owner_pid is gone; a live
+// process (this one or another, e.g. the CLI ingesting while the app is open) keeps its run. Runs from before
+// schema 3 have no owner and cannot still be running under this build, so they are interrupted too. Known limit: a
+// reused pid keeps a dead run 'running' until that pid exits.
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
-import type Database from 'better-sqlite3';
 import { checkId, checkPaging, now, sql, type Db } from './connection.ts';
 import { CatalogError } from './errors.ts';
 import type { IngestCounts, IngestRunOptions, IngestRunRow, IngestRunStatus, Paging } from './Interface.ts';
@@ -87,7 +87,7 @@ function alive(pid: number): boolean {
 }
 
 /** Marks dead owners' running runs 'interrupted'; returns their ids. */
-export function markInterruptedRuns(db: Database.Database): number[] {
+export function markInterruptedRuns(db: Db): number[] {
   const host = hostname();
   const running = db.prepare(`SELECT id, owner_pid AS pid, owner_host AS host FROM ingest_runs WHERE status = 'running'`)
     .all() as { id: number; pid: number | null; host: string | null }[];
