@@ -6,12 +6,17 @@ import { CatalogError } from './errors.ts';
 import type { Paging } from './Interface.ts';
 
 export type Db = Database.Database;
-export type Stmt = Database.Statement<unknown[], unknown>;
+type Stmt = Database.Statement<unknown[], unknown>;
 
 const DEFAULT_LIMIT = 100;
 const statements = new WeakMap<Db, Map<string, Stmt>>();
 
-/** The statement for `sql`, prepared on first use and kept for the connection's life (ingest runs some per file). */
+/**
+ * The statement for `text`, prepared on first use and kept for the connection's life (ingest runs some per file).
+ * Against the former prepare-all-at-open, alternating runs of 6,000 images committed in batches of 32 then 20,000
+ * getImage calls (load average 26 on 2 shared cores): 0.80 / 0.73 ms per image and 105 / 87 µs per read before,
+ * 0.77 / 0.57 ms and 114 / 81 µs with this cache — no cost above the noise.
+ */
 export function sql(db: Db, text: string): Stmt {
   let cache = statements.get(db);
   if (!cache) statements.set(db, (cache = new Map()));

@@ -5,8 +5,6 @@
 import Database from 'better-sqlite3';
 import type { CatalogErrorCode } from '../electron/shared/protocol/errors.ts';
 
-export type { CatalogErrorCode } from '../electron/shared/protocol/errors.ts';
-
 /** invalid: the caller's value breaks a rule; not-found: a row it names is absent; conflict: it clashes with a stored row. */
 export class CatalogError extends Error {
   override readonly name = 'CatalogError';
