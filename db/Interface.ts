@@ -35,7 +35,7 @@ export interface ImageRow {
   gpsLon: number | null;
   /** EXIF orientation tag, 1..8. */
   orientation: number | null;
-  /** Thumbnail path relative to `catalogDataDir(catalogFile)`. */
+  /** Thumbnail path relative to the catalog data folder (electron/engine/catalogData.ts). */
   thumbnail: string | null;
   addedAt: string;
   updatedAt: string;
@@ -424,6 +424,12 @@ export interface CatalogStore {
   readonly duplicates: DuplicateStore;
   /** Search filters and the image panel's facts (db/imageQueries.ts). */
   readonly imageQueries: ImageQueryStore;
+  /**
+   * Runs `fn` in one read transaction, so every read it makes sees the same catalog state (a case and its items,
+   * a report): a write committed by another connection meanwhile is either wholly in it or wholly absent. `fn`
+   * must be synchronous and must not write.
+   */
+  snapshot<T>(fn: () => T): T;
 
   // Images
   getImage(id: number): ImageRow | undefined;

@@ -3,6 +3,8 @@
 // hashes existed. Plain functions over the catalog's connection (CatalogStore delegates here); schema in
 // migrations/003_known_files.ts, where triggers keep known_matches current whenever an image's hashes change.
 import type Database from 'better-sqlite3';
+import { checkId } from './connection.ts';
+import { CatalogError } from './errors.ts';
 import type { HashSetInput, HashSetRecord, HashSetRow, KnownMatch, KnownStats, VicsCategoryRow } from './Interface.ts';
 
 /** hash_type codes of hash_set_entries, by hex length and by name. */
@@ -39,14 +41,14 @@ export function importHashSet(
   onProgress?: (p: ImportProgress) => void,
 ): HashSetRow {
   const name = input.name.trim();
-  if (!name) throw new Error('importHashSet: name must be non-empty');
+  if (!name) throw new CatalogError('invalid', 'name', 'importHashSet: name must be non-empty');
   const cacheBefore = db.pragma('cache_size', { simple: true }) as number;
   db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
   try {
     return db
       .transaction((): HashSetRow => {
         if (db.prepare(`SELECT 1 FROM hash_sets WHERE name = ?`).get(name)) {
-          throw new Error(`hash set '${name}' already exists in this catalog; give the import another --name`);
+          throw new CatalogError('conflict', 'name', `hash set '${name}' already exists in this catalog; give the import another --name`);
         }
         const { id } = db
           .prepare(`INSERT INTO hash_sets (name, format, kind, version, source_file, source_sha256, source_bytes, records,
@@ -99,7 +101,8 @@ export function listHashSets(db: Database.Database): HashSetRow[] {
 
 /** Deletes the set, its entries and its matches. */
 export function deleteHashSet(db: Database.Database, id: number): void {
-  if (db.prepare(`DELETE FROM hash_sets WHERE id = ?`).run(id).changes !== 1) throw new Error(`deleteHashSet: no hash set with id ${id}`);
+  checkId('deleteHashSet', id);
+  if (db.prepare(`DELETE FROM hash_sets WHERE id = ?`).run(id).changes !== 1) throw new CatalogError('not-found', 'id', `deleteHashSet: no hash set with id ${id}`);
 }
 
 /** The sets image `imageId` is in, with the category each gives it. */
@@ -144,10 +147,11 @@ export function countImagesMissingHashes(db: Database.Database): number {
 
 /** Back-fills MD5 and SHA-1 of an 'ok' image whose SHA-256 they were computed with (refuses another SHA-256). */
 export function setImageHashes(db: Database.Database, id: number, h: { sha256: string; md5: string; sha1: string }): void {
-  if (!/^[0-9a-f]{32}$/.test(h.md5)) throw new Error(`setImageHashes(${id}): md5 must be 32 lower-case hex digits`);
-  if (!/^[0-9a-f]{40}$/.test(h.sha1)) throw new Error(`setImageHashes(${id}): sha1 must be 40 lower-case hex digits`);
+  checkId('setImageHashes', id);
+  if (!/^[0-9a-f]{32}$/.test(h.md5)) throw new CatalogError('invalid', 'md5', `setImageHashes(${id}): md5 must be 32 lower-case hex digits`);
+  if (!/^[0-9a-f]{40}$/.test(h.sha1)) throw new CatalogError('invalid', 'sha1', `setImageHashes(${id}): sha1 must be 40 lower-case hex digits`);
   const info = db.prepare(`UPDATE images SET md5 = ?, sha1 = ?, updated_at = ? WHERE id = ? AND status = 'ok' AND sha256 = ?`).run(h.md5, h.sha1, new Date().toISOString(), id, h.sha256);
-  if (info.changes !== 1) throw new Error(`setImageHashes(${id}): no 'ok' image with that id and SHA-256`);
+  if (info.changes !== 1) throw new CatalogError('not-found', 'id', `setImageHashes(${id}): no 'ok' image with that id and SHA-256`);
 }
 
 export function listVicsCategories(db: Database.Database, caseId: number): VicsCategoryRow[] {
@@ -158,10 +162,11 @@ export function listVicsCategories(db: Database.Database, caseId: number): VicsC
 
 /** Stores the VICS category case category `categoryId` exports as; null returns it to the default. */
 export function setVicsCategory(db: Database.Database, categoryId: number, vicsCategory: number | null): void {
+  checkId('setVicsCategory', categoryId);
   if (vicsCategory !== null && !(Number.isInteger(vicsCategory) && vicsCategory >= 0 && vicsCategory <= 99)) {
-    throw new Error(`setVicsCategory(${categoryId}): VICS category must be an integer 0..99, got ${vicsCategory}`);
+    throw new CatalogError('invalid', 'vicsCategory', `setVicsCategory(${categoryId}): VICS category must be an integer 0..99, got ${vicsCategory}`);
   }
   if (db.prepare(`UPDATE tag_categories SET vics_category = ? WHERE id = ?`).run(vicsCategory, categoryId).changes !== 1) {
-    throw new Error(`setVicsCategory: no category with id ${categoryId}`);
+    throw new CatalogError('not-found', 'categoryId', `setVicsCategory: no category with id ${categoryId}`);
   }
 }

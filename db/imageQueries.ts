@@ -3,13 +3,12 @@
 // through CatalogStore.imageQueries.
 import type Database from 'better-sqlite3';
 import type { SearchFilter } from '../electron/shared/api.ts';
+import { CatalogError } from './errors.ts';
 import type { KnownMatch } from './Interface.ts';
 
 /** The search filter of the API contract: its definition lives there, so the renderer and the engine share it. */
 export type ImageFilter = SearchFilter;
 
-/** A malformed filter field (named in the message): the caller's input, not the catalog's fault. */
-export class FilterError extends Error {}
 
 export const CAPTURE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2})?)?)?$/;
 
@@ -86,7 +85,7 @@ export function filterSql(filter: ImageFilter): { where: string[]; params: (stri
   const params: (string | number)[] = [];
   if (filter.folderPrefix !== undefined) {
     const f = filter.folderPrefix;
-    if (typeof f !== 'string' || !f.startsWith('/')) throw new FilterError(`filter.folderPrefix must be an absolute folder path, got ${JSON.stringify(f)}`);
+    if (typeof f !== 'string' || !f.startsWith('/')) throw new CatalogError('invalid', 'filter.folderPrefix', `filter.folderPrefix must be an absolute folder path, got ${JSON.stringify(f)}`);
     const prefix = f.endsWith('/') ? f : `${f}/`;
     where.push(`substr(i.path, 1, ?) = ?`);
     params.push(prefix.length, prefix);
@@ -94,26 +93,26 @@ export function filterSql(filter: ImageFilter): { where: string[]; params: (stri
   for (const [field, op] of [['capturedFrom', '>='], ['capturedTo', '<=']] as const) {
     const v = filter[field];
     if (v === undefined) continue;
-    if (typeof v !== 'string' || !CAPTURE_TIME.test(v)) throw new FilterError(`filter.${field} must be YYYY-MM-DD[THH[:MM[:SS]]], got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || !CAPTURE_TIME.test(v)) throw new CatalogError('invalid', `filter.${field}`, `filter.${field} must be YYYY-MM-DD[THH[:MM[:SS]]], got ${JSON.stringify(v)}`);
     where.push(`i.captured_at IS NOT NULL AND substr(i.captured_at, 1, ?) ${op} ?`);
     params.push(v.length, v);
   }
   for (const [field, column] of [['cameraMake', 'camera_make'], ['cameraModel', 'camera_model']] as const) {
     const v = filter[field];
     if (v === undefined) continue;
-    if (typeof v !== 'string' || v.trim() === '') throw new FilterError(`filter.${field} must be a non-empty string`);
+    if (typeof v !== 'string' || v.trim() === '') throw new CatalogError('invalid', `filter.${field}`, `filter.${field} must be a non-empty string`);
     where.push(`instr(lower(i.${column}), lower(?)) > 0`);
     params.push(v.trim());
   }
   if (filter.hasGps !== undefined) {
-    if (typeof filter.hasGps !== 'boolean') throw new FilterError('filter.hasGps must be true or false');
+    if (typeof filter.hasGps !== 'boolean') throw new CatalogError('invalid', 'filter.hasGps', 'filter.hasGps must be true or false');
     where.push(filter.hasGps ? 'i.gps_lat IS NOT NULL' : 'i.gps_lat IS NULL');
   }
   if (filter.tagged !== undefined) {
     const { caseId, state, categoryId } = filter.tagged;
-    if (!Number.isSafeInteger(caseId) || caseId < 1) throw new FilterError(`filter.tagged.caseId must be a case id, got ${JSON.stringify(caseId)}`);
-    if (state !== 'tagged' && state !== 'untagged') throw new FilterError(`filter.tagged.state must be "tagged" or "untagged", got ${JSON.stringify(state)}`);
-    if (categoryId !== undefined && (!Number.isSafeInteger(categoryId) || categoryId < 1)) throw new FilterError(`filter.tagged.categoryId must be a category id, got ${JSON.stringify(categoryId)}`);
+    if (!Number.isSafeInteger(caseId) || caseId < 1) throw new CatalogError('invalid', 'filter.tagged.caseId', `filter.tagged.caseId must be a case id, got ${JSON.stringify(caseId)}`);
+    if (state !== 'tagged' && state !== 'untagged') throw new CatalogError('invalid', 'filter.tagged.state', `filter.tagged.state must be "tagged" or "untagged", got ${JSON.stringify(state)}`);
+    if (categoryId !== undefined && (!Number.isSafeInteger(categoryId) || categoryId < 1)) throw new CatalogError('invalid', 'filter.tagged.categoryId', `filter.tagged.categoryId must be a category id, got ${JSON.stringify(categoryId)}`);
     where.push(`${state === 'untagged' ? 'NOT ' : ''}EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.case_id = ?${categoryId === undefined ? '' : ' AND t.category_id = ?'})`);
     params.push(caseId, ...(categoryId === undefined ? [] : [categoryId]));
   }
@@ -123,7 +122,7 @@ export function filterSql(filter: ImageFilter): { where: string[]; params: (stri
     // An image in an of-interest set stays, even when an ignorable set also lists it (flagging wins over hiding).
     else if (filter.known === 'not-ignorable') where.push(`(NOT ${kind('ignorable')} OR ${kind('of-interest')})`);
     else if (filter.known === 'of-interest') where.push(kind('of-interest'));
-    else throw new FilterError(`filter.known must be "unknown", "not-ignorable" or "of-interest", got ${JSON.stringify(filter.known)}`);
+    else throw new CatalogError('invalid', 'filter.known', `filter.known must be "unknown", "not-ignorable" or "of-interest", got ${JSON.stringify(filter.known)}`);
   }
   return { where, params };
 }

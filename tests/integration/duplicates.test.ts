@@ -17,6 +17,7 @@ import sharp from 'sharp';
 import { makeDuplicateSet, type DuplicateFile } from '../../bench/duplicate-set.ts';
 import { photoLikeJpeg } from '../../bench/ingest-photos.ts';
 import { openCatalog } from '../../db/CatalogStore.ts';
+import { CatalogError } from '../../db/errors.ts';
 import type { CatalogStore } from '../../db/Interface.ts';
 import { rebuildDuplicateStacks } from '../../electron/engine/duplicates/rebuild.ts';
 import { importHashSetFile } from '../../electron/engine/hashsets/importFile.ts';
@@ -164,7 +165,13 @@ test('filters apply inside the search: K and the top N are cut among allowed ima
   const untagged = await only({ tagged: { caseId: c.id, state: 'untagged' } });
   assert.equal(untagged.length, files.length + 1);
   assert.ok(!untagged.includes(nikon));
-  await assert.rejects(() => only({ capturedFrom: "2024' OR 1=1 --" }), /filter\.capturedFrom must be YYYY-MM-DD/);
+  // The caller's mistake, named: a CatalogError the protocol answers as bad-request.
+  await assert.rejects(() => only({ capturedFrom: "2024' OR 1=1 --" }), (err: unknown) => {
+    assert.ok(err instanceof CatalogError);
+    assert.deepEqual([err.code, err.field], ['invalid', 'filter.capturedFrom']);
+    assert.match(err.message, /filter\.capturedFrom must be YYYY-MM-DD/);
+    return true;
+  });
 });
 
 test('tagging a stack tags every member, each tag recording the tier and the member it came from', () => {

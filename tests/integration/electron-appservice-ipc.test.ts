@@ -147,6 +147,11 @@ test('catalog info, ingest with progress events, then search, media and cases th
   assert.ok(!exported.path.startsWith(evidence), 'exports never land in the evidence folder');
 
   assert.deepEqual(await invoke('getCase', 424242), { ok: false, error: { code: 'not-found', message: 'case 424242 does not exist' } });
+  // The catalog's own refusal of a name taken twice travels as a conflict, with its message.
+  assert.deepEqual(await invoke('createCase', { name: 'case 7', categories: [] }), {
+    ok: false,
+    error: { code: 'conflict', message: "createCase: a case named 'case 7' already exists" },
+  });
   const wrongCategory = await invoke('tagImage', { caseId: created.caseId, imageId: results.hits[0].imageId, categoryId: 999, searchId: null });
   assert.equal(wrongCategory.ok, false);
   if (!wrongCategory.ok) assert.equal(wrongCategory.error.code, 'not-found');

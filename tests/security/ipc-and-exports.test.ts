@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { catalogDataDir, openCatalog } from '../../db/CatalogStore.ts';
+import { openCatalog } from '../../db/CatalogStore.ts';
+import { catalogDataDir } from '../../electron/engine/catalogData.ts';
 import { createAppService } from '../../electron/engine/app/AppService.ts';
 import { buildCaseReport, writeCaseExport } from '../../electron/engine/export/caseExport.ts';
 import { registerApiHandlers, type InvokeEventLike } from '../../electron/main/ipc.ts';

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { catalogDataDir, openCatalog } from '../../db/CatalogStore.ts';
+import { openCatalog } from '../../db/CatalogStore.ts';
+import { catalogDataDir } from '../../electron/engine/catalogData.ts';
 import { startHost, type RunningHost } from '../e2e/support/webHost.ts';
 
 interface Reply {
@@ -238,6 +239,15 @@ describe('loopback web host under attack', { timeout: 300_000 }, () => {
     await refused('createCase', [{ name: 'a\u0000b', categories: [] }], 400, /argument 1\.name: contains control characters/);
     await refused('createCase', [{ name: 'a\u001b]52;c;aGk=\u0007', categories: [] }], 400, /argument 1\.name: contains control characters/);
     await refused('createCase', [{ name: 'ok', categories: ['x\u001b[2J'] }], 400, /argument 1\.categories\[0\]: contains control characters/);
+  });
+
+  it('answers a case name taken twice (in any letter case) as a 409 conflict naming the name, and keeps one case', async () => {
+    const first = await api('createCase', [{ name: 'Operation Heron', categories: [] }]);
+    assert.equal(first.status, 200, first.body.slice(0, 300));
+    const error = await refused('createCase', [{ name: 'operation heron', categories: [] }], 409, /createCase: a case named 'operation heron' already exists/);
+    assert.equal(error.code, 'conflict');
+    const cases = JSON.parse((await api('listCases', [])).body).result as { name: string }[];
+    assert.deepEqual(cases.filter((c) => c.name.toLowerCase() === 'operation heron').map((c) => c.name), ['Operation Heron']);
   });
 
   it('refuses a 500-crop search before any CPU is spent', async () => {

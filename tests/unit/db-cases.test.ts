@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
+import { openCatalog } from '../../db/CatalogStore.ts';
+import { CatalogError } from '../../db/errors.ts';
 import { ingested, tempCatalog, type TempCatalog } from './db-fixtures.ts';
 
 let t: TempCatalog;
@@ -168,4 +170,43 @@ test('ingest runs record progress and their outcome', () => {
   t.store.finishIngestRun(second.id, 'failed', counts, 'disk unplugged');
   assert.deepEqual(t.store.listIngestRuns().map((r) => [r.root, r.status, r.error]), [['/ev2', 'failed', 'disk unplugged'], ['/ev', 'done', null]]);
   assert.throws(() => t.store.startIngestRun('relative'), /root must be absolute/);
+});
+
+test('refusals are CatalogErrors that say their kind and name the field at fault', () => {
+  const c = t.store.createCase({ name: 'Falcon', categories: ['weapon'] });
+  const refusal = (fn: () => unknown, code: string, field: string, message: RegExp) =>
+    assert.throws(fn, (err: unknown) => {
+      assert.ok(err instanceof CatalogError, `${String(err)} is a CatalogError`);
+      assert.deepEqual([err.code, err.field], [code, field]);
+      assert.match(err.message, message);
+      return true;
+    });
+  refusal(() => t.store.createCase({ name: 'falcon' }), 'conflict', 'name', /a case named 'falcon' already exists/);
+  refusal(() => t.store.updateCase(c.id + 1, { name: 'x' }), 'not-found', 'id', /no case with id/);
+  refusal(() => t.store.createCategory(c.id, { name: 'knife', hotkey: 12 }), 'invalid', 'hotkey', /hotkey 12 is not 1..9/);
+  refusal(() => t.store.tagImage({ caseId: c.id, imageId: 999, categoryId: t.store.listCategories(c.id)[0].id }), 'not-found', 'categoryId', /does not exist/);
+  t.store.tagImage({ caseId: c.id, imageId: img[0], categoryId: t.store.listCategories(c.id)[0].id });
+  refusal(() => t.store.deleteImage(img[0]), 'conflict', 'id', /tagged or annotated in a case/);
+});
+
+test('snapshot: reads inside it see one catalog state while another connection commits; reads outside see the change', () => {
+  const c = t.store.createCase({ name: 'Falcon', categories: ['weapon'] });
+  const [weapon] = t.store.listCategories(c.id);
+  t.store.tagImage({ caseId: c.id, imageId: img[0], categoryId: weapon.id });
+  const other = openCatalog(t.file);
+  try {
+    const seen = t.store.snapshot(() => {
+      const before = t.store.listCaseItems(c.id).map((i) => i.imageId);
+      other.tagImage({ caseId: c.id, imageId: img[1], categoryId: weapon.id });
+      other.setNote(c.id, img[2], 'seen at the border');
+      return { before, after: t.store.listCaseItems(c.id).map((i) => i.imageId), tagged: t.store.getCase(c.id)!.taggedCount };
+    });
+    assert.deepEqual(seen, { before: [img[0]], after: [img[0]], tagged: 1 });
+    // The same two reads without a snapshot see the other connection's commit in between.
+    const before = t.store.listCaseItems(c.id).map((i) => i.imageId);
+    other.untagImage({ caseId: c.id, imageId: img[1], categoryId: weapon.id });
+    assert.deepEqual([before, t.store.listCaseItems(c.id).map((i) => i.imageId)], [[img[0], img[1], img[2]], [img[0], img[2]]]);
+  } finally {
+    other.close();
+  }
 });

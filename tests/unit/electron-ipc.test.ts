@@ -8,6 +8,7 @@ import { registerApiHandlers, type InvokeEventLike, type IpcLike } from '../../e
 import type { ServedApi as ApiService } from '../../electron/shared/protocol/service.ts';
 import type { Logger } from '../../electron/main/log.ts';
 import { isAppUrl } from '../../electron/main/security.ts';
+import { tempCatalog } from './db-fixtures.ts';
 
 type Handler = (event: InvokeEventLike, ...args: unknown[]) => unknown;
 
@@ -104,17 +105,19 @@ test('invalid arguments are answered with bad-request and never reach the engine
   assert.equal(entries.filter((e) => e.startsWith('warn ipc')).length, bad.length);
 });
 
-test('engine errors map to their ApiError code; coded messages travel, internal messages and stacks do not', async () => {
+test('engine errors map to their ApiError code; coded messages travel, internal messages and stacks do not', async (t) => {
   const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
+  // The conflict is the real catalog's refusal of a case name taken twice.
+  const catalog = tempCatalog();
+  t.after(() => catalog.dispose());
+  catalog.store.createCase({ name: 'Case 7' });
   const { ipc, invoke } = recordingIpc();
   const { log, entries } = recordingLog();
   const { service } = recordingService({
     getCase: async () => {
       throw coded('not-found', 'case 9 does not exist');
     },
-    createCase: async () => {
-      throw coded('conflict', 'a case named "Case 7" already exists');
-    },
+    createCase: async (input: { name: string }) => catalog.store.createCase(input),
     setActivePack: async () => {
       throw coded('unavailable', 'pack "x" is not installed');
     },
@@ -135,7 +138,7 @@ test('engine errors map to their ApiError code; coded messages travel, internal 
   registerApiHandlers(ipc, service, options(log));
   const expectations: [string, unknown[], string, string][] = [
     ['getCase', [9], 'not-found', 'case 9 does not exist'],
-    ['createCase', [{ name: 'Case 7', categories: [] }], 'conflict', 'a case named "Case 7" already exists'],
+    ['createCase', [{ name: 'Case 7', categories: [] }], 'conflict', "createCase: a case named 'Case 7' already exists"],
     ['setActivePack', ['x'], 'unavailable', 'pack "x" is not installed'],
     ['listCases', [], 'internal', "listCases failed with an internal error (details are in the host's log)"],
     ['exportCase', [{ caseId: 1, format: 'html' }], 'not-found', 'exportCase: a file it needs does not exist'],

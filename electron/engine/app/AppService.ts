@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { catalogDataDir, openCatalog } from '../../../db/CatalogStore.ts';
+import { openCatalog } from '../../../db/CatalogStore.ts';
+import { catalogDataDir } from '../catalogData.ts';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import { PackRegistry, defaultDataHome } from '../../../native-models/packs/registry.ts';
 import {

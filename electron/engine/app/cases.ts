@@ -29,7 +29,12 @@ export class Cases {
     return this.get(row.id);
   }
 
+  /** The case, its categories and its items from one snapshot of the catalog. */
   get(caseId: number): CaseDetails {
+    return this.store.snapshot(() => this.read(caseId));
+  }
+
+  private read(caseId: number): CaseDetails {
     const summary = this.store.getCase(caseId);
     if (!summary) throw new QuariApiError('not-found', `case ${caseId} does not exist`);
     return {

@@ -1,7 +1,6 @@
 // Read-only views of the catalog's images for the UI: the Duplicates view's stacks, the image panel's facts and
 // the catalog browser's pages (under the search filters). Media URLs come from the host.
 import { basename } from 'node:path';
-import { FilterError } from '../../../db/imageQueries.ts';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import { QuariApiError, STACK_TIERS, type BrowsedImage, type DuplicateStacks, type ImageDetails, type SearchFilter, type StackTier } from '../../shared/api.ts';
 import type { MediaUrlBuilder } from './searchSession.ts';
@@ -61,12 +60,7 @@ export class ImageViews {
   }
 
   browseImages(input: { filter?: SearchFilter; offset?: number; limit?: number }): { total: number; images: BrowsedImage[] } {
-    let page: { total: number; imageIds: number[] };
-    try {
-      page = this.store.imageQueries.browse(input.filter ?? {}, { offset: input.offset ?? 0, limit: input.limit ?? 200 });
-    } catch (err) {
-      throw err instanceof FilterError ? new QuariApiError('bad-request', err.message) : err;
-    }
+    const page = this.store.imageQueries.browse(input.filter ?? {}, { offset: input.offset ?? 0, limit: input.limit ?? 200 });
     const rows = this.store.getImages(page.imageIds);
     const known = this.store.imageQueries.knownMatchesOf(page.imageIds);
     return {

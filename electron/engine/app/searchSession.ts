@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { FilterError } from '../../../db/imageQueries.ts';
 import type { CatalogStore, SearchRow } from '../../../db/Interface.ts';
 import { QuariApiError, type MediaKind, type QueryImage, type SearchFeedback, type SearchRecord, type SearchRequest, type SearchResponse } from '../../shared/api.ts';
 import { DEFAULT_K, DEFAULT_TOP } from '../../shared/constants.ts';
@@ -93,10 +92,7 @@ export class SearchSession {
     const record = { params: { queryImageId: request.queryImageId, queryName, ...(request.feedback ? { feedback: request.feedback } : {}) } };
     const result = await (request.feedback
       ? searchWithFeedback(service, spec, await service.queryVectors(spec), this.feedbackOf(request.feedback), request.feedback.strategy, { record })
-      : service.search(spec, { record })
-    ).catch((err: Error) => {
-      throw err instanceof FilterError ? new QuariApiError('bad-request', err.message) : err;
-    });
+      : service.search(spec, { record }));
     return {
       searchId: result.searchId!,
       packId: service.packId,

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { catalogDataDir } from '../../../db/CatalogStore.ts';
+import { catalogDataDir } from '../catalogData.ts';
 import { prepareReportMedia } from '../export/courtReport.ts';
 import { openCliCatalog } from './catalog.ts';
 import type { CaseSummary, CatalogStore } from '../../../db/Interface.ts';

@@ -4,7 +4,7 @@
 // meanwhile, or a crash, sees the old index or the new one.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { catalogDataDir } from '../../../db/CatalogStore.ts';
+import { catalogDataDir } from '../catalogData.ts';
 import { openCliCatalog } from './catalog.ts';
 import { buildIvfIndex } from '../search/IvfIndex.ts';
 import { ivfIndexPath } from '../search/SearchService.ts';

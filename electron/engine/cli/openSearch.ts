@@ -1,6 +1,6 @@
 // Shared by `quari search` and `quari eval`: open a catalog and the search service for the pack it was built with.
 import { existsSync } from 'node:fs';
-import { catalogDataDir } from '../../../db/CatalogStore.ts';
+import { catalogDataDir } from '../catalogData.ts';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
 import { ivfIndexPath, SearchService } from '../search/SearchService.ts';

@@ -52,7 +52,12 @@ export function isKnownIgnorable(known: KnownMatch[]): boolean {
   return known.length > 0 && known.every((m) => m.kind === 'ignorable');
 }
 
+/** The report reads the catalog once, from one snapshot: a tag or note added meanwhile is wholly in it or absent. */
 export function buildCaseReport(store: CatalogStore, caseId: number, options: CaseReportOptions = {}): CaseReport {
+  return store.snapshot(() => readCaseReport(store, caseId, options));
+}
+
+function readCaseReport(store: CatalogStore, caseId: number, options: CaseReportOptions): CaseReport {
   const kase = store.getCase(caseId);
   if (!kase) throw new Error(`case ${caseId} does not exist`);
   const hitsOf = new Map<number, SearchHitRecord[]>();

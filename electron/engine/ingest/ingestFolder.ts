@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { catalogDataDir } from '../../../db/CatalogStore.ts';
+import { catalogDataDir } from '../catalogData.ts';
 import { isSameOrInside } from '../../shared/paths.ts';
 import type { CatalogStore, EmbeddingInput, ImageMetadata, ImageRow, IngestCounts, IngestedImage } from '../../../db/Interface.ts';
 import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';

@@ -20,12 +20,26 @@ export const HTTP_STATUS: Readonly<Record<ApiError['code'], number>> = {
 /** Longest message that crosses the wire; engine messages name files and fields, never more than this. */
 export const MAX_ERROR_MESSAGE = 2000;
 
+/**
+ * The catalog's refusal kinds (db/errors.ts CatalogError.code) and the API code each answers as: a value breaking
+ * a rule is the caller's bad request, a missing row is not-found, a clash with a stored row (a case name taken
+ * twice) is a conflict.
+ */
+export const CATALOG_ERROR_CODES = {
+  invalid: 'bad-request',
+  'not-found': 'not-found',
+  conflict: 'conflict',
+} as const satisfies Record<string, ApiError['code']>;
+export type CatalogErrorCode = keyof typeof CATALOG_ERROR_CODES;
+
+const isCatalogErrorCode = (code: unknown): code is CatalogErrorCode => typeof code === 'string' && Object.hasOwn(CATALOG_ERROR_CODES, code);
+
 /** SQLite constraint codes the catalog raises for a duplicate (a case name taken twice). */
 const CONFLICT_CODES: ReadonlySet<string> = new Set(['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
 
 /**
- * `err` as {code, message}. Errors carrying an API code (ValidationError, QuariApiError, typed store errors) keep
- * their message; a missing file is not-found; a unique-constraint violation is a conflict; anything else is
+ * `err` as {code, message}. Errors carrying an API code (ValidationError, QuariApiError) or a catalog refusal
+ * (CatalogError, by CATALOG_ERROR_CODES) keep their message; a missing file is not-found; a unique-constraint violation is a conflict; anything else is
  * 'internal' with a generic message. `internal` is true where the caller should log the original error.
  */
 export function toApiError(err: unknown, method: string): ApiError & { internal: boolean } {
@@ -36,6 +50,9 @@ export function toApiError(err: unknown, method: string): ApiError & { internal:
     const m = text || fallback;
     return m.length > MAX_ERROR_MESSAGE ? `${m.slice(0, MAX_ERROR_MESSAGE)}…` : m;
   };
+  if (e !== null && typeof e === 'object' && (e as { name?: unknown }).name === 'CatalogError' && isCatalogErrorCode(raw)) {
+    return { code: CATALOG_ERROR_CODES[raw], message: message(`${method} failed`), internal: false };
+  }
   if (isApiErrorCode(raw) && raw !== 'internal') return { code: raw, message: message(`${method} failed`), internal: false };
   if (raw === 'ENOENT') return { code: 'not-found', message: `${method}: a file it needs does not exist`, internal: true };
   if (typeof raw === 'string' && CONFLICT_CODES.has(raw)) {
