@@ -30,10 +30,11 @@ import {
   TOKEN_HEADER,
   isMediaKind,
   mediaType,
+  requestBodyBytes,
   webMediaUrl,
 } from '../shared/protocol/routes.ts';
 import type { AppService } from '../shared/protocol/service.ts';
-import { decodeWire, encodeWire } from '../shared/protocol/wire.ts';
+import { decodeWire, encodeWire, JsonShapeGuard } from '../shared/protocol/wire.ts';
 
 /** One run's secrets and the media URLs they authorise; the service is built with `mediaUrl` (serve.ts). */
 export interface WebSession {
@@ -63,8 +64,6 @@ export interface WebHostOptions {
   distDir: string;
   /** 0 picks a free port. */
   port?: number;
-  /** Largest accepted API body; query images travel base64-encoded inside it. */
-  maxBodyBytes?: number;
 }
 
 export interface WebHost {
@@ -113,8 +112,7 @@ function sameToken(a: string, b: string): boolean {
 }
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
-  // AppService accepts query images up to 200 MiB; base64 inflates them by a third.
-  const { backend, maxBodyBytes = 280 * 1024 * 1024 } = options;
+  const { backend } = options;
   const distDir = path.resolve(options.distDir);
   await fs.access(path.join(distDir, 'index.html')).catch(() => {
     throw new Error(`${path.join(distDir, 'index.html')} is missing: build the renderer first (vite build --config renderer/vite.config.ts)`);
@@ -147,11 +145,14 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     res.end(text);
   }
 
-  function sendError(res: ServerResponse, status: number, error: ApiError) {
+  function sendError(req: IncomingMessage, res: ServerResponse, status: number, error: ApiError) {
     if (res.headersSent) {
       res.destroy();
       return;
     }
+    // Refused before its body was read (too big, too deep, no token): the rest is never read. Node would drain it
+    // to keep the connection alive; `Connection: close` makes it close the connection once the answer is out.
+    if (!req.complete) res.setHeader('Connection', 'close');
     sendJson(res, status, error);
   }
 
@@ -178,17 +179,39 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     authenticate(req);
   }
 
-  async function readBody(req: IncomingMessage): Promise<Buffer> {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBodyBytes) throw new HttpError(413, 'bad-request', `Request body exceeds ${maxBodyBytes} bytes`);
+  /**
+   * The body, bounded before it is parsed: over `method`'s cap (REQUEST_BODY_BYTES) by its Content-Length is 413
+   * before a byte is read, a chunked body at the first byte past the cap; nesting and item count are checked as
+   * the bytes arrive (JsonShapeGuard), so a hostile body is refused at its first offending byte, never buffered.
+   */
+  function readBody(req: IncomingMessage, method: string): Promise<Buffer> {
+    const limit = requestBodyBytes(method);
+    const tooBig = () => new HttpError(413, 'bad-request', `Request body exceeds ${limit} bytes, the limit for ${method.length > 100 ? 'this method' : method}`);
+    if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(tooBig());
+    const guard = new JsonShapeGuard();
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > maxBodyBytes) throw new HttpError(413, 'bad-request', `Request body exceeds ${maxBodyBytes} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
+    return new Promise((resolve, reject) => {
+      // Stops reading without destroying the request, so the refusal can still be answered on its connection.
+      const refuse = (err: HttpError) => {
+        req.off('data', onData);
+        req.pause();
+        reject(err);
+      };
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) return refuse(tooBig());
+        try {
+          guard.push(chunk);
+        } catch (err) {
+          return refuse(new HttpError(400, 'bad-request', (err as Error).message));
+        }
+        chunks.push(chunk);
+      };
+      req.on('data', onData);
+      req.once('end', () => resolve(Buffer.concat(chunks)));
+      req.once('error', reject);
+    });
   }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, method: string) {
@@ -198,7 +221,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       throw new HttpError(415, 'bad-request', 'API requests must be application/json');
     }
     let parsed: unknown;
-    const body = (await readBody(req)).toString('utf8');
+    const body = (await readBody(req, method)).toString('utf8');
     try {
       parsed = JSON.parse(body);
     } catch {
@@ -215,7 +238,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     }
     const answer = await dispatch(backend, method, args, dispatchContext);
     if (!answer.ok) {
-      sendError(res, HTTP_STATUS[answer.error.code], answer.error);
+      sendError(req, res, HTTP_STATUS[answer.error.code], answer.error);
       return;
     }
     sendJson(res, 200, { result: encodeWire(answer.value) });
@@ -310,11 +333,11 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
-        sendError(res, err.status, { code: err.code, message: err.message });
+        sendError(req, res, err.status, { code: err.code, message: err.message });
         return;
       }
       console.error('quari web: request failed:', err);
-      sendError(res, 500, { code: 'internal', message: 'Internal error' });
+      sendError(req, res, 500, { code: 'internal', message: 'Internal error' });
     });
   });
   server.headersTimeout = 60_000;
