@@ -3,6 +3,7 @@
 // segments nor a symlink planted inside an evidence folder can reach a file outside the catalog's data folder or
 // a registered evidence root. Node code: hosts and engine import it, the renderer never does.
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 type PathApi = Pick<typeof path, 'isAbsolute' | 'relative' | 'resolve' | 'sep'>;
@@ -31,6 +32,29 @@ export function isSameOrInside(child: string, parent: string): boolean {
 /** True when `child` lies strictly inside at least one of `roots`. */
 export function isInsideAnyRoot(child: string, roots: readonly string[], pathApi: PathApi = path): boolean {
   return roots.some((root) => isPathInside(child, root, pathApi));
+}
+
+/**
+ * Checks that the file open on `handle` lies inside `root` (a real path), on the descriptor rather than on a path, so
+ * nothing swapped between a caller's containment check and its open — a folder on the way replaced by a link out
+ * of `root` — goes unnoticed (O_NOFOLLOW guards only the last component). Two checks: where the OS names an open
+ * descriptor's file (Linux /proc/self/fd) that name must lie inside `root`, which is exact; everywhere, the real
+ * path `path` has now must lie inside `root` and name the same file (device and inode) as the descriptor.
+ * Resolves to null when inside, else to why not.
+ */
+export async function openedOutside(handle: FileHandle, path: string, root: string): Promise<string | null> {
+  const opened = await fsp.readlink(`/proc/self/fd/${handle.fd}`).catch(() => null);
+  if (opened !== null && !isPathInside(opened, root)) return `the opened file is ${opened}`;
+  let real: string;
+  try {
+    real = await fsp.realpath(path);
+  } catch (err) {
+    return `it no longer resolves (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+  if (!isPathInside(real, root)) return `it now resolves to ${real}`;
+  const [held, named] = await Promise.all([handle.stat(), fsp.stat(real).catch(() => null)]);
+  if (named === null || named.dev !== held.dev || named.ino !== held.ino) return `the opened file is not the one ${real} names`;
+  return null;
 }
 
 export interface FsLike {
