@@ -2,7 +2,7 @@
 // Media decisions are made on real paths (symlinks resolved on both the file and the roots), so neither `..`
 // segments nor a symlink planted inside an evidence folder can reach a file outside the catalog's data folder or
 // a registered evidence root. Node code: hosts and engine import it, the renderer never does.
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -64,7 +64,7 @@ export interface FsLike {
 
 const nodeFs: FsLike = { realpath: (p) => fsp.realpath(p), stat: (p) => fsp.stat(p) };
 
-export type ServableFile = { ok: true; realPath: string } | { ok: false; reason: 'invalid' | 'missing' | 'outside' | 'not-a-file' };
+export type ServableFile = { ok: true; realPath: string; root: string } | { ok: false; reason: 'invalid' | 'missing' | 'outside' | 'not-a-file' };
 
 /**
  * Resolves `candidate` to its real path and accepts it only if that is a regular file strictly inside the real
@@ -89,11 +89,48 @@ export async function resolveServableFile(candidate: string, roots: readonly str
       // An evidence drive that is not mounted right now serves nothing.
     }
   }
-  if (!isInsideAnyRoot(realPath, realRoots)) return { ok: false, reason: 'outside' };
+  const root = realRoots.find((r) => isPathInside(realPath, r));
+  if (root === undefined) return { ok: false, reason: 'outside' };
   try {
     if (!(await fs.stat(realPath)).isFile()) return { ok: false, reason: 'not-a-file' };
   } catch {
     return { ok: false, reason: 'missing' };
   }
-  return { ok: true, realPath };
+  return { ok: true, realPath, root };
+}
+
+export type OpenedServableFile =
+  | { ok: true; realPath: string; handle: FileHandle; size: number; mtimeMs: number }
+  | { ok: false; reason: 'invalid' | 'missing' | 'outside' | 'not-a-file' };
+
+/**
+ * resolveServableFile, then the file itself opened O_NOFOLLOW|O_NONBLOCK and checked on its descriptor: a regular
+ * file inside the same root (openedOutside). So an evidence file swapped after the check for a FIFO (which would
+ * hold a libuv thread on a blocking open), a device, a link, or a folder on its way for a link out of the root, is
+ * refused, never read or waited on. The caller reads through `handle` and closes it.
+ */
+export async function openServableFile(candidate: string, roots: readonly string[]): Promise<OpenedServableFile> {
+  const checked = await resolveServableFile(candidate, roots);
+  if (!checked.ok) return checked;
+  let handle: FileHandle;
+  try {
+    handle = await fsp.open(checked.realPath, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
+  } catch {
+    return { ok: false, reason: 'missing' };
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) {
+      await handle.close();
+      return { ok: false, reason: 'not-a-file' };
+    }
+    if (await openedOutside(handle, checked.realPath, checked.root)) {
+      await handle.close();
+      return { ok: false, reason: 'outside' };
+    }
+    return { ok: true, realPath: checked.realPath, handle, size: st.size, mtimeMs: st.mtimeMs };
+  } catch {
+    await handle.close();
+    return { ok: false, reason: 'missing' };
+  }
 }

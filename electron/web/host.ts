@@ -13,11 +13,12 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline, type Readable } from 'node:stream';
 import path from 'node:path';
 import type { ApiError, MediaKind, QuariEvent } from '../shared/api.ts';
 import { dispatch } from '../shared/protocol/dispatch.ts';
 import { HTTP_STATUS, ValidationError } from '../shared/protocol/errors.ts';
-import { isPathInside, resolveServableFile } from '../shared/paths.ts';
+import { isPathInside, openServableFile } from '../shared/paths.ts';
 import {
   API_PREFIX,
   CONTENT_SECURITY_POLICY,
@@ -86,6 +87,9 @@ const STATIC_TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
+/** How long the rest of a refused request body is read and dropped, so its client sees the refusal. */
+const LINGER_MS = 2000;
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -150,9 +154,18 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       res.destroy();
       return;
     }
-    // Refused before its body was read (too big, too deep, no token): the rest is never read. Node would drain it
-    // to keep the connection alive; `Connection: close` makes it close the connection once the answer is out.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    // Refused before its body was read (too big, too deep, no token): nothing more of it is kept. Closing at once
+    // would reset a client still sending before it reads the answer, so the rest is read and dropped for at most
+    // LINGER_MS after the answer is out (the connection goes on if the body ends by then), then the connection closes.
+    if (!req.complete) {
+      const socket = req.socket;
+      res.once('finish', () => {
+        if (req.complete) return;
+        const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+        req.once('end', () => clearTimeout(timer));
+        req.resume();
+      });
+    }
     sendJson(res, status, error);
   }
 
@@ -261,6 +274,29 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     res.on('close', done);
   }
 
+  /**
+   * 304 when the client's ETag matches, else the headers and, for a GET of a non-empty file, the bytes `open`
+   * streams (a client that hangs up destroys the stream, which closes its file). True when `open` was called.
+   */
+  function sendBytes(req: IncomingMessage, res: ServerResponse, st: { size: number; mtimeMs: number }, type: string, cache: string, open: () => Readable): boolean {
+    const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { ETag: etag, 'Cache-Control': cache });
+      res.end();
+      return false;
+    }
+    res.writeHead(200, { 'Content-Type': type, 'Content-Length': st.size, ETag: etag, 'Cache-Control': cache });
+    if (req.method === 'HEAD' || st.size === 0) {
+      res.end();
+      return false;
+    }
+    pipeline(open(), res, (err) => {
+      if (err) res.destroy();
+    });
+    return true;
+  }
+
+  /** The app bundle's own files (ours, never evidence). */
   async function sendFile(req: IncomingMessage, res: ServerResponse, file: string, type: string, cache: string) {
     let stat;
     try {
@@ -269,18 +305,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     } catch {
       throw new HttpError(404, 'not-found', 'File not found');
     }
-    const etag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
-    if (req.headers['if-none-match'] === etag) {
-      res.writeHead(304, { ETag: etag, 'Cache-Control': cache });
-      res.end();
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': type, 'Content-Length': stat.size, ETag: etag, 'Cache-Control': cache });
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    sendBytes(req, res, stat, type, cache, () => createReadStream(file));
   }
 
   async function handleMedia(req: IncomingMessage, res: ServerResponse, rest: string) {
@@ -289,16 +314,23 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     if (extra !== undefined || !isMediaKind(kind) || !MEDIA_ID.test(id)) {
       throw new HttpError(404, 'not-found', 'No such media');
     }
-    let file = backend.mediaPath(kind, id);
+    const file = backend.mediaPath(kind, id);
     if (!file) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
-    // Defence in depth, as in the Electron shell: the resolved real path must lie inside a media root.
-    const servable = await resolveServableFile(file, backend.mediaRoots());
-    if (!servable.ok) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
-    file = servable.realPath;
-    // Media only ever answers an image type: a planted .html or .svg is refused, never rendered.
-    const type = mediaType(file);
-    if (!type) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
-    await sendFile(req, res, file, type, 'private, no-cache');
+    // Defence in depth, as in the Electron shell: the real path must lie inside a media root, and the bytes are
+    // read through the descriptor checked to be that regular file (an evidence file swapped meanwhile is refused).
+    const opened = await openServableFile(file, backend.mediaRoots());
+    if (!opened.ok) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
+    const { handle, size } = opened;
+    let streaming = false;
+    try {
+      // Media only ever answers an image type: a planted .html or .svg is refused, never rendered.
+      const type = mediaType(opened.realPath);
+      if (!type) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
+      // Never past the size checked on the descriptor, even if the file grows meanwhile.
+      streaming = sendBytes(req, res, opened, type, 'private, no-cache', () => handle.createReadStream({ start: 0, end: size - 1 }));
+    } finally {
+      if (!streaming) await handle.close();
+    }
   }
 
   async function handleStatic(req: IncomingMessage, res: ServerResponse, pathname: string) {
