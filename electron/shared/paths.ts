@@ -57,26 +57,19 @@ export async function openedOutside(handle: FileHandle, path: string, root: stri
   return null;
 }
 
-export interface FsLike {
-  realpath(p: string): Promise<string>;
-  stat(p: string): Promise<{ isFile(): boolean }>;
-}
-
-const nodeFs: FsLike = { realpath: (p) => fsp.realpath(p), stat: (p) => fsp.stat(p) };
-
 export type ServableFile = { ok: true; realPath: string; root: string } | { ok: false; reason: 'invalid' | 'missing' | 'outside' | 'not-a-file' };
 
 /**
  * Resolves `candidate` to its real path and accepts it only if that is a regular file strictly inside the real
  * path of one of `roots`. Roots that do not exist are ignored. Never throws for a bad candidate.
  */
-export async function resolveServableFile(candidate: string, roots: readonly string[], fs: FsLike = nodeFs): Promise<ServableFile> {
+export async function resolveServableFile(candidate: string, roots: readonly string[]): Promise<ServableFile> {
   if (typeof candidate !== 'string' || candidate === '' || candidate.includes('\0') || !path.isAbsolute(candidate)) {
     return { ok: false, reason: 'invalid' };
   }
   let realPath: string;
   try {
-    realPath = await fs.realpath(candidate);
+    realPath = await fsp.realpath(candidate);
   } catch {
     return { ok: false, reason: 'missing' };
   }
@@ -84,7 +77,7 @@ export async function resolveServableFile(candidate: string, roots: readonly str
   for (const root of roots) {
     if (typeof root !== 'string' || !path.isAbsolute(root)) continue;
     try {
-      realRoots.push(await fs.realpath(root));
+      realRoots.push(await fsp.realpath(root));
     } catch {
       // An evidence drive that is not mounted right now serves nothing.
     }
@@ -92,7 +85,7 @@ export async function resolveServableFile(candidate: string, roots: readonly str
   const root = realRoots.find((r) => isPathInside(realPath, r));
   if (root === undefined) return { ok: false, reason: 'outside' };
   try {
-    if (!(await fs.stat(realPath)).isFile()) return { ok: false, reason: 'not-a-file' };
+    if (!(await fsp.stat(realPath)).isFile()) return { ok: false, reason: 'not-a-file' };
   } catch {
     return { ok: false, reason: 'missing' };
   }

@@ -1,9 +1,10 @@
 // Evidence files swapped after ingest, attacked through the real loopback web host: a catalogued photo replaced by a
 // FIFO (queryFromImage read it with a blocking open, holding a libuv thread and the request forever), and a photo
 // swapped for a FIFO and back, over and over, while its media URL is fetched (the host checked the path, then
-// opened it again by name to stream it). Every request is answered; a FIFO is never opened for reading.
+// opened it again by name to stream it), and the same through the Electron shell's media scheme handler. Every
+// request is answered; a FIFO is never opened for reading.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs, linkSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -11,11 +12,33 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { openCatalog } from '../../db/CatalogStore.ts';
+import { createMediaHandler } from '../../electron/main/protocol.ts';
 import { startHost, type RunningHost } from '../e2e/support/webHost.ts';
 
 const haveMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
 const mkfifo = (p: string): void => assert.equal(spawnSync('mkfifo', [p]).status, 0, `mkfifo ${p}`);
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** A process that swaps `target` between `parts`/regular and `parts`/fifo (atomic renames) until stopped. */
+function startSwapping(parts: string, target: string): ChildProcess {
+  const script = `
+    const fs = require('node:fs');
+    const [parts, target] = process.argv.slice(1);
+    for (let i = 0; ; i++) {
+      // rename() between two links to one inode does nothing, so "next" may still be there.
+      fs.rmSync(parts + '/next', { force: true });
+      fs.linkSync(parts + '/' + (i % 2 ? 'fifo' : 'regular'), parts + '/next');
+      fs.renameSync(parts + '/next', target);
+    }`;
+  return spawn(process.execPath, ['-e', script, parts, target], { stdio: 'ignore' });
+}
+
+async function stopSwapping(swapper: ChildProcess): Promise<void> {
+  assert.equal(swapper.exitCode, null, 'the swapping process ran throughout');
+  const exited = new Promise((resolve) => swapper.once('exit', resolve));
+  swapper.kill('SIGKILL');
+  await exited;
+}
 
 describe('evidence swapped after ingest, through the web host', { skip: !haveMkfifo && 'mkfifo is not available', timeout: 300_000 }, () => {
   let tmp: string;
@@ -51,6 +74,10 @@ describe('evidence swapped after ingest, through the web host', { skip: !haveMkf
       ids[name] = store.upsertPendingImage({ path: file, size: photos[name].length, mtimeMs: 1 });
       store.markImageOk(ids[name], { sha256: sha256(photos[name]), width: 40, height: 30, format: 'jpeg', thumbnail: null });
     }
+    // What the swapping process renames over swapped.jpg, turn about: the photo itself (a second link) and a FIFO.
+    await fs.mkdir(path.join(tmp, 'parts'));
+    linkSync(path.join(evidence, 'swapped.jpg'), path.join(tmp, 'parts', 'regular'));
+    mkfifo(path.join(tmp, 'parts', 'fifo'));
     store.finishIngestRun(run.id, 'done', { seen: 2, added: 2, updated: 0, moved: 0, unchanged: 0, failed: 0 });
     store.close();
     host = await startHost({ catalogPath, dataHome: path.join(tmp, 'home') });
@@ -77,18 +104,7 @@ describe('evidence swapped after ingest, through the web host', { skip: !haveMkf
   it('streams a photo swapped for a FIFO and back, over and over, from the descriptor it checked: every request answered', async () => {
     const file = path.join(evidence, 'swapped.jpg');
     const parts = path.join(tmp, 'parts');
-    await fs.mkdir(parts);
-    linkSync(file, path.join(parts, 'regular'));
-    mkfifo(path.join(parts, 'fifo'));
-    const script = `
-      const fs = require('node:fs');
-      const [parts, target] = process.argv.slice(1);
-      for (let i = 0; ; i++) {
-        fs.rmSync(parts + '/next', { force: true });
-        fs.linkSync(parts + '/' + (i % 2 ? 'fifo' : 'regular'), parts + '/next');
-        fs.renameSync(parts + '/next', target);
-      }`;
-    const swapper = spawn(process.execPath, ['-e', script, parts, file], { stdio: 'ignore' });
+    const swapper = startSwapping(parts, file);
     const outcomes = { served: 0, refused: 0 };
     try {
       for (let i = 0; i < 300; i++) {
@@ -104,13 +120,39 @@ describe('evidence swapped after ingest, through the web host', { skip: !haveMkf
         }
       }
     } finally {
-      assert.equal(swapper.exitCode, null, 'the swapping process ran throughout');
-      const exited = new Promise((resolve) => swapper.once('exit', resolve));
-      swapper.kill('SIGKILL');
-      await exited;
+      await stopSwapping(swapper);
     }
     console.log(`# media under the FIFO swap: ${JSON.stringify(outcomes)}`);
     assert.ok(outcomes.served > 0 && outcomes.refused > 0, `both states were met: ${JSON.stringify(outcomes)}`);
     assert.ok(readFileSync(path.join(parts, 'regular')).equals(photos.swapped));
+  });
+  it('the Electron media scheme reads the same swapped photo through the descriptor it checked: every request answered', async () => {
+    const file = path.join(evidence, 'swapped.jpg');
+    const parts = path.join(tmp, 'parts');
+    const quiet = { info() {}, warn() {}, error() {} };
+    const handler = createMediaHandler({ source: { mediaPath: () => file, mediaRoots: () => [evidence] }, log: quiet });
+    const swapper = startSwapping(parts, file);
+    const outcomes = { served: 0, refused: 0 };
+    try {
+      for (let i = 0; i < 300; i++) {
+        const answer = await Promise.race([
+          handler(new Request(`quari-media://image/${ids.swapped}`)),
+          new Promise<'hung'>((resolve) => setTimeout(resolve, 20_000, 'hung').unref()),
+        ]);
+        assert.notEqual(answer, 'hung', `media request ${i + 1} waited on the FIFO`);
+        if (answer === 'hung') return;
+        if (answer.status === 200) {
+          assert.ok(Buffer.from(await answer.arrayBuffer()).equals(photos.swapped), 'the photo\'s bytes, whole');
+          outcomes.served++;
+        } else {
+          assert.ok(answer.status === 403 || answer.status === 404, `status ${answer.status}`);
+          outcomes.refused++;
+        }
+      }
+    } finally {
+      await stopSwapping(swapper);
+    }
+    console.log(`# Electron media under the FIFO swap: ${JSON.stringify(outcomes)}`);
+    assert.ok(outcomes.served > 0 && outcomes.refused > 0, `both states were met: ${JSON.stringify(outcomes)}`);
   });
 });
