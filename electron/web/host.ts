@@ -87,6 +87,11 @@ const STATIC_TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
+/** Event streams open at once: one per tab of the UI; each holds a listener and a connection. */
+const MAX_EVENT_STREAMS = 16;
+/** Unsent event bytes a stream may hold before its client, no longer reading, is dropped. */
+const EVENT_BACKLOG_BYTES = 1024 * 1024;
+
 /** How long the rest of a refused request body is read and dropped, so its client sees the refusal. */
 const LINGER_MS = 2000;
 
@@ -258,11 +263,14 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   }
 
   function handleEvents(req: IncomingMessage, res: ServerResponse) {
+    if (streams.size >= MAX_EVENT_STREAMS) throw new HttpError(503, 'unavailable', `At most ${MAX_EVENT_STREAMS} event streams at once`);
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
     res.write('retry: 2000\n\n');
-    const listener = (event: QuariEvent) => res.write(`data: ${JSON.stringify(event)}\n\n`);
+    // A client that stops reading is dropped rather than buffered for without end; EventSource reconnects.
+    const send = (text: string) => (res.writableLength > EVENT_BACKLOG_BYTES ? res.destroy() : res.write(text));
+    const listener = (event: QuariEvent) => send(`data: ${JSON.stringify(event)}\n\n`);
     // Comments keep idle connections from being reaped by anything in between.
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    const heartbeat = setInterval(() => send(': keep-alive\n\n'), 15_000);
     backend.events.on('event', listener);
     streams.add(res);
     const done = () => {

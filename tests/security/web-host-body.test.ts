@@ -2,6 +2,7 @@
 // sockets: a Content-Length over a method's cap (413 before a byte is read), a chunked body that never ends (413 at
 // the cap; a client that keeps sending is cut off 2 s after the answer), and bodies built to blow up the JSON parser inside the 266 MiB query-image cap
 // (millions of `[`, or of list items): refused as the bytes arrive, the host's peak memory (VmHWM) barely moving.
+// Also the event route: at most 16 streams at once (each holds a listener and a connection).
 import assert from 'node:assert/strict';
 import { promises as fs, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -150,5 +151,48 @@ describe('web host request bodies under attack (with the token)', { timeout: 300
     });
     const cases = (await listed.json()).result as { name: string }[];
     assert.ok(cases.some((c) => c.name === 'Brackets [[[{{{ "quoted" \\ back'));
+  });
+  it('holds at most 16 event streams at once, and frees a slot when a stream closes', async () => {
+    /** Opens /events on a raw socket; resolves with the socket and the status line once the headers are in. */
+    const open = () =>
+      new Promise<{ socket: Socket; status: number }>((resolve, reject) => {
+        const socket = connect(host.port, '127.0.0.1', () =>
+          socket.write(`GET /events HTTP/1.1\r\nHost: 127.0.0.1:${host.port}\r\nX-Quari-Token: ${host.token}\r\n\r\n`),
+        );
+        let head = '';
+        socket.on('data', function onData(d: Buffer) {
+          head += d.toString('latin1');
+          if (!head.includes('\r\n\r\n')) return;
+          socket.off('data', onData);
+          resolve({ socket, status: status(head) });
+        });
+        socket.on('error', reject);
+      });
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 16; i++) {
+        const s = await open();
+        held.push(s.socket);
+        assert.equal(s.status, 200, `stream ${i + 1}`);
+      }
+      const refused = await open();
+      held.push(refused.socket);
+      assert.equal(refused.status, 503, 'a 17th stream is refused');
+      const first = held.shift()!;
+      const closed = new Promise((resolve) => first.once('close', resolve));
+      first.destroy();
+      await closed;
+      // The host notices the closed stream on its next turn; a new stream is then accepted.
+      let again = await open();
+      for (let i = 0; again.status !== 200 && i < 50; i++) {
+        again.socket.destroy();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        again = await open();
+      }
+      held.push(again.socket);
+      assert.equal(again.status, 200, 'a slot freed by a closed stream is reused');
+    } finally {
+      for (const s of held) s.destroy();
+    }
   });
 });
