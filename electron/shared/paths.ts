@@ -1,7 +1,9 @@
 // Path containment, the one definition: media served by both hosts, the web host's static files, case exports.
 // Media decisions are made on real paths (symlinks resolved on both the file and the roots), so neither `..`
 // segments nor a symlink planted inside an evidence folder can reach a file outside the catalog's data folder or
-// a registered evidence root. Node code: hosts and engine import it, the renderer never does.
+// a registered evidence root; and checked again on the open descriptor (openedOutside, openServableFile), so a file
+// or folder swapped between the check and the open is refused. Node code: hosts and engine import it, the renderer
+// never does.
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';

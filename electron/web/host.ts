@@ -7,8 +7,9 @@
 // cannot send a header) carry a media key derived from the token, which grants image reads only. The app's
 // static bundle holds no data and is served without the token. DNS rebinding is refused by checking Host;
 // other sites (including other localhost ports, which count as same-site) by checking Origin and Sec-Fetch-Site.
-// API calls are POST with a JSON body and go through the shared dispatch (validation, limits, error mapping).
-// Media routes resolve catalog ids only and answer image types only.
+// API calls are POST with a JSON body, bounded per method and checked for depth and size as its bytes arrive
+// (before any parsing), and go through the shared dispatch (validation, limits, error mapping). Media routes
+// resolve catalog ids only, answer image types only, and stream from the descriptor checked to lie in a root.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
