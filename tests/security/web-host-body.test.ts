@@ -123,6 +123,13 @@ describe('web host request bodies under attack (with the token)', { timeout: 300
     assert.ok(grown < 48 * 1024 * 1024, `the host's peak memory grew by ${(grown / 2 ** 20).toFixed(0)} MiB`);
   });
 
+  it('refuses closing brackets that would wind the depth count back before a deep body', async () => {
+    const body = Buffer.from(`${']'.repeat(1000)}${'['.repeat(1016)}`);
+    const r = await attack(host.port, headers('addQueryImage', `Content-Length: ${body.length}\r\n`), body.length, () => body);
+    assert.equal(status(r.answer), 400, r.answer.slice(0, 300));
+    assert.match(message(r.answer), /request body: a bracket closes more than were opened/);
+  });
+
   it(`refuses a body of more than ${MAX_JSON_ITEMS} list items before parsing it`, async () => {
     const before = peakRss(host.pid);
     // {"args":[[0,0,0,… 32 Mi items: parsed, this is a 32-million-element array (a quarter of a GiB at least).

@@ -126,7 +126,10 @@ export class JsonShapeGuard {
       else if (b === 0x5b || b === 0x7b) {
         if (++this.depth > MAX_DEPTH) throw new ValidationError(`request body: nested deeper than ${MAX_DEPTH} levels`);
         this.count();
-      } else if (b === 0x5d || b === 0x7d) this.depth--;
+      } else if (b === 0x5d || b === 0x7d) {
+        // More closed than opened is never JSON; refusing it keeps the depth count from being wound back.
+        if (--this.depth < 0) throw new ValidationError('request body: a bracket closes more than were opened');
+      }
       else if (b === 0x2c) this.count();
     }
   }
