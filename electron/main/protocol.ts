@@ -9,7 +9,7 @@ import { MEDIA_SCHEME, type MediaKind } from '../shared/api.ts';
 import { MEDIA_ID, isMediaKind, mediaType } from '../shared/protocol/routes.ts';
 import type { AppService } from '../shared/protocol/service.ts';
 import type { Logger } from './log.ts';
-import { isPathInside, resolveServableFile, type FsLike } from '../shared/paths.ts';
+import { isPathInside, openServableFile } from '../shared/paths.ts';
 
 export { MEDIA_SCHEME, type MediaKind };
 export const APP_SCHEME = 'quari-app';
@@ -80,18 +80,10 @@ export function parseMediaUrl(url: string): { kind: MediaKind; id: string } | nu
 export interface MediaHandlerOptions {
   source: MediaSource;
   log: Logger;
-  fs?: FsLike & { readFile(p: string): Promise<Uint8Array<ArrayBuffer>> };
 }
-
-const nodeFs = {
-  realpath: (p: string) => fsp.realpath(p),
-  stat: (p: string) => fsp.stat(p),
-  readFile: (p: string) => fsp.readFile(p),
-};
 
 export function createMediaHandler(options: MediaHandlerOptions): (request: Request) => Promise<Response> {
   const { source, log } = options;
-  const fs = options.fs ?? nodeFs;
   return async (request) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return plain(405, 'method not allowed', { allow: 'GET, HEAD' });
     const target = parseMediaUrl(request.url);
@@ -107,7 +99,9 @@ export function createMediaHandler(options: MediaHandlerOptions): (request: Requ
       return plain(500, 'media lookup failed');
     }
     if (candidate === null) return plain(404, 'not found');
-    const checked = await resolveServableFile(candidate, source.mediaRoots(), fs);
+    // Read through the descriptor checked to be a regular file inside a root: an evidence file swapped meanwhile
+    // for a FIFO, a device or a link is refused, never waited on (openServableFile).
+    const checked = await openServableFile(candidate, source.mediaRoots());
     if (!checked.ok) {
       // A file outside every root means a catalog pointing somewhere it should not: worth an examiner's attention.
       const line = `media: refused ${target.kind}/${target.id} -> ${candidate}: ${checked.reason}`;
@@ -115,17 +109,26 @@ export function createMediaHandler(options: MediaHandlerOptions): (request: Requ
       else log.info(line);
       return plain(checked.reason === 'missing' ? 404 : 403, checked.reason === 'missing' ? 'not found' : 'forbidden');
     }
+    const { handle, size } = checked;
     const type = mediaType(checked.realPath);
     if (!type) {
+      await handle.close();
       log.warn(`media: refused ${target.kind}/${target.id} -> ${checked.realPath}: not an image type`);
       return plain(403, 'forbidden');
     }
-    let body: Uint8Array<ArrayBuffer>;
+    const body = new Uint8Array(size);
     try {
-      body = await fs.readFile(checked.realPath);
+      // Never past the size checked on the descriptor, even if the file grows meanwhile.
+      for (let n = 0; n < size; ) {
+        const { bytesRead } = await handle.read(body, n, size - n, n);
+        if (bytesRead === 0) throw new Error(`shrank to ${n} of ${size} bytes while being read`);
+        n += bytesRead;
+      }
     } catch (err) {
       log.warn(`media: cannot read ${checked.realPath}: ${(err as Error).message}`);
       return plain(404, 'not found');
+    } finally {
+      await handle.close();
     }
     return new Response(request.method === 'HEAD' ? null : body, {
       status: 200,

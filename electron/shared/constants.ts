@@ -16,3 +16,9 @@ export const DEFAULT_TOP = 100;
  * HEIC decodes only where libvips has an HEVC decoder; else the file fails, recorded. No BMP: libvips has no loader.
  */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif'];
+
+/**
+ * Longest camera make or model kept from a photo's EXIF and accepted by the search filter: real ones are under 40
+ * characters, and hostile EXIF can hold megabytes (a TIFF's IFD) that every listing of the image would carry.
+ */
+export const CAMERA_TEXT_MAX = 100;

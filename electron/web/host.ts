@@ -7,17 +7,19 @@
 // cannot send a header) carry a media key derived from the token, which grants image reads only. The app's
 // static bundle holds no data and is served without the token. DNS rebinding is refused by checking Host;
 // other sites (including other localhost ports, which count as same-site) by checking Origin and Sec-Fetch-Site.
-// API calls are POST with a JSON body and go through the shared dispatch (validation, limits, error mapping).
-// Media routes resolve catalog ids only and answer image types only.
+// API calls are POST with a JSON body, bounded per method and checked for depth and size as its bytes arrive
+// (before any parsing), and go through the shared dispatch (validation, limits, error mapping). Media routes
+// resolve catalog ids only, answer image types only, and stream from the descriptor checked to lie in a root.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline, type Readable } from 'node:stream';
 import path from 'node:path';
 import type { ApiError, MediaKind, QuariEvent } from '../shared/api.ts';
 import { dispatch } from '../shared/protocol/dispatch.ts';
 import { HTTP_STATUS, ValidationError } from '../shared/protocol/errors.ts';
-import { isPathInside, resolveServableFile } from '../shared/paths.ts';
+import { isPathInside, openServableFile } from '../shared/paths.ts';
 import {
   API_PREFIX,
   CONTENT_SECURITY_POLICY,
@@ -30,10 +32,11 @@ import {
   TOKEN_HEADER,
   isMediaKind,
   mediaType,
+  requestBodyBytes,
   webMediaUrl,
 } from '../shared/protocol/routes.ts';
 import type { AppService } from '../shared/protocol/service.ts';
-import { decodeWire, encodeWire } from '../shared/protocol/wire.ts';
+import { decodeWire, encodeWire, JsonShapeGuard } from '../shared/protocol/wire.ts';
 
 /** One run's secrets and the media URLs they authorise; the service is built with `mediaUrl` (serve.ts). */
 export interface WebSession {
@@ -63,8 +66,6 @@ export interface WebHostOptions {
   distDir: string;
   /** 0 picks a free port. */
   port?: number;
-  /** Largest accepted API body; query images travel base64-encoded inside it. */
-  maxBodyBytes?: number;
 }
 
 export interface WebHost {
@@ -86,6 +87,14 @@ const STATIC_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.json': 'application/json',
 };
+
+/** Event streams open at once: one per tab of the UI; each holds a listener and a connection. */
+const MAX_EVENT_STREAMS = 16;
+/** Unsent event bytes a stream may hold before its client, no longer reading, is dropped. */
+const EVENT_BACKLOG_BYTES = 1024 * 1024;
+
+/** How long the rest of a refused request body is read and dropped, so its client sees the refusal. */
+const LINGER_MS = 2000;
 
 class HttpError extends Error {
   constructor(
@@ -113,8 +122,7 @@ function sameToken(a: string, b: string): boolean {
 }
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
-  // AppService accepts query images up to 200 MiB; base64 inflates them by a third.
-  const { backend, maxBodyBytes = 280 * 1024 * 1024 } = options;
+  const { backend } = options;
   const distDir = path.resolve(options.distDir);
   await fs.access(path.join(distDir, 'index.html')).catch(() => {
     throw new Error(`${path.join(distDir, 'index.html')} is missing: build the renderer first (vite build --config renderer/vite.config.ts)`);
@@ -147,10 +155,22 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     res.end(text);
   }
 
-  function sendError(res: ServerResponse, status: number, error: ApiError) {
+  function sendError(req: IncomingMessage, res: ServerResponse, status: number, error: ApiError) {
     if (res.headersSent) {
       res.destroy();
       return;
+    }
+    // Refused before its body was read (too big, too deep, no token): nothing more of it is kept. Closing at once
+    // would reset a client still sending before it reads the answer, so the rest is read and dropped for at most
+    // LINGER_MS after the answer is out (the connection goes on if the body ends by then), then the connection closes.
+    if (!req.complete) {
+      const socket = req.socket;
+      res.once('finish', () => {
+        if (req.complete) return;
+        const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+        req.once('end', () => clearTimeout(timer));
+        req.resume();
+      });
     }
     sendJson(res, status, error);
   }
@@ -178,17 +198,39 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     authenticate(req);
   }
 
-  async function readBody(req: IncomingMessage): Promise<Buffer> {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBodyBytes) throw new HttpError(413, 'bad-request', `Request body exceeds ${maxBodyBytes} bytes`);
+  /**
+   * The body, bounded before it is parsed: over `method`'s cap (REQUEST_BODY_BYTES) by its Content-Length is 413
+   * before a byte is read, a chunked body at the first byte past the cap; nesting and item count are checked as
+   * the bytes arrive (JsonShapeGuard), so a hostile body is refused at its first offending byte, never buffered.
+   */
+  function readBody(req: IncomingMessage, method: string): Promise<Buffer> {
+    const limit = requestBodyBytes(method);
+    const tooBig = () => new HttpError(413, 'bad-request', `Request body exceeds ${limit} bytes, the limit for ${method.length > 100 ? 'this method' : method}`);
+    if (Number(req.headers['content-length'] ?? 0) > limit) return Promise.reject(tooBig());
+    const guard = new JsonShapeGuard();
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > maxBodyBytes) throw new HttpError(413, 'bad-request', `Request body exceeds ${maxBodyBytes} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
+    return new Promise((resolve, reject) => {
+      // Stops reading without destroying the request, so the refusal can still be answered on its connection.
+      const refuse = (err: HttpError) => {
+        req.off('data', onData);
+        req.pause();
+        reject(err);
+      };
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) return refuse(tooBig());
+        try {
+          guard.push(chunk);
+        } catch (err) {
+          return refuse(new HttpError(400, 'bad-request', (err as Error).message));
+        }
+        chunks.push(chunk);
+      };
+      req.on('data', onData);
+      req.once('end', () => resolve(Buffer.concat(chunks)));
+      req.once('error', reject);
+    });
   }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, method: string) {
@@ -198,7 +240,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       throw new HttpError(415, 'bad-request', 'API requests must be application/json');
     }
     let parsed: unknown;
-    const body = (await readBody(req)).toString('utf8');
+    const body = (await readBody(req, method)).toString('utf8');
     try {
       parsed = JSON.parse(body);
     } catch {
@@ -215,18 +257,21 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     }
     const answer = await dispatch(backend, method, args, dispatchContext);
     if (!answer.ok) {
-      sendError(res, HTTP_STATUS[answer.error.code], answer.error);
+      sendError(req, res, HTTP_STATUS[answer.error.code], answer.error);
       return;
     }
     sendJson(res, 200, { result: encodeWire(answer.value) });
   }
 
   function handleEvents(req: IncomingMessage, res: ServerResponse) {
+    if (streams.size >= MAX_EVENT_STREAMS) throw new HttpError(503, 'unavailable', `At most ${MAX_EVENT_STREAMS} event streams at once`);
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
     res.write('retry: 2000\n\n');
-    const listener = (event: QuariEvent) => res.write(`data: ${JSON.stringify(event)}\n\n`);
+    // A client that stops reading is dropped rather than buffered for without end; EventSource reconnects.
+    const send = (text: string) => (res.writableLength > EVENT_BACKLOG_BYTES ? res.destroy() : res.write(text));
+    const listener = (event: QuariEvent) => send(`data: ${JSON.stringify(event)}\n\n`);
     // Comments keep idle connections from being reaped by anything in between.
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    const heartbeat = setInterval(() => send(': keep-alive\n\n'), 15_000);
     backend.events.on('event', listener);
     streams.add(res);
     const done = () => {
@@ -238,6 +283,29 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     res.on('close', done);
   }
 
+  /**
+   * 304 when the client's ETag matches, else the headers and, for a GET of a non-empty file, the bytes `open`
+   * streams (a client that hangs up destroys the stream, which closes its file). True when `open` was called.
+   */
+  function sendBytes(req: IncomingMessage, res: ServerResponse, st: { size: number; mtimeMs: number }, type: string, cache: string, open: () => Readable): boolean {
+    const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { ETag: etag, 'Cache-Control': cache });
+      res.end();
+      return false;
+    }
+    res.writeHead(200, { 'Content-Type': type, 'Content-Length': st.size, ETag: etag, 'Cache-Control': cache });
+    if (req.method === 'HEAD' || st.size === 0) {
+      res.end();
+      return false;
+    }
+    pipeline(open(), res, (err) => {
+      if (err) res.destroy();
+    });
+    return true;
+  }
+
+  /** The app bundle's own files (ours, never evidence). */
   async function sendFile(req: IncomingMessage, res: ServerResponse, file: string, type: string, cache: string) {
     let stat;
     try {
@@ -246,18 +314,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     } catch {
       throw new HttpError(404, 'not-found', 'File not found');
     }
-    const etag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
-    if (req.headers['if-none-match'] === etag) {
-      res.writeHead(304, { ETag: etag, 'Cache-Control': cache });
-      res.end();
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': type, 'Content-Length': stat.size, ETag: etag, 'Cache-Control': cache });
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    sendBytes(req, res, stat, type, cache, () => createReadStream(file));
   }
 
   async function handleMedia(req: IncomingMessage, res: ServerResponse, rest: string) {
@@ -266,16 +323,23 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     if (extra !== undefined || !isMediaKind(kind) || !MEDIA_ID.test(id)) {
       throw new HttpError(404, 'not-found', 'No such media');
     }
-    let file = backend.mediaPath(kind, id);
+    const file = backend.mediaPath(kind, id);
     if (!file) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
-    // Defence in depth, as in the Electron shell: the resolved real path must lie inside a media root.
-    const servable = await resolveServableFile(file, backend.mediaRoots());
-    if (!servable.ok) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
-    file = servable.realPath;
-    // Media only ever answers an image type: a planted .html or .svg is refused, never rendered.
-    const type = mediaType(file);
-    if (!type) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
-    await sendFile(req, res, file, type, 'private, no-cache');
+    // Defence in depth, as in the Electron shell: the real path must lie inside a media root, and the bytes are
+    // read through the descriptor checked to be that regular file (an evidence file swapped meanwhile is refused).
+    const opened = await openServableFile(file, backend.mediaRoots());
+    if (!opened.ok) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
+    const { handle, size } = opened;
+    let streaming = false;
+    try {
+      // Media only ever answers an image type: a planted .html or .svg is refused, never rendered.
+      const type = mediaType(opened.realPath);
+      if (!type) throw new HttpError(404, 'not-found', `No ${kind} with id ${id}`);
+      // Never past the size checked on the descriptor, even if the file grows meanwhile.
+      streaming = sendBytes(req, res, opened, type, 'private, no-cache', () => handle.createReadStream({ start: 0, end: size - 1 }));
+    } finally {
+      if (!streaming) await handle.close();
+    }
   }
 
   async function handleStatic(req: IncomingMessage, res: ServerResponse, pathname: string) {
@@ -310,11 +374,11 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
-        sendError(res, err.status, { code: err.code, message: err.message });
+        sendError(req, res, err.status, { code: err.code, message: err.message });
         return;
       }
       console.error('quari web: request failed:', err);
-      sendError(res, 500, { code: 'internal', message: 'Internal error' });
+      sendError(req, res, 500, { code: 'internal', message: 'Internal error' });
     });
   });
   server.headersTimeout = 60_000;

@@ -3,13 +3,12 @@
 // and importing a different manifest under an id already imported is refused rather than overwriting it (catalogs
 // pin the encoder behind each id as well, see CatalogStore.registerPack). Import copies bytes: the copy holds
 // regular files only, so unplugging the USB stick it came from cannot break it.
-import { constants, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PackManifest } from './manifest.ts';
-import { readRegularFileSync } from '../io/regularFile.ts';
-import { MANIFEST_MAX_BYTES, PackError, readManifest, verifyPack, type VerifiedPack } from './verify.ts';
+import { PackError, parseManifest, readManifest, readManifestBytes, readPackFile, verifyPack, type VerifiedPack } from './verify.ts';
 
 /** Packs built from npm dependencies by `npm install` (see build-default-pack.ts). */
 export const BUILT_PACKS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'built');
@@ -82,32 +81,41 @@ export class PackRegistry {
   }
 
   /**
-   * Verifies a pack folder, then copies its bytes into the user's pack folder under its id (atomically, via a temp
-   * folder). Re-importing the identical manifest is a no-op copy; a different one under a known id is refused.
+   * Copies a pack folder's bytes into the user's pack folder under its id (atomically, via a temp folder), each file
+   * verified as it is copied from the one descriptor it is read through (readPackFile), so nothing swapped in after
+   * a check — a FIFO, another file — is copied or waited on; then the copy is verified whole, checkpoint included.
+   * Re-importing the identical manifest is a no-op copy; a different one under a known id is refused.
    */
   async import(sourceDir: string): Promise<VerifiedPack> {
-    const { dir: source, manifest } = await verifyPack(sourceDir);
+    const source = resolve(sourceDir);
+    const manifestBytes = readManifestBytes(source);
+    const manifest = parseManifest(source, manifestBytes);
     if (existsSync(join(this.builtInDir, manifest.id))) {
       throw new PackError(source, `id "${manifest.id}" is the built-in pack's; an imported pack needs an id of its own`);
     }
     const target = join(this.userPacksDir, manifest.id);
-    if (existsSync(join(target, 'manifest.json'))) {
-      const read = (d: string): Buffer => readRegularFileSync(join(d, 'manifest.json'), { maxBytes: MANIFEST_MAX_BYTES, noFollow: true });
-      if (!read(target).equals(read(source))) {
-        throw new PackError(source, `a different pack with id "${manifest.id}" is already imported (${target}); a pack id is immutable: give this pack a new id`);
-      }
+    if (existsSync(join(target, 'manifest.json')) && !readManifestBytes(target).equals(manifestBytes)) {
+      throw new PackError(source, `a different pack with id "${manifest.id}" is already imported (${target}); a pack id is immutable: give this pack a new id`);
     }
     const staging = `${target}.importing-${process.pid}`;
     mkdirSync(this.userPacksDir, { recursive: true });
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging);
-    for (const path of ['manifest.json', ...Object.keys(manifest.files)]) {
-      mkdirSync(dirname(join(staging, path)), { recursive: true });
-      // the bytes, never a link (verifyPack refused links; COPYFILE_EXCL: nothing pre-placed in staging is kept)
-      copyFileSync(join(source, path), join(staging, path), constants.COPYFILE_EXCL);
+    try {
+      // The manifest as parsed above, not as the source holds it now.
+      writeFileSync(join(staging, 'manifest.json'), manifestBytes, { flag: 'wx' });
+      for (const [path, entry] of Object.entries(manifest.files)) {
+        mkdirSync(dirname(join(staging, path)), { recursive: true });
+        await readPackFile(source, path, entry, join(staging, path));
+      }
+      // The copy whole (a disk error during the copy cannot leave a corrupt pack), and its checkpoint.
+      await verifyPack(staging).catch((err: unknown) => {
+        throw err instanceof PackError ? new PackError(source, err.detail) : err;
+      });
+    } catch (err) {
+      rmSync(staging, { recursive: true, force: true });
+      throw err;
     }
-    // Verify the copy too, so a disk error during the copy cannot leave a corrupt pack behind.
-    await verifyPack(staging);
     rmSync(target, { recursive: true, force: true });
     renameSync(staging, target);
     return { dir: target, manifest };

@@ -3,7 +3,8 @@
 // checkpoint, if any, passes the bounded checkpoint reader (so a pack carrying a hostile weights.pt is refused here,
 // not at search time). Limits: manifest.json ≤ MANIFEST_MAX_BYTES, ≤ MAX_PACK_FILES files, each ≤ PACK_FILE_MAX_BYTES.
 import { createHash } from 'node:crypto';
-import { lstatSync } from 'node:fs';
+import { constants, lstatSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { openRegularFile, readRegularFileSync } from '../io/regularFile.ts';
 import { readQuariCheckpoint } from '../quari/checkpoint/index.ts';
@@ -19,9 +20,10 @@ export const PACK_FILE_MAX_BYTES = 4 * 1024 ** 3;
 export class PackError extends Error {
   constructor(
     readonly packDir: string,
-    message: string,
+    /** What is wrong, without the pack's folder (so an import can name its source for a fault found in its copy). */
+    readonly detail: string,
   ) {
-    super(`model pack ${packDir}: ${message}`);
+    super(`model pack ${packDir}: ${detail}`);
     this.name = 'PackError';
   }
 }
@@ -63,13 +65,22 @@ function checkNoLinks(packDir: string, path: string): void {
 
 /** Reads and checks the manifest's shape; throws a PackError naming the field at fault. */
 export function readManifest(packDir: string): PackManifest {
+  return parseManifest(packDir, readManifestBytes(packDir));
+}
+
+/** manifest.json's bytes: a regular file (no link, FIFO or device) of at most MANIFEST_MAX_BYTES. */
+export function readManifestBytes(packDir: string): Buffer {
   const file = join(packDir, MANIFEST_FILE);
-  let text: string;
   try {
-    text = readRegularFileSync(file, { maxBytes: MANIFEST_MAX_BYTES, noFollow: true }).toString('utf8');
+    return readRegularFileSync(file, { maxBytes: MANIFEST_MAX_BYTES, noFollow: true });
   } catch (err) {
     throw new PackError(packDir, (err as Error).message.includes('no such file') ? `missing ${MANIFEST_FILE}` : (err as Error).message);
   }
+}
+
+/** Checks the shape of manifest bytes already read; throws a PackError naming the field at fault. */
+export function parseManifest(packDir: string, bytes: Buffer): PackManifest {
+  const text = bytes.toString('utf8');
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -151,27 +162,57 @@ export function readManifest(packDir: string): PackManifest {
 export async function verifyPack(packDir: string): Promise<VerifiedPack> {
   const dir = resolve(packDir);
   const manifest = readManifest(dir);
-  for (const [path, entry] of Object.entries(manifest.files)) {
-    checkNoLinks(dir, path);
-    const file = join(dir, path);
-    let handle;
-    let size: number;
-    try {
-      ({ handle, size } = await openRegularFile(file, { maxBytes: PACK_FILE_MAX_BYTES, noFollow: true }));
-    } catch (err) {
-      throw new PackError(dir, `file ${path}: ${(err as Error).message.replace(`${file}: `, '')}`);
-    }
-    try {
-      if (size !== entry.bytes) throw new PackError(dir, `file ${path} has ${size} bytes, manifest says ${entry.bytes}`);
-      const hash = createHash('sha256');
-      // never past the size checked above, even if the file grows meanwhile
-      if (size > 0) for await (const chunk of handle.createReadStream({ autoClose: false, end: size - 1 })) hash.update(chunk as Buffer);
-      const digest = hash.digest('hex');
-      if (digest !== entry.sha256) throw new PackError(dir, `checksum mismatch for ${path}: sha256 ${digest}, manifest says ${entry.sha256}`);
-    } finally {
-      await handle.close();
-    }
+  for (const [path, entry] of Object.entries(manifest.files)) await readPackFile(dir, path, entry);
+  verifyCheckpoint(dir, manifest);
+  return { dir, manifest };
+}
+
+/** Bytes read per call when copying a pack file. */
+const COPY_CHUNK = 1024 * 1024;
+
+/**
+ * Reads one listed pack file through a single descriptor — reached without links, a regular file (O_NONBLOCK: a
+ * FIFO is refused at once), of exactly its listed size — never past that size, checking its SHA-256. With `copyTo`
+ * the same bytes are written to a new file there (O_EXCL|O_NOFOLLOW: nothing pre-placed is kept or followed), so
+ * what an import copies is what it verified: a file swapped for a FIFO or another file after a check is either
+ * refused at the open or never read.
+ */
+export async function readPackFile(dir: string, path: string, entry: { sha256: string; bytes: number }, copyTo?: string): Promise<void> {
+  checkNoLinks(dir, path);
+  const file = join(dir, path);
+  let handle;
+  let size: number;
+  try {
+    ({ handle, size } = await openRegularFile(file, { maxBytes: PACK_FILE_MAX_BYTES, noFollow: true }));
+  } catch (err) {
+    throw new PackError(dir, `file ${path}: ${(err as Error).message.replace(`${file}: `, '')}`);
   }
+  let out: FileHandle | undefined;
+  try {
+    if (size !== entry.bytes) throw new PackError(dir, `file ${path} has ${size} bytes, manifest says ${entry.bytes}`);
+    if (copyTo !== undefined) out = await open(copyTo, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(size, 1)));
+    // never past the size checked above, even if the file grows meanwhile
+    for (let offset = 0; offset < size; ) {
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, size - offset), offset);
+      if (bytesRead === 0) throw new PackError(dir, `file ${path} shrank while being read (${offset} of ${size} bytes)`);
+      const piece = buf.subarray(0, bytesRead);
+      hash.update(piece);
+      if (out) await out.write(piece, 0, bytesRead, offset);
+      offset += bytesRead;
+    }
+    const digest = hash.digest('hex');
+    if (digest !== entry.sha256) throw new PackError(dir, `checksum mismatch for ${path}: sha256 ${digest}, manifest says ${entry.sha256}`);
+    if (out) await out.sync();
+  } finally {
+    await out?.close();
+    await handle.close();
+  }
+}
+
+/** The pack's QuARI checkpoint, if any, through the bounded reader: it must load and match the pack's dimension. */
+function verifyCheckpoint(dir: string, manifest: PackManifest): void {
   if (manifest.quariCheckpoint !== undefined) {
     let dim: number;
     try {
@@ -183,7 +224,6 @@ export async function verifyPack(packDir: string): Promise<VerifiedPack> {
       throw new PackError(dir, `QuARI checkpoint ${manifest.quariCheckpoint} has embedding_dim ${dim}, the pack's embeddingDim is ${manifest.embeddingDim}`);
     }
   }
-  return { dir, manifest };
 }
 
 function isInsidePack(packDir: string, path: string): boolean {

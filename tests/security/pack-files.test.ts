@@ -4,9 +4,9 @@
 // and a different manifest under an id already imported or already in a catalog (refused at ingest and at search).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,4 +178,51 @@ test('a search refuses a pack whose encoder differs from the one the catalog ind
   const two = makePack(join(root, 'fs2'), 'swapped', 'encoder two'); // the folder was replaced under the same id
   await assert.rejects(SearchService.open(catalog, await verifyPack(join(root, 'fs2'))), /model pack "swapped" is not the encoder this catalog indexed under that id/);
   assert.notEqual(encoderFingerprint(two), encoderFingerprint(one));
+});
+
+test('a pack file swapped for a FIFO and back, over and over, during quari pack import: every import ends, no FIFO is copied', { skip: !haveMkfifo && 'mkfifo is not available', timeout: 300_000 }, async () => {
+  const dir = join(root, 'swapping');
+  // 4 MiB of encoder: hashing takes long enough for the swap to land between one read of the folder and the next.
+  makePack(dir, 'swapping', 'x'.repeat(4 * 1024 * 1024));
+  const parts = join(root, 'swapping-parts');
+  mkdirSync(parts);
+  linkSync(join(dir, 'encoder.onnx'), join(parts, 'regular'));
+  mkfifo(join(parts, 'fifo'));
+  // Renames are atomic: encoder.onnx is always either the regular file or the FIFO, never missing.
+  const script = `
+    const fs = require('node:fs');
+    const [parts, target] = process.argv.slice(1);
+    for (let i = 0; ; i++) {
+      // rename() between two links to one inode does nothing, so "next" may still be there.
+      fs.rmSync(parts + '/next', { force: true });
+      fs.linkSync(parts + '/' + (i % 2 ? 'fifo' : 'regular'), parts + '/next');
+      fs.renameSync(parts + '/next', target);
+    }`;
+  const swapper = spawn(process.execPath, ['-e', script, parts, join(dir, 'encoder.onnx')], { stdio: 'ignore' });
+  const outcomes = { imported: 0, refused: 0 };
+  try {
+    for (let i = 0; i < 6; i++) {
+      const home = join(root, `swapping-home-${i}`);
+      try {
+        const { stdout } = await run(process.execPath, [CLI, 'pack', 'import', dir, '--json'], { env: { ...env, QUARI_HOME: home }, timeout: 30_000 });
+        const imported = JSON.parse(stdout) as { dir: string };
+        const copy = join(imported.dir, 'encoder.onnx');
+        assert.ok(lstatSync(copy).isFile(), 'the imported encoder is a regular file');
+        assert.equal(createHash('sha256').update(readFileSync(copy)).digest('hex'), createHash('sha256').update('x'.repeat(4 * 1024 * 1024)).digest('hex'));
+        outcomes.imported++;
+      } catch (err) {
+        const e = err as { killed?: boolean; code?: number | string; stderr?: string };
+        assert.equal(e.killed, false, `quari pack import hung on a FIFO swapped in (attempt ${i + 1})`);
+        assert.equal(e.code, 1, `exit code: ${e.stderr}`);
+        assert.match(e.stderr ?? '', /file encoder\.onnx: is a FIFO; only regular files are accepted/);
+        outcomes.refused++;
+      }
+    }
+  } finally {
+    assert.equal(swapper.exitCode, null, 'the swapping process ran throughout');
+    const exited = new Promise((resolve) => swapper.once('exit', resolve));
+    swapper.kill('SIGKILL');
+    await exited;
+  }
+  console.log(`# pack import under the FIFO swap: ${JSON.stringify(outcomes)}`);
 });

@@ -257,8 +257,9 @@ describe('loopback web host under attack', { timeout: 300_000 }, () => {
     console.log(`# 500-crop search refused in ${Date.now() - started} ms`);
   });
 
-  it('refuses a 50 MB note (the limit is 20,000 characters)', async () => {
-    await refused('setNote', [{ caseId: 1, imageId: photoId, text: 'x'.repeat(50 * 1024 * 1024) }], 400, /argument 1\.text: must be at most 20000 characters/);
+  it('refuses a 50 MB note by its body size, and a 30,000-character one naming the field (the limit is 20,000)', async () => {
+    await refused('setNote', [{ caseId: 1, imageId: photoId, text: 'x'.repeat(50 * 1024 * 1024) }], 413, /Request body exceeds 1048576 bytes, the limit for setNote/);
+    await refused('setNote', [{ caseId: 1, imageId: photoId, text: 'x'.repeat(30_000) }], 400, /argument 1\.text: must be at most 20000 characters/);
   });
 
   it('refuses settings keys outside the allow-list and does not persist them', async () => {

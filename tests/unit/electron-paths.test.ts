@@ -96,6 +96,7 @@ describe('resolveServableFile on a real file system', () => {
     assert.deepEqual(await resolveServableFile(path.join(dataDir, 'thumbs', '1.jpg'), roots()), {
       ok: true,
       realPath: path.join(dataDir, 'thumbs', '1.jpg'),
+      root: dataDir,
     });
     const r = await resolveServableFile(path.join(evidence, 'sub', 'IMG_1.jpg'), roots());
     assert.equal(r.ok, true);
@@ -121,6 +122,7 @@ describe('resolveServableFile on a real file system', () => {
     assert.deepEqual(await resolveServableFile(path.join(evidence, 'alias.jpg'), roots()), {
       ok: true,
       realPath: path.join(evidence, 'sub', 'IMG_1.jpg'),
+      root: evidence,
     });
   });
 

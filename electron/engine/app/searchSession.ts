@@ -2,14 +2,14 @@
 // the query_images table), the search service of the active pack (opened once, reloaded after an ingest), and
 // the search history. Media URLs come from the host (Electron's scheme or the web host's routes).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { CatalogStore, SearchRow } from '../../../db/Interface.ts';
 import { QuariApiError, type MediaKind, type QueryImage, type SearchFeedback, type SearchRecord, type SearchRequest, type SearchResponse } from '../../shared/api.ts';
 import { DEFAULT_K, DEFAULT_TOP } from '../../shared/constants.ts';
 import { QUERY_IMAGE_MAX_BYTES } from '../../shared/protocol/routes.ts';
-import { decodeRgb, readImageHeader } from '../images/decode.ts';
+import { decodeRgb, readFileBytes, readImageHeader } from '../images/decode.ts';
 import { searchWithFeedback, type Feedback } from '../search/feedback.ts';
 import { NOT_CHECKED } from '../verify/stage.ts';
 import { ivfIndexPath, SearchService, type Hit } from '../search/SearchService.ts';
@@ -58,12 +58,12 @@ export class SearchSession {
   async queryFromImage(imageId: number): Promise<QueryImage> {
     const image = this.store.getImage(imageId);
     if (!image || image.status !== 'ok') throw new QuariApiError('not-found', `image ${imageId} is not an ingested image of the catalog`);
-    const { size } = statSync(image.path);
-    if (size > QUERY_IMAGE_MAX_BYTES) throw new QuariApiError('bad-request', `${image.path} is larger than ${QUERY_IMAGE_MAX_BYTES / 2 ** 20} MiB`);
-    const bytes = await readFile(image.path).catch((err: Error) => {
-      throw new QuariApiError('unavailable', `cannot read ${image.path}: ${err.message}`);
+    // An evidence file is hostile and may have been swapped since ingest: read as ingest reads (a regular file only,
+    // opened non-blocking so a FIFO cannot hold a thread, refused from its size and header before its body).
+    const file = await readFileBytes(image.path, { maxBytes: QUERY_IMAGE_MAX_BYTES }).catch((err: Error) => {
+      throw new QuariApiError('unavailable', `cannot use image ${imageId} as the query photo: ${err.message}`);
     });
-    return this.addQueryImage({ name: basename(image.path), bytes });
+    return this.addQueryImage({ name: basename(image.path), bytes: file.bytes });
   }
 
   async search(request: SearchRequest): Promise<SearchResponse> {

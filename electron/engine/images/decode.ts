@@ -7,6 +7,7 @@ import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { IMAGE_EXTENSIONS as IMAGE_FILE_EXTENSIONS } from '../../shared/constants.ts';
+import { openedOutside } from '../../shared/paths.ts';
 
 /** Interleaved 8-bit RGB, row-major (HWC). */
 export interface RgbImage {
@@ -61,6 +62,11 @@ export interface ReadOptions {
   maxBytes?: number;
   /** Refuse a symbolic link as the last path component (the caller resolved and vetted the real path). */
   noFollow?: boolean;
+  /**
+   * The real path of the folder the file must lie in, checked on the open descriptor before a byte is read
+   * (openedOutside): a folder on its path swapped for a link after the caller's check is refused.
+   */
+  within?: string;
 }
 
 /** HEIF/AVIF "ftyp" major brands libvips' heif loader takes. */
@@ -107,6 +113,10 @@ async function readHashed(path: string, options: ReadOptions, keep: boolean): Pr
     throw err;
   }
   try {
+    if (options.within !== undefined) {
+      const outside = await openedOutside(handle, path, options.within);
+      if (outside) throw new Error(`${path}: left the evidence folder ${options.within} while being opened (${outside}); not read`);
+    }
     const st = await handle.stat();
     if (!st.isFile()) throw new Error(`${path} is not a regular file but ${describeFileType(st)}`);
     if (st.size === 0) throw new Error(`${path} is empty (0 bytes)`);

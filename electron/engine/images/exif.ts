@@ -1,6 +1,7 @@
 // The EXIF facts ingest keeps: capture time as the camera wrote it, camera make/model, GPS position.
 // Unreadable or absent EXIF is not an error: an evidence photo without metadata is still evidence.
 import exifr from 'exifr';
+import { CAMERA_TEXT_MAX } from '../../shared/constants.ts';
 
 export interface ExifFacts {
   /** ISO-like local time as recorded ('2023-04-05T14:03:09', with its offset when the camera wrote one). */
@@ -44,9 +45,13 @@ export async function readExif(bytes: Buffer, rawExif: Buffer | null): Promise<E
   };
 }
 
+/** C0 and C1 controls, DEL and the bidi controls: never part of a camera's name, and terminal or display tricks. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Hostile EXIF can carry megabytes of text (a TIFF's IFD): kept to CAMERA_TEXT_MAX characters, controls dropped. */
 function cleanText(v: unknown): string | null {
   if (typeof v !== 'string') return null;
-  const s = v.replace(/\0/g, '').trim();
+  const s = v.slice(0, 4 * CAMERA_TEXT_MAX).replace(CONTROLS, '').trim().slice(0, CAMERA_TEXT_MAX).trim();
   return s.length > 0 ? s : null;
 }
 

@@ -5,7 +5,8 @@
 //
 // Hostile evidence: a file is refused from its size (above maxFileBytes) and from its header signature before
 // its body is read; a file (or a link) whose real path leaves the evidence folder is recorded as a failure unless
-// the run follows links (recorded with the run). Memory bound: each lane holds at most one file's bytes
+// the run follows links (recorded with the run); the check is made again on the open descriptor (a folder on the
+// way swapped for a link after the check is refused, shared/paths.ts openedOutside). Memory bound: each lane holds at most one file's bytes
 // (≤ maxFileBytes, default 256 MiB) and its reduced decode; all lanes together hold at most FILE_BYTES_IN_FLIGHT
 // (512 MiB) of file bytes — a lane whose file does not fit waits.
 import { randomBytes } from 'node:crypto';
@@ -267,6 +268,8 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
         recordFailure(path, st.size, st.mtimeMs, `${path}: cannot be resolved (${(err as Error).message})`);
         return;
       }
+      // Checked again on the open descriptor: a folder on the way may be swapped for a link after this check.
+      const within = followLinks ? undefined : root;
       if (!followLinks && !isInside(root, real)) {
         recordFailure(
           path,
@@ -290,7 +293,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
           // the catalogued bytes they gain the two hashes, else they changed under the same size and mtime.
           let h;
           try {
-            h = await timed('readHash', () => hashFile(real, { noFollow: true, maxBytes: Number.MAX_SAFE_INTEGER }));
+            h = await timed('readHash', () => hashFile(real, { noFollow: true, maxBytes: Number.MAX_SAFE_INTEGER, within }));
           } catch (err) {
             recordFailure(path, st.size, st.mtimeMs, (err as Error).message);
             return;
@@ -318,7 +321,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
         const release = await budget.acquire(st.size);
         let file;
         try {
-          file = await timed('readHash', () => readFileBytes(real, { maxBytes: maxFileBytes, noFollow: true }));
+          file = await timed('readHash', () => readFileBytes(real, { maxBytes: maxFileBytes, noFollow: true, within }));
         } catch (err) {
           release();
           throw err;

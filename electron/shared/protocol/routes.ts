@@ -74,6 +74,54 @@ export function mediaType(file: string): string | null {
 /** Query images are single photos: 200 MiB, checked by the validator and the engine alike. */
 export const QUERY_IMAGE_MAX_BYTES = 200 * 1024 * 1024;
 
+/**
+ * Largest web request body of a method without bytes. The largest such arguments are 10,000 ids (≈ 170 KB) and
+ * a 20,000-character note written entirely in \u escapes (120 KB): 1 MiB holds either with room to spare.
+ */
+const SMALL_BODY_BYTES = 1024 * 1024;
+/** addQueryImage: the image base64-encoded (4 bytes per 3) plus its name and the envelope. */
+const QUERY_IMAGE_BODY_BYTES = 4 * Math.ceil(QUERY_IMAGE_MAX_BYTES / 3) + 64 * 1024;
+
+/**
+ * The web host's body cap per method, checked against Content-Length before a byte is read and against the bytes
+ * as they arrive. Only addQueryImage carries a large field; an unknown method gets the small cap.
+ */
+export const REQUEST_BODY_BYTES: Readonly<Record<ApiMethod, number>> = {
+  getCatalogInfo: SMALL_BODY_BYTES,
+  setActivePack: SMALL_BODY_BYTES,
+  chooseFolder: SMALL_BODY_BYTES,
+  startIngest: SMALL_BODY_BYTES,
+  cancelIngest: SMALL_BODY_BYTES,
+  getIngestProgress: SMALL_BODY_BYTES,
+  listFailures: SMALL_BODY_BYTES,
+  addQueryImage: QUERY_IMAGE_BODY_BYTES,
+  queryFromImage: SMALL_BODY_BYTES,
+  search: SMALL_BODY_BYTES,
+  listSearches: SMALL_BODY_BYTES,
+  getSearch: SMALL_BODY_BYTES,
+  listCases: SMALL_BODY_BYTES,
+  createCase: SMALL_BODY_BYTES,
+  getCase: SMALL_BODY_BYTES,
+  tagImage: SMALL_BODY_BYTES,
+  untagImage: SMALL_BODY_BYTES,
+  setNote: SMALL_BODY_BYTES,
+  setRelevance: SMALL_BODY_BYTES,
+  exportCase: SMALL_BODY_BYTES,
+  tagStack: SMALL_BODY_BYTES,
+  listDuplicateStacks: SMALL_BODY_BYTES,
+  getImageDetails: SMALL_BODY_BYTES,
+  browseImages: SMALL_BODY_BYTES,
+  getSettings: SMALL_BODY_BYTES,
+  setSettings: SMALL_BODY_BYTES,
+  importHashSet: SMALL_BODY_BYTES,
+  listHashSets: SMALL_BODY_BYTES,
+  getKnownMatches: SMALL_BODY_BYTES,
+};
+
+/** The body cap for a method name as requested (not yet known to be a method). */
+export const requestBodyBytes = (method: string): number =>
+  Object.hasOwn(REQUEST_BODY_BYTES, method) ? REQUEST_BODY_BYTES[method as ApiMethod] : SMALL_BODY_BYTES;
+
 // ---- Content-Security-Policy ----
 
 /**

@@ -4,7 +4,7 @@
 // caller adds (extra keys, `__proto__`, prototypes, getters) reaches the engine. The limits are the API contract's
 // (README "Security"); each refusal names the method, the argument and the field.
 import { EXPORT_FORMATS, HASH_SET_FORMATS, HASH_SET_KINDS, KNOWN_FILTERS, STACK_TIERS, type ApiMethod, type Box, type SearchFilter, type SearchRequest, type Settings } from '../api.ts';
-import { SEARCH_MODES } from '../constants.ts';
+import { CAMERA_TEXT_MAX, SEARCH_MODES } from '../constants.ts';
 import { ValidationError } from './errors.ts';
 import { QUERY_IMAGE_MAX_BYTES } from './routes.ts';
 
@@ -164,7 +164,7 @@ function searchFilter(where: string, value: unknown): SearchFilter {
     if (o[key] !== undefined) filter[key] = str(`${where}.${key}`, o[key], { min: 10, max: 19, pattern: CAPTURE_TIME, patternHint: 'must be YYYY-MM-DD[THH[:MM[:SS]]]' });
   }
   for (const key of ['cameraMake', 'cameraModel'] as const) {
-    if (o[key] !== undefined) filter[key] = str(`${where}.${key}`, o[key], { min: 1, max: LIMITS.categoryName });
+    if (o[key] !== undefined) filter[key] = str(`${where}.${key}`, o[key], { min: 1, max: CAMERA_TEXT_MAX });
   }
   if (o.hasGps !== undefined) filter.hasGps = bool(`${where}.hasGps`, o.hasGps);
   if (o.tagged !== undefined) {

@@ -68,8 +68,76 @@ export function encodeWire(value: unknown): unknown {
 /** Keys that name or reach a prototype; refused anywhere in a request. */
 const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Deepest nesting accepted: API arguments are at most three levels deep (argument, request, crop). */
-const MAX_DEPTH = 16;
+/** Deepest nesting accepted: API arguments are at most five levels deep (body, args, request, feedback, box). */
+export const MAX_DEPTH = 16;
+
+/**
+ * Most arrays, objects and separators one request body may hold. The largest lists an argument may carry are
+ * 10,000 ids (search feedback exclusions, getKnownMatches), so 100,000 leaves room while bounding what the parser
+ * allocates: a 266 MiB query-image body of `[0,0,…` would otherwise become a 140-million-element array.
+ */
+export const MAX_JSON_ITEMS = 100_000;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Checks a JSON body's shape as its bytes arrive, before it is parsed or even fully read: nesting depth and item
+ * count outside strings. Iterative (a counter, no recursion), so a body of a hundred million `[` costs one pass and
+ * is refused at byte 17. Strings are skipped with indexOf, so a 266 MiB base64 payload is one native scan.
+ * Malformed JSON passes through to JSON.parse, which refuses it.
+ */
+export class JsonShapeGuard {
+  private depth = 0;
+  private items = 0;
+  private inString = false;
+  private escaped = false;
+
+  /** Feeds the next bytes; throws ValidationError at the first byte that nests too deep or passes MAX_JSON_ITEMS. */
+  push(bytes: Uint8Array): void {
+    let i = 0;
+    const n = bytes.length;
+    // The next quote and backslash at or after i (-1: none left in this chunk), found lazily and only ever moving
+    // forward, so a chunk of many short strings or many escapes is still scanned in linear time.
+    let quote = -2;
+    let slash = -2;
+    while (i < n) {
+      if (this.escaped) {
+        this.escaped = false;
+        i++;
+        continue;
+      }
+      if (this.inString) {
+        if (quote !== -1 && quote < i) quote = bytes.indexOf(QUOTE, i);
+        if (slash !== -1 && slash < i) slash = bytes.indexOf(BACKSLASH, i);
+        if (slash !== -1 && (quote === -1 || slash < quote)) {
+          this.escaped = true;
+          i = slash + 1;
+        } else if (quote !== -1) {
+          this.inString = false;
+          i = quote + 1;
+        } else {
+          return;
+        }
+        continue;
+      }
+      const b = bytes[i++];
+      if (b === QUOTE) this.inString = true;
+      else if (b === 0x5b || b === 0x7b) {
+        if (++this.depth > MAX_DEPTH) throw new ValidationError(`request body: nested deeper than ${MAX_DEPTH} levels`);
+        this.count();
+      } else if (b === 0x5d || b === 0x7d) {
+        // More closed than opened is never JSON; refusing it keeps the depth count from being wound back.
+        if (--this.depth < 0) throw new ValidationError('request body: a bracket closes more than were opened');
+      }
+      else if (b === 0x2c) this.count();
+    }
+  }
+
+  private count(): void {
+    if (++this.items > MAX_JSON_ITEMS) throw new ValidationError(`request body: more than ${MAX_JSON_ITEMS} arrays, objects and list items`);
+  }
+}
 
 /** Inverse of encodeWire; throws ValidationError naming the path of a prototype key, a bad base64 or too deep a value. */
 export function decodeWire(value: unknown, where = 'arguments', depth = 0): unknown {

@@ -13,6 +13,8 @@ export interface RunningHost {
   /** The media key the URL's fragment carries (authorises media reads only). */
   mediaKey: string;
   port: number;
+  /** The host process (its /proc entry shows what an attack cost it in memory). */
+  pid: number;
   /** Everything the host wrote to stderr so far: attached to failures. */
   log(): string;
   stop(): Promise<void>;
@@ -53,6 +55,7 @@ export async function startHost(args: { catalogPath: string; dataHome?: string }
     token: new URLSearchParams(parsed.hash.slice(1)).get('token') ?? '',
     mediaKey: new URLSearchParams(parsed.hash.slice(1)).get('media') ?? '',
     port: Number(parsed.port),
+    pid: child.pid!,
     log: () => stderr,
     async stop() {
       if (child.exitCode !== null) return;
