@@ -1110,8 +1110,8 @@ class SqliteCatalogStore implements CatalogStore {
 
   // ---- known files (db/hashsets.ts)
 
-  importHashSet(input: HashSetInput, records: Iterable<HashSetRecord>, onProgress?: (p: { records: number }) => void): HashSetRow {
-    return hashsets.importHashSet(this.db, input, records, onProgress);
+  importHashSet(input: HashSetInput, records: Iterable<HashSetRecord>): HashSetRow {
+    return hashsets.importHashSet(this.db, input, records);
   }
 
   listHashSets(): HashSetRow[] {

@@ -9,9 +9,6 @@ import type { HashSetInput, HashSetRecord, HashSetRow, KnownMatch, KnownStats, V
 export const HASH_TYPES = { md5: 1, sha1: 2, sha256: 3 } as const;
 export const HASH_BYTES: Record<1 | 2 | 3, number> = { 1: 16, 2: 20, 3: 32 };
 
-/** Records inserted between two progress callbacks. */
-const PROGRESS_EVERY = 50_000;
-
 /**
  * Page cache of the staging database and of the catalog while the set is committed (KiB, negative as SQLite wants
  * it): records arrive in random order (VICS, text lists), and a cache holding the B-tree's upper levels keeps
@@ -24,10 +21,6 @@ const STAGING = 'hashset_staging';
 const SET_COLUMNS = `s.id, s.name, s.format, s.kind, s.version, s.source_file AS sourceFile, s.source_sha256 AS sourceSha256,
   s.source_bytes AS sourceBytes, s.records, s.hash_count AS hashCount, s.imported_at AS importedAt,
   (SELECT count(*) FROM known_matches m WHERE m.set_id = s.id) AS matchedImages`;
-
-export interface ImportProgress {
-  records: number;
-}
 
 /**
  * Imports a set in two steps so that the catalog's write lock is held only for the second, short one:
@@ -45,7 +38,6 @@ export function importHashSet(
   db: Database.Database,
   input: HashSetInput,
   records: Iterable<HashSetRecord>,
-  onProgress?: (p: ImportProgress) => void,
 ): HashSetRow {
   const name = input.name.trim();
   if (!name) throw new Error('importHashSet: name must be non-empty');
@@ -61,9 +53,8 @@ export function importHashSet(
       let n = 0;
       for (const r of records) {
         insert.run(r.hash, r.type, r.category);
-        if (++n % PROGRESS_EVERY === 0) onProgress?.({ records: n });
+        n++;
       }
-      onProgress?.({ records: n });
       return n;
     })();
     // The version is known only once the whole source is read (a VICS file may name it last).

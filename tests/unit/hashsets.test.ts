@@ -96,13 +96,13 @@ test('every new ingest is re-matched; changed bytes drop the match; deleting a s
 test('malformed input of every importer is refused with the record or line named, leaving nothing imported', async () => {
   const cases: [string, () => void, RegExp, Record<string, unknown>?][] = [
     ['garbage.db', () => writeFileSync(join(t.dir, 'garbage.db'), Buffer.concat([Buffer.from('SQLite format 3\0'), randomBytes(4000)])), /garbage\.db: (not a readable NSRL RDS v3 SQLite file|cannot be opened).*(malformed|not a database)/],
-    ['other.db', () => new Database(join(t.dir, 'other.db')).exec('CREATE TABLE x (y)').close(), /other\.db: an SQLite file without the RDS v3 FILE table \(it has: x\)/],
+    ['other.db', () => new Database(join(t.dir, 'other.db')).exec('CREATE TABLE x (y)').close(), /other\.db: an SQLite file without the RDS v3 FILE table \(it has: 'x'\)/],
     ['badrow.db', () => writeRdsFile(join(t.dir, 'badrow.db'), [...syntheticRdsRows(3), { sha256: 'zz'.repeat(32), sha1: hex(20), md5: hex(16), fileName: 'a', fileSize: 1 }]), /badrow\.db: FILE row 4: SHA-256 'ZZZZ.*' is not 64 hex digits/],
     ['cut.json', () => writeFileSync(join(t.dir, 'cut.json'), `{"@odata.context":"x/DataModels/2.0.xml/US/$metadata#Media","value":[{"MD5":"${hex(16)}"},{"MD5":`), /cut\.json: the JSON ends early/],
     ['bad.json', () => writeFileSync(join(t.dir, 'bad.json'), `{"@odata.context":"x/DataModels/2.0.xml/US/$metadata#Media","value":[{"MD5":"${hex(16)}"} {]}`), /bad\.json: not valid JSON in bytes 0\.\.\d+/],
     ['v11.json', () => writeVicsFile(join(t.dir, 'v11.json'), [{ md5: hex(16) }], '1.1'), /v11\.json: unknown VICS version 1\.1 \(this reader knows 1\.3 and 2\.0\)/],
     ['hex.json', () => writeVicsFile(join(t.dir, 'hex.json'), [{ md5: hex(16) }, { md5: hex(16), sha1: 'not-a-sha1' }], '1.3'), /hex\.json: value\[0\]\.Media\[1\] \(MediaID 2\): SHA-1 'NOT-A-SHA1' is not 40 hex digits/],
-    ['cat.json', () => writeVicsFile(join(t.dir, 'cat.json'), [{ md5: hex(16), category: 'CAM' }]), /cat\.json: value\[0\] \(MediaID 1\): Category "CAM" is not an integer/],
+    ['cat.json', () => writeVicsFile(join(t.dir, 'cat.json'), [{ md5: hex(16), category: 'CAM' }]), /cat\.json: value\[0\] \(MediaID 1\): Category 'CAM' is not an integer/],
     ['nohash.json', () => writeVicsFile(join(t.dir, 'nohash.json'), [{ md5: hex(16) }, {}]), /nohash\.json: value\[1\] \(MediaID 2\): no MD5, SHA-1 or SHA-256/],
     ['list.txt', () => writeFileSync(join(t.dir, 'list.txt'), `${hex(16)}\n${hex(20)}\n${hex(15)}g\n`), /list\.txt: line 3: '[0-9a-f]{30}g' is not a hex MD5/],
     ['len.txt', () => writeFileSync(join(t.dir, 'len.txt'), `${hex(16)}\n${hex(10)}\n`), /len\.txt: line 2: .* is not a hex MD5, SHA-1 or SHA-256 \(length 20\)/],
