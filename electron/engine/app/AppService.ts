@@ -4,7 +4,6 @@
 // here. Electron's IPC handlers and the loopback web host both serve this object through the shared dispatch; the
 // host supplies how media URLs are spelled. Never imports Electron; onEvent and chooseFolder live in the hosts.
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { catalogDataDir, openCatalog } from '../../../db/CatalogStore.ts';
 import type { CatalogStore } from '../../../db/Interface.ts';
@@ -37,8 +36,8 @@ import {
   type Settings,
 } from '../../shared/api.ts';
 import type { AppService } from '../../shared/protocol/service.ts';
-import { importHashSetFile } from '../hashsets/importFile.ts';
 import { Cases } from './cases.ts';
+import { HashSetImports } from './hashSetImports.ts';
 import { ImageViews } from './imageViews.ts';
 import { IngestJobs } from './ingestJobs.ts';
 import { MediaLookup } from './media.ts';
@@ -78,6 +77,7 @@ class CatalogApp implements AppService {
   private readonly cases: Cases;
   private readonly media: MediaLookup;
   private readonly images: ImageViews;
+  private readonly hashSetImports: HashSetImports;
 
   constructor(
     private readonly catalogPath: string,
@@ -97,6 +97,11 @@ class CatalogApp implements AppService {
     this.cases = new Cases(store, this.dataDir, mediaUrl);
     this.media = new MediaLookup(store, this.dataDir, (id) => this.session.queryPath(id));
     this.images = new ImageViews(store, mediaUrl);
+    this.hashSetImports = new HashSetImports({
+      catalogPath,
+      dataDir: this.dataDir,
+      publish: (progress) => this.events.emit('event', { type: 'hashset-import-progress', progress }),
+    });
   }
 
   // ---- Catalog and packs ----
@@ -214,19 +219,13 @@ class CatalogApp implements AppService {
 
   // ---- Known files ----
 
-  /**
-   * Runs in the engine's thread: the import is one SQLite transaction over a synchronous reader (≈ 100k records
-   * per CPU-second, bench hashset_import_cpu_s), so other calls wait for it.
-   */
+  /** On a worker thread with its own connection (app/hashSetImports.ts): other calls keep answering meanwhile. */
   async importHashSet(input: { path: string; name?: string; format?: HashSetFormat; kind?: HashSetKind }): Promise<HashSetInfo> {
-    if (!existsSync(input.path)) throw new QuariApiError('not-found', `importHashSet: no file at ${input.path}`);
-    if (resolve(input.path).startsWith(`${this.dataDir}/`)) throw new QuariApiError('bad-request', `importHashSet: ${input.path} lies in the catalog's own data folder`);
-    const { seconds: _s, sourceBytes: _b, ...set } = await importHashSetFile(this.store, input.path, {
-      ...(input.name !== undefined ? { name: input.name } : {}),
-      ...(input.format ? { format: input.format } : {}),
-      ...(input.kind ? { kind: input.kind } : {}),
-    });
-    return set;
+    return this.hashSetImports.run(input);
+  }
+
+  cancelHashSetImport(): Promise<void> {
+    return this.hashSetImports.cancel();
   }
 
   async listHashSets(): Promise<{ sets: HashSetInfo[]; known: KnownFileCounts }> {
@@ -272,6 +271,7 @@ class CatalogApp implements AppService {
   }
 
   async close(): Promise<void> {
+    await this.hashSetImports.close();
     await this.ingest.close();
     await this.session.drop();
     this.store.close();
