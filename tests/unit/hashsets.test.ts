@@ -141,3 +141,26 @@ test('CLI: `quari hashset import` ends with the contract JSON line and `quari st
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /no such file .*missing\.txt/);
 });
+
+test('VICS as public writers spell it: a 1.3 media list (#Media) and a 2.0 case document (#Cases) with string flags', async () => {
+  // 1.3 hash sets as IPED reads them (sepinf-inc/IPED ProjectVICHashLookup: "odata.metadata" ".../1.3.xml#Media",
+  // value[] of Media); 2.0 cases as case writers emit them (value[] of cases with Media[], flags as "true" strings).
+  const media13 = join(t.dir, 'media13.json');
+  writeFileSync(media13, JSON.stringify({
+    'odata.metadata': 'http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media',
+    value: [{ MediaID: 7, Category: 2, MD5: images[0]!.md5.toUpperCase(), SHA1: images[0]!.sha1.toUpperCase(), VictimIdentified: 'false', IsDistributed: 'true', Series: 'S', Tags: '' }],
+  }));
+  const a = await importHashSetFile(t.store, media13);
+  assert.deepEqual([a.version, a.records, a.matchedImages], ['1.3', 1, 1]);
+  const cases20 = join(t.dir, 'cases20.json');
+  writeFileSync(cases20, JSON.stringify({
+    '@odata.context': 'http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata#Cases',
+    value: [{ CaseID: '{0F8FAD5B-D9CB-469F-A165-70867728950E}', CaseNumber: 'C-1', Media: [
+      { MediaID: 1, Category: 1, MD5: images[1]!.md5.toUpperCase(), IsPrecategorized: 'true', PrecategorizationSource: 'NCMEC', DateUpdated: '2023-06-07T02:31:49.8300Z',
+        MediaFiles: [{ MD5: images[1]!.md5.toUpperCase(), FileName: 'a.jpg', FilePath: 'C:\\a.jpg', Unallocated: false }] },
+    ] }],
+  }));
+  const b = await importHashSetFile(t.store, cases20);
+  assert.deepEqual([b.version, b.records, b.matchedImages], ['2.0', 1, 1]);
+  assert.deepEqual(t.store.getKnownMatches(images[1]!.id).map((m) => m.category), ['1']);
+});

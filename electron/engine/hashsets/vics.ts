@@ -1,9 +1,19 @@
 // Project VIC / CAID VICS JSON: the OData documents forensic tools exchange categorised media in. Version 1.3
-// ("odata.metadata": ".../DataModels/1.3.xml#Cases") nests media in cases, value[].Media[]; version 2.0
-// ("@odata.context": ".../DataModels/2.0.xml/<region>/$metadata#Media" or "#Cases") lists media in value[] or,
-// for cases, again in value[].Media[]. A Media record carries MD5 and SHA1 (upper-case hex), Category (an
-// integer), MediaSize, MediaID, Comments and MediaFiles[] (file names and paths). Both versions are read here and
-// 2.0 is written by the case export (electron/engine/export/vicsExport.ts).
+// (OData v3: "odata.metadata": "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media" or "…#Cases") lists
+// Media in value[] (hash sets) or nests them in cases, value[].Media[]; version 2.0 (OData v4: "@odata.context":
+// "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/<US|UK|Default|CUSTOM>/$metadata#Media" or
+// "…#Cases") does the same. A Media record carries MediaID (integer), Category (integer), MD5 and SHA1 (hex,
+// upper-case as distributed), MediaSize, and optionally DateUpdated, Comments, Series, Tags, VictimIdentified,
+// OffenderIdentified, IsDistributed, IsPrecategorized (with PrecategorizationSource), IsSuspected, MimeType,
+// RelativeFilePath, PhotoDNA, AlternativeHashes[] (HashName/HashValue), Exifs[] and MediaFiles[] (MD5, FileName,
+// FilePath, Created/Written/Accessed, Unallocated); the flags are written as "true"/"false" strings by some tools
+// and as JSON booleans by others. Only MD5, SHA1 (and a SHA256 where a file has one) and Category are read here;
+// the rest is skipped whatever its type. Checked against public readers and writers (no specification text is
+// public): sepinf-inc/IPED ProjectVICHashLookup.java (1.3 #Media, the field names and flag strings), case
+// exporters writing 2.0 #Cases/#Media with the region segment, and the shape of a distributed 2.0 hash set
+// (MediaID, Category, MD5, SHA1, MediaSize, DateUpdated, IsPrecategorized as a string). No "Classification" field
+// appears in any of them: Category is the classification. Both versions are read here and 2.0 is written by the
+// case export (electron/engine/export/vicsExport.ts).
 //
 // Streamed: @streamparser/json emits each Media (and each case without its Media) as it completes, and the
 // emitted array slot is dropped, so memory is one 1 MiB chunk plus the record being parsed, capped at
