@@ -1,7 +1,7 @@
 // The main-process implementation of the renderer's API (electron/shared/api.ts), composed of one part per job:
 // packs (packs.ts), ingest jobs (ingestJobs.ts), the search session with its query photos (searchSession.ts),
-// cases (cases.ts) and media lookup (media.ts); catalog info, known files and settings are small enough to live
-// here. Electron's IPC handlers and the loopback web host both serve this object through the shared dispatch; the
+// cases (cases.ts), media lookup (media.ts) and hash-set imports on their worker thread (hashSetImports.ts);
+// catalog info, the known-file listings and settings are small enough to live here. Electron's IPC handlers and the loopback web host both serve this object through the shared dispatch; the
 // host supplies how media URLs are spelled. Never imports Electron; onEvent and chooseFolder live in the hosts.
 import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';

@@ -23,10 +23,11 @@ export async function importHashSetInThread(catalogPath: string, file: string, o
   const onAbort = () => Atomics.store(flag, 0, 1);
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
-  const pool = await WorkerPool.open<ImportReply, PoolSlot>(WORKER_URL, 1, { what: 'hash-set import worker', loading: 'the catalog' }, (worker) => ({ worker, busy: 0 }), {
-    onNotice: (m) => onProgress?.((m as ImportNotice).progress),
-  });
+  let pool: WorkerPool<ImportReply> | undefined;
   try {
+    pool = await WorkerPool.open<ImportReply, PoolSlot>(WORKER_URL, 1, { what: 'hash-set import worker', loading: 'the catalog' }, (worker) => ({ worker, busy: 0 }), {
+      onNotice: (m) => onProgress?.((m as ImportNotice).progress),
+    });
     const reply = await pool.request(pool.slots[0]!, (id) => ({ id, catalogPath, file, options: rest, cancel }) satisfies ImportRequest);
     return reply.set;
   } catch (err) {
@@ -35,6 +36,6 @@ export async function importHashSetInThread(catalogPath: string, file: string, o
     throw err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    await pool.close();
+    await pool?.close();
   }
 }
