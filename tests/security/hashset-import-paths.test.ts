@@ -2,10 +2,11 @@
 // on a real AppService and catalog. The rule (electron/engine/app/hashSetImports.ts): an absolute path, resolved
 // through its links, that is neither in the catalog's data folder nor the catalog or its journal files, naming a
 // regular file; what an error quotes of the file is at most 40 characters with every control, C1 and bidi
-// character escaped. Each attack below is performed and refused, and no set is left behind.
+// character escaped; the readers never read past the size the file had when opened. Each attack below is
+// performed and refused, and no set is left behind.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,6 +15,7 @@ import { catalogDataDir } from '../../db/CatalogStore.ts';
 import { createAppService, type AppService } from '../../electron/engine/app/AppService.ts';
 import type { ApiError } from '../../electron/shared/api.ts';
 import { dispatch } from '../../electron/shared/protocol/dispatch.ts';
+import { readTextList } from '../../electron/engine/hashsets/textList.ts';
 
 const context = { chooseFolder: async () => null, log: { warn: () => undefined, error: () => undefined } };
 /** Characters a terminal or the UI would act on: C0, DEL, C1, bidi overrides and isolates, line separators. */
@@ -121,4 +123,16 @@ test("an SQLite file whose table names are escape sequences is refused naming th
   assert.equal(e.code, 'bad-request');
   assert.match(e.message, /tables\.db: an SQLite file without the RDS v3 FILE table \(it has: '\\u001b.*…'\)/);
   assert.doesNotMatch(e.message, RAW_CONTROL);
+});
+
+test('a list appended to while it is read is refused once it passes the size it had when opened', () => {
+  const file = join(dir, 'growing.txt');
+  const line = `${'ab'.repeat(16)}\n`;
+  writeFileSync(file, line.repeat(40_000)); // 1.3 MB: more than one 1 MiB read
+  const records = readTextList(file)[Symbol.iterator]();
+  assert.equal(records.next().done, false);
+  appendFileSync(file, line.repeat(100_000)); // a writer keeps appending (here: once, 3.3 MB)
+  assert.throws(() => {
+    for (let r = records.next(); !r.done; r = records.next());
+  }, /growing\.txt grew while it was read \(more than the 1320000 bytes it had when opened\)/);
 });
