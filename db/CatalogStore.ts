@@ -135,7 +135,7 @@ function catalogStore(db: Database.Database, file: string): CatalogStore {
     putQueryImage: (id, name) => queryImages.putQueryImage(db, id, name),
     getQueryImage: (id) => queryImages.getQueryImage(db, id),
 
-    importHashSet: (input, records, onProgress) => hashsets.importHashSet(db, input, records, onProgress),
+    importHashSet: (input, records) => hashsets.importHashSet(db, input, records),
     listHashSets: () => hashsets.listHashSets(db),
     deleteHashSet: (id) => hashsets.deleteHashSet(db, id),
     getKnownMatches: (imageId) => hashsets.knownMatches(db, imageId),

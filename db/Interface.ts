@@ -542,7 +542,7 @@ export interface CatalogStore {
 
   // Known files (db/hashsets.ts)
   /** One transaction: the set, every record (a throw while reading them rolls all back), the match of every image. */
-  importHashSet(input: HashSetInput, records: Iterable<HashSetRecord>, onProgress?: (p: { records: number }) => void): HashSetRow;
+  importHashSet(input: HashSetInput, records: Iterable<HashSetRecord>): HashSetRow;
   listHashSets(): HashSetRow[];
   deleteHashSet(id: number): void;
   /** The sets an image is in, with their categories. */

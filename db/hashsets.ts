@@ -11,40 +11,57 @@ import type { HashSetInput, HashSetRecord, HashSetRow, KnownMatch, KnownStats, V
 export const HASH_TYPES = { md5: 1, sha1: 2, sha256: 3 } as const;
 export const HASH_BYTES: Record<1 | 2 | 3, number> = { 1: 16, 2: 20, 3: 32 };
 
-/** Records inserted between two progress callbacks. */
-const PROGRESS_EVERY = 50_000;
-
 /**
- * Page cache for the import's connection while it runs (KiB, negative as SQLite wants it): a set's entries are
- * inserted into a B-tree keyed by hash, and a cache that holds the tree's upper levels keeps random-order inserts
- * (VICS, text lists) from re-reading pages. 64 MiB of the import's peak memory; restored afterwards.
+ * Page cache of the staging database and of the catalog while the set is committed (KiB, negative as SQLite wants
+ * it): records arrive in random order (VICS, text lists), and a cache holding the B-tree's upper levels keeps
+ * those inserts from re-reading pages. 64 MiB each of the import's peak memory; restored afterwards.
  */
 const IMPORT_CACHE_KIB = 65_536;
+/** The private database a set is staged in (ATTACH '' makes a temporary file, removed when it is detached). */
+const STAGING = 'hashset_staging';
 
 const SET_COLUMNS = `s.id, s.name, s.format, s.kind, s.version, s.source_file AS sourceFile, s.source_sha256 AS sourceSha256,
   s.source_bytes AS sourceBytes, s.records, s.hash_count AS hashCount, s.imported_at AS importedAt,
   (SELECT count(*) FROM known_matches m WHERE m.set_id = s.id) AS matchedImages`;
 
-export interface ImportProgress {
-  records: number;
-}
-
 /**
- * Imports a set in one IMMEDIATE transaction: the set row, every record `records` yields (validated by the
- * reader that produced them; a throw from it rolls back everything), then the match against every catalogued
- * image. Records repeating a hash already in the set are counted but stored once.
+ * Imports a set in two steps so that the catalog's write lock is held only for the second, short one:
+ *
+ * 1. Staging (long: the source is read and validated): every record `records` yields goes into a private
+ *    temporary database attached to this connection, keyed like hash_set_entries (a record repeating a hash is
+ *    counted but stored once). Nothing in the catalog is written or locked, so other connections (the app's
+ *    searches, which write their audit records) carry on. A throw from the reader (malformed input, cancel)
+ *    drops the staging database and the catalog never saw the set.
+ * 2. Commit: one IMMEDIATE transaction inserts the set row, copies the staged entries in key order (appends to
+ *    the entry B-tree) and matches the set against every catalogued image. Measured in bench/hashset-import.ts
+ *    (hashset_commit_s: the time other writers wait).
  */
 export function importHashSet(
   db: Database.Database,
   input: HashSetInput,
   records: Iterable<HashSetRecord>,
-  onProgress?: (p: ImportProgress) => void,
 ): HashSetRow {
   const name = input.name.trim();
   if (!name) throw new CatalogError('invalid', 'name', 'importHashSet: name must be non-empty');
   const cacheBefore = db.pragma('cache_size', { simple: true }) as number;
-  db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
+  db.prepare(`ATTACH DATABASE '' AS ${STAGING}`).run();
   try {
+    db.pragma(`${STAGING}.cache_size = -${IMPORT_CACHE_KIB}`);
+    db.exec(`CREATE TABLE ${STAGING}.entries (hash BLOB NOT NULL, hash_type INTEGER NOT NULL, category TEXT,
+      PRIMARY KEY (hash, hash_type)) WITHOUT ROWID`);
+    const insert = db.prepare(`INSERT INTO ${STAGING}.entries (hash, hash_type, category) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`);
+    // A deferred transaction that writes only the staging database locks only the staging database.
+    const count = db.transaction((): number => {
+      let n = 0;
+      for (const r of records) {
+        insert.run(r.hash, r.type, r.category);
+        n++;
+      }
+      return n;
+    })();
+    // The version is known only once the whole source is read (a VICS file may name it last).
+    const version = input.resolveVersion?.() ?? input.version ?? null;
+    db.pragma(`cache_size = -${IMPORT_CACHE_KIB}`);
     return db
       .transaction((): HashSetRow => {
         if (db.prepare(`SELECT 1 FROM hash_sets WHERE name = ?`).get(name)) {
@@ -52,32 +69,22 @@ export function importHashSet(
         }
         const { id } = db
           .prepare(`INSERT INTO hash_sets (name, format, kind, version, source_file, source_sha256, source_bytes, records,
-            hash_count, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?) RETURNING id`)
-          .get(name, input.format, input.kind, input.version ?? null, input.sourceFile, input.sourceSha256, input.sourceBytes, new Date().toISOString()) as {
+            hash_count, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id`)
+          .get(name, input.format, input.kind, version, input.sourceFile, input.sourceSha256, input.sourceBytes, count, new Date().toISOString()) as {
           id: number;
         };
-        const insert = db.prepare(`INSERT INTO hash_set_entries (hash, hash_type, set_id, category) VALUES (?, ?, ?, ?)
-          ON CONFLICT DO NOTHING`);
-        let count = 0;
-        let stored = 0;
-        for (const r of records) {
-          stored += insert.run(r.hash, r.type, id, r.category).changes;
-          if (++count % PROGRESS_EVERY === 0) onProgress?.({ records: count });
-        }
-        onProgress?.({ records: count });
-        // The version is known only once the whole source is read (a VICS file may name it last).
-        db.prepare(`UPDATE hash_sets SET records = ?, hash_count = ?, version = coalesce(?, version) WHERE id = ?`).run(
-          count,
-          stored,
-          input.resolveVersion?.() ?? null,
-          id,
-        );
+        const stored = db
+          .prepare(`INSERT INTO hash_set_entries (hash, hash_type, set_id, category)
+            SELECT hash, hash_type, ?, category FROM ${STAGING}.entries ORDER BY hash, hash_type`)
+          .run(id).changes;
+        db.prepare(`UPDATE hash_sets SET hash_count = ? WHERE id = ?`).run(stored, id);
         matchSet(db, id);
         return getHashSet(db, id)!;
       })
       .immediate();
   } finally {
     db.pragma(`cache_size = ${cacheBefore}`);
+    db.prepare(`DETACH DATABASE ${STAGING}`).run();
   }
 }
 

@@ -4,6 +4,7 @@
 //   encoder-worker.mjs  the image-encoder worker thread, next to main.mjs where EncoderPool's
 //                       `new URL('./encoder-worker.mjs', import.meta.url)` looks for it
 //   verify-worker.mjs   the geometric-verification worker thread (OpenCV.js), found the same way by VerifyPool
+//   import-worker.mjs   the hash-set import's worker thread, found the same way by hashsets/ImportThread.ts
 //   preload.cjs         the sandboxed preload: one CommonJS file whose only require is 'electron'
 // Runtime dependencies (package.json "dependencies": native addons and their helpers) stay external and are
 // packaged as node_modules by electron-builder, which unpacks the native ones from app.asar.
@@ -29,7 +30,7 @@ const common = {
   absWorkingDir: ROOT,
 };
 
-/** Builds the four bundles into `outDir` (emptied first); returns it. */
+/** Builds the five bundles into `outDir` (emptied first); returns it. */
 export async function buildElectron(outDir = OUT_DIR) {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
@@ -46,6 +47,7 @@ export async function buildElectron(outDir = OUT_DIR) {
   await build({ ...esm, entryPoints: { main: 'electron/main/main.ts' }, outdir: outDir });
   await build({ ...esm, entryPoints: { 'encoder-worker': 'electron/engine/models/encoder-worker.ts' }, outdir: outDir });
   await build({ ...esm, entryPoints: { 'verify-worker': 'electron/engine/verify/verify-worker.ts' }, outdir: outDir });
+  await build({ ...esm, entryPoints: { 'import-worker': 'electron/engine/hashsets/import-worker.ts' }, outdir: outDir });
   await build({
     ...common,
     entryPoints: { preload: 'electron/preload/preload.ts' },

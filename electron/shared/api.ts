@@ -354,7 +354,25 @@ export interface Settings {
   examiner: string;
 }
 
-export type QuariEvent = { type: 'ingest-progress'; progress: IngestProgress };
+/**
+ * A hash-set import as it runs on the engine's worker thread: `reading` the source (records read, the share of
+ * it read, records/s), `committing` (the one catalog transaction), then `done` with the set, `failed` with the
+ * reason, or `cancelled` (nothing imported).
+ */
+export interface HashSetImportProgress {
+  path: string;
+  name: string;
+  state: 'reading' | 'committing' | 'done' | 'failed' | 'cancelled';
+  records: number;
+  /** 0..1: bytes for JSON and lists, the position in hash order for an NSRL RDS. */
+  fraction: number;
+  recordsPerSecond: number;
+  seconds: number;
+  set?: HashSetInfo;
+  error?: string;
+}
+
+export type QuariEvent = { type: 'ingest-progress'; progress: IngestProgress } | { type: 'hashset-import-progress'; progress: HashSetImportProgress };
 
 /** Errors crossing the boundary: a code the UI can act on and a message for the analyst; never a stack. */
 export interface ApiError {
@@ -416,8 +434,14 @@ export interface QuariApi {
   getSettings(): Promise<Settings>;
   setSettings(settings: Partial<Settings>): Promise<Settings>;
 
-  /** Imports a hash-set file (format told from its first bytes unless given) and matches it against the catalog. */
+  /**
+   * Imports a hash-set file (format told from its first bytes unless given) and matches it against the catalog;
+   * resolves when it is imported. It runs off the engine's thread (other calls keep answering), one at a time,
+   * reporting 'hashset-import-progress' events; cancelled, it rejects with 'conflict' and imports nothing.
+   */
   importHashSet(input: { path: string; name?: string; format?: HashSetFormat; kind?: HashSetKind }): Promise<HashSetInfo>;
+  /** Cancels the running hash-set import ('not-found' when none runs); resolves once it stopped. */
+  cancelHashSetImport(): Promise<void>;
   /** The catalog's sets and its image counts by kind of set (the Catalog view). */
   listHashSets(): Promise<{ sets: HashSetInfo[]; known: KnownFileCounts }>;
   /** The sets each image is in (badges, the image panel); images in none are listed with no matches. */
@@ -456,6 +480,7 @@ export const API_METHODS = [
   'getSettings',
   'setSettings',
   'importHashSet',
+  'cancelHashSetImport',
   'listHashSets',
   'getKnownMatches',
 ] as const satisfies readonly Exclude<keyof QuariApi, 'onEvent'>[];

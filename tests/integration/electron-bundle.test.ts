@@ -47,7 +47,7 @@ test('main.mjs imports only electron, Node built-ins and packaged runtime depend
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const runtime = new Set(Object.keys(pkg.dependencies));
   const builtins = new Set(builtinModules);
-  for (const file of ['main.mjs', 'encoder-worker.mjs', 'verify-worker.mjs']) {
+  for (const file of ['main.mjs', 'encoder-worker.mjs', 'verify-worker.mjs', 'import-worker.mjs']) {
     const code = readFileSync(path.join(outDir, file), 'utf8');
     for (const spec of specifiers(code)) {
       const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
@@ -61,6 +61,7 @@ test('main.mjs imports only electron, Node built-ins and packaged runtime depend
   }
   assert.match(readFileSync(path.join(outDir, 'main.mjs'), 'utf8'), /encoder-worker\.mjs/);
   assert.match(readFileSync(path.join(outDir, 'main.mjs'), 'utf8'), /verify-worker\.mjs/);
+  assert.match(readFileSync(path.join(outDir, 'main.mjs'), 'utf8'), /import-worker\.mjs/);
 });
 
 test('the preload bundle exposes window.quari through contextBridge and unwraps IPC envelopes', async () => {

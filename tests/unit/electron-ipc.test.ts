@@ -128,6 +128,9 @@ test('engine errors map to their ApiError code; coded messages travel, internal 
       throw Object.assign(new Error("ENOENT: no such file or directory, open '/x'"), { code: 'ENOENT' });
     },
     listSearches: async () => {
+      throw coded('SQLITE_IOERR', 'disk I/O error');
+    },
+    listFailures: async () => {
       throw coded('SQLITE_BUSY', 'database is locked');
     },
     getSettings: async () => {
@@ -143,6 +146,7 @@ test('engine errors map to their ApiError code; coded messages travel, internal 
     ['listCases', [], 'internal', "listCases failed with an internal error (details are in the host's log)"],
     ['exportCase', [{ caseId: 1, format: 'html' }], 'not-found', 'exportCase: a file it needs does not exist'],
     ['listSearches', [], 'internal', "listSearches failed with an internal error (details are in the host's log)"],
+    ['listFailures', [], 'unavailable', 'listFailures: the catalog is busy with another writer (a hash-set import committing, or another process); try again'],
     ['getSettings', [], 'internal', "getSettings failed with an internal error (details are in the host's log)"],
   ];
   for (const [method, args, code, message] of expectations) {

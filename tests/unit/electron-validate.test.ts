@@ -43,6 +43,7 @@ const VALID: Record<ApiMethod, unknown[]> = {
   getSettings: [],
   setSettings: [{ explicitThreshold: 0.7 }],
   importHashSet: [{ path: '/mnt/usb/NSRL/RDS_2024.03.1_modern_minimal.db', name: 'NSRL modern', kind: 'ignorable' }],
+  cancelHashSetImport: [],
   listHashSets: [],
   getKnownMatches: [[1, 2, 3]],
 };

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { openCatalog } from '../../db/CatalogStore.ts';
 import { writeVicsFile } from '../../bench/hashset-files.ts';
 import { createAppService, type AppService } from '../../electron/engine/app/AppService.ts';
@@ -103,4 +104,20 @@ test('a malformed file is a bad-request naming the line; bad arguments are refus
   }
   const missing = await dispatch(service, 'importHashSet', [{ path: join(dir, 'none.json') }], context);
   assert.ok(!missing.ok && missing.error.code === 'not-found');
+});
+
+test("a write while another connection holds the catalog's write lock (an import committing) answers 'unavailable'", async () => {
+  const other = new Database(join(dir, 'catalog.sqlite'));
+  try {
+    other.exec('BEGIN IMMEDIATE');
+    const r = await dispatch(service, 'createCase', [{ name: 'while locked', categories: [] }], context);
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.error.code, 'unavailable');
+    assert.match(!r.ok ? r.error.message : '', /createCase: the catalog is busy with another writer/);
+    other.exec('ROLLBACK');
+    const again = await dispatch(service, 'createCase', [{ name: 'while locked', categories: [] }], context);
+    assert.equal(again.ok, true, 'the same call succeeds once the lock is gone');
+  } finally {
+    other.close();
+  }
 });

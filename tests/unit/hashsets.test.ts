@@ -96,13 +96,13 @@ test('every new ingest is re-matched; changed bytes drop the match; deleting a s
 test('malformed input of every importer is refused with the record or line named, leaving nothing imported', async () => {
   const cases: [string, () => void, RegExp, Record<string, unknown>?][] = [
     ['garbage.db', () => writeFileSync(join(t.dir, 'garbage.db'), Buffer.concat([Buffer.from('SQLite format 3\0'), randomBytes(4000)])), /garbage\.db: (not a readable NSRL RDS v3 SQLite file|cannot be opened).*(malformed|not a database)/],
-    ['other.db', () => new Database(join(t.dir, 'other.db')).exec('CREATE TABLE x (y)').close(), /other\.db: an SQLite file without the RDS v3 FILE table \(it has: x\)/],
+    ['other.db', () => new Database(join(t.dir, 'other.db')).exec('CREATE TABLE x (y)').close(), /other\.db: an SQLite file without the RDS v3 FILE table \(it has: 'x'\)/],
     ['badrow.db', () => writeRdsFile(join(t.dir, 'badrow.db'), [...syntheticRdsRows(3), { sha256: 'zz'.repeat(32), sha1: hex(20), md5: hex(16), fileName: 'a', fileSize: 1 }]), /badrow\.db: FILE row 4: SHA-256 'ZZZZ.*' is not 64 hex digits/],
     ['cut.json', () => writeFileSync(join(t.dir, 'cut.json'), `{"@odata.context":"x/DataModels/2.0.xml/US/$metadata#Media","value":[{"MD5":"${hex(16)}"},{"MD5":`), /cut\.json: the JSON ends early/],
     ['bad.json', () => writeFileSync(join(t.dir, 'bad.json'), `{"@odata.context":"x/DataModels/2.0.xml/US/$metadata#Media","value":[{"MD5":"${hex(16)}"} {]}`), /bad\.json: not valid JSON in bytes 0\.\.\d+/],
     ['v11.json', () => writeVicsFile(join(t.dir, 'v11.json'), [{ md5: hex(16) }], '1.1'), /v11\.json: unknown VICS version 1\.1 \(this reader knows 1\.3 and 2\.0\)/],
     ['hex.json', () => writeVicsFile(join(t.dir, 'hex.json'), [{ md5: hex(16) }, { md5: hex(16), sha1: 'not-a-sha1' }], '1.3'), /hex\.json: value\[0\]\.Media\[1\] \(MediaID 2\): SHA-1 'NOT-A-SHA1' is not 40 hex digits/],
-    ['cat.json', () => writeVicsFile(join(t.dir, 'cat.json'), [{ md5: hex(16), category: 'CAM' }]), /cat\.json: value\[0\] \(MediaID 1\): Category "CAM" is not an integer/],
+    ['cat.json', () => writeVicsFile(join(t.dir, 'cat.json'), [{ md5: hex(16), category: 'CAM' }]), /cat\.json: value\[0\] \(MediaID 1\): Category 'CAM' is not an integer/],
     ['nohash.json', () => writeVicsFile(join(t.dir, 'nohash.json'), [{ md5: hex(16) }, {}]), /nohash\.json: value\[1\] \(MediaID 2\): no MD5, SHA-1 or SHA-256/],
     ['list.txt', () => writeFileSync(join(t.dir, 'list.txt'), `${hex(16)}\n${hex(20)}\n${hex(15)}g\n`), /list\.txt: line 3: '[0-9a-f]{30}g' is not a hex MD5/],
     ['len.txt', () => writeFileSync(join(t.dir, 'len.txt'), `${hex(16)}\n${hex(10)}\n`), /len\.txt: line 2: .* is not a hex MD5, SHA-1 or SHA-256 \(length 20\)/],
@@ -140,4 +140,27 @@ test('CLI: `quari hashset import` ends with the contract JSON line and `quari st
   const bad = quari('hashset', 'import', join(t.dir, 'missing.txt'), '--catalog', t.file);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /no such file .*missing\.txt/);
+});
+
+test('VICS as public writers spell it: a 1.3 media list (#Media) and a 2.0 case document (#Cases) with string flags', async () => {
+  // 1.3 hash sets as IPED reads them (sepinf-inc/IPED ProjectVICHashLookup: "odata.metadata" ".../1.3.xml#Media",
+  // value[] of Media); 2.0 cases as case writers emit them (value[] of cases with Media[], flags as "true" strings).
+  const media13 = join(t.dir, 'media13.json');
+  writeFileSync(media13, JSON.stringify({
+    'odata.metadata': 'http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media',
+    value: [{ MediaID: 7, Category: 2, MD5: images[0]!.md5.toUpperCase(), SHA1: images[0]!.sha1.toUpperCase(), VictimIdentified: 'false', IsDistributed: 'true', Series: 'S', Tags: '' }],
+  }));
+  const a = await importHashSetFile(t.store, media13);
+  assert.deepEqual([a.version, a.records, a.matchedImages], ['1.3', 1, 1]);
+  const cases20 = join(t.dir, 'cases20.json');
+  writeFileSync(cases20, JSON.stringify({
+    '@odata.context': 'http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata#Cases',
+    value: [{ CaseID: '{0F8FAD5B-D9CB-469F-A165-70867728950E}', CaseNumber: 'C-1', Media: [
+      { MediaID: 1, Category: 1, MD5: images[1]!.md5.toUpperCase(), IsPrecategorized: 'true', PrecategorizationSource: 'NCMEC', DateUpdated: '2023-06-07T02:31:49.8300Z',
+        MediaFiles: [{ MD5: images[1]!.md5.toUpperCase(), FileName: 'a.jpg', FilePath: 'C:\\a.jpg', Unallocated: false }] },
+    ] }],
+  }));
+  const b = await importHashSetFile(t.store, cases20);
+  assert.deepEqual([b.version, b.records, b.matchedImages], ['2.0', 1, 1]);
+  assert.deepEqual(t.store.getKnownMatches(images[1]!.id).map((m) => m.category), ['1']);
 });

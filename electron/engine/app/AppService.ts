@@ -1,10 +1,9 @@
 // The main-process implementation of the renderer's API (electron/shared/api.ts), composed of one part per job:
 // packs (packs.ts), ingest jobs (ingestJobs.ts), the search session with its query photos (searchSession.ts),
-// cases (cases.ts) and media lookup (media.ts); catalog info, known files and settings are small enough to live
-// here. Electron's IPC handlers and the loopback web host both serve this object through the shared dispatch; the
+// cases (cases.ts), media lookup (media.ts) and hash-set imports on their worker thread (hashSetImports.ts);
+// catalog info, the known-file listings and settings are small enough to live here. Electron's IPC handlers and the loopback web host both serve this object through the shared dispatch; the
 // host supplies how media URLs are spelled. Never imports Electron; onEvent and chooseFolder live in the hosts.
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openCatalog } from '../../../db/CatalogStore.ts';
 import { catalogDataDir } from '../catalogData.ts';
@@ -38,8 +37,8 @@ import {
   type Settings,
 } from '../../shared/api.ts';
 import type { AppService } from '../../shared/protocol/service.ts';
-import { importHashSetFile } from '../hashsets/importFile.ts';
 import { Cases } from './cases.ts';
+import { HashSetImports } from './hashSetImports.ts';
 import { ImageViews } from './imageViews.ts';
 import { IngestJobs } from './ingestJobs.ts';
 import { MediaLookup } from './media.ts';
@@ -79,6 +78,7 @@ class CatalogApp implements AppService {
   private readonly cases: Cases;
   private readonly media: MediaLookup;
   private readonly images: ImageViews;
+  private readonly hashSetImports: HashSetImports;
 
   constructor(
     private readonly catalogPath: string,
@@ -98,6 +98,11 @@ class CatalogApp implements AppService {
     this.cases = new Cases(store, this.dataDir, mediaUrl);
     this.media = new MediaLookup(store, this.dataDir, (id) => this.session.queryPath(id));
     this.images = new ImageViews(store, mediaUrl);
+    this.hashSetImports = new HashSetImports({
+      catalogPath,
+      dataDir: this.dataDir,
+      publish: (progress) => this.events.emit('event', { type: 'hashset-import-progress', progress }),
+    });
   }
 
   // ---- Catalog and packs ----
@@ -215,19 +220,13 @@ class CatalogApp implements AppService {
 
   // ---- Known files ----
 
-  /**
-   * Runs in the engine's thread: the import is one SQLite transaction over a synchronous reader (≈ 100k records
-   * per CPU-second, bench hashset_import_cpu_s), so other calls wait for it.
-   */
+  /** On a worker thread with its own connection (app/hashSetImports.ts): other calls keep answering meanwhile. */
   async importHashSet(input: { path: string; name?: string; format?: HashSetFormat; kind?: HashSetKind }): Promise<HashSetInfo> {
-    if (!existsSync(input.path)) throw new QuariApiError('not-found', `importHashSet: no file at ${input.path}`);
-    if (resolve(input.path).startsWith(`${this.dataDir}/`)) throw new QuariApiError('bad-request', `importHashSet: ${input.path} lies in the catalog's own data folder`);
-    const { seconds: _s, sourceBytes: _b, ...set } = await importHashSetFile(this.store, input.path, {
-      ...(input.name !== undefined ? { name: input.name } : {}),
-      ...(input.format ? { format: input.format } : {}),
-      ...(input.kind ? { kind: input.kind } : {}),
-    });
-    return set;
+    return this.hashSetImports.run(input);
+  }
+
+  cancelHashSetImport(): Promise<void> {
+    return this.hashSetImports.cancel();
   }
 
   async listHashSets(): Promise<{ sets: HashSetInfo[]; known: KnownFileCounts }> {
@@ -273,6 +272,7 @@ class CatalogApp implements AppService {
   }
 
   async close(): Promise<void> {
+    await this.hashSetImports.close();
     await this.ingest.close();
     await this.session.drop();
     this.store.close();

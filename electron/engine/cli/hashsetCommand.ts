@@ -92,7 +92,12 @@ export const hashsetCommand: Command = {
         ...(format ? { format } : {}),
         ...(kind ? { kind } : {}),
         ...(hashType ? { hashType } : {}),
-        onProgress: (p) => process.stderr.write(`\rimporting ${file}: ${p.records} records`),
+        onProgress: (p) =>
+          process.stderr.write(
+            p.phase === 'reading'
+              ? `\rimporting ${terminalSafe(file)}: ${p.records} records, ${(p.fraction * 100).toFixed(1)} % read, ${p.recordsPerSecond} records/s`
+              : `\rimporting ${terminalSafe(file)}: ${p.records} records read, committing`,
+          ),
       });
       process.stderr.write('\n');
       if (!values.json) {

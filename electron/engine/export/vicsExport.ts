@@ -61,6 +61,7 @@ export function buildVicsExport(store: CatalogStore, caseId: number): VicsDocume
       MD5: image.md5.toUpperCase(),
       SHA1: image.sha1.toUpperCase(),
       MediaSize: image.size,
+      // A JSON boolean (OData Edm.Boolean); some tools write "false" as a string, and the readers seen accept either.
       IsPrecategorized: false,
       Comments: comments.join('\n'),
       MediaFiles: [{ FileName: basename(image.path), FilePath: image.path }],

@@ -6,7 +6,7 @@
 // recursive view never ends, so reading would hang the importer; the schema may not call unsafe functions either.
 import Database from 'better-sqlite3';
 import type { HashSetRecord } from '../../../db/Interface.ts';
-import { strongestRecord } from './records.ts';
+import { quoteContent, strongestRecord } from './records.ts';
 
 export interface RdsSource {
   /** VERSION.version (e.g. '2024.03.1'), or null when the file has no VERSION table. */
@@ -49,7 +49,7 @@ export function readRds(file: string): RdsSource {
       return o?.name;
     };
     const fileTable = table('FILE');
-    if (!fileTable) throw new Error(`${file}: an SQLite file without the RDS v3 FILE table (it has: ${objects.slice(0, 10).join(', ') || 'no tables'})`);
+    if (!fileTable) throw new Error(`${file}: an SQLite file without the RDS v3 FILE table (it has: ${objects.slice(0, 10).map((o) => quoteContent(o)).join(', ') || 'no tables'})`);
     const columns = new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(fileTable) as string[]).map((c) => c.toLowerCase()));
     const hashColumns = (['sha256', 'sha1', 'md5'] as const).filter((c) => columns.has(c));
     if (hashColumns.length === 0) throw new Error(`${file}: FILE has none of the RDS v3 hash columns sha256, sha1, md5`);

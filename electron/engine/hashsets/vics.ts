@@ -1,9 +1,19 @@
 // Project VIC / CAID VICS JSON: the OData documents forensic tools exchange categorised media in. Version 1.3
-// ("odata.metadata": ".../DataModels/1.3.xml#Cases") nests media in cases, value[].Media[]; version 2.0
-// ("@odata.context": ".../DataModels/2.0.xml/<region>/$metadata#Media" or "#Cases") lists media in value[] or,
-// for cases, again in value[].Media[]. A Media record carries MD5 and SHA1 (upper-case hex), Category (an
-// integer), MediaSize, MediaID, Comments and MediaFiles[] (file names and paths). Both versions are read here and
-// 2.0 is written by the case export (electron/engine/export/vicsExport.ts).
+// (OData v3: "odata.metadata": "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media" or "…#Cases") lists
+// Media in value[] (hash sets) or nests them in cases, value[].Media[]; version 2.0 (OData v4: "@odata.context":
+// "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/<US|UK|Default|CUSTOM>/$metadata#Media" or
+// "…#Cases") does the same. A Media record carries MediaID (integer), Category (integer), MD5 and SHA1 (hex,
+// upper-case as distributed), MediaSize, and optionally DateUpdated, Comments, Series, Tags, VictimIdentified,
+// OffenderIdentified, IsDistributed, IsPrecategorized (with PrecategorizationSource), IsSuspected, MimeType,
+// RelativeFilePath, PhotoDNA, AlternativeHashes[] (HashName/HashValue), Exifs[] and MediaFiles[] (MD5, FileName,
+// FilePath, Created/Written/Accessed, Unallocated); the flags are written as "true"/"false" strings by some tools
+// and as JSON booleans by others. Only MD5, SHA1 (and a SHA256 where a file has one) and Category are read here;
+// the rest is skipped whatever its type. Checked against public readers and writers (no specification text is
+// public): sepinf-inc/IPED ProjectVICHashLookup.java (1.3 #Media, the field names and flag strings), case
+// exporters writing 2.0 #Cases/#Media with the region segment, and the shape of a distributed 2.0 hash set
+// (MediaID, Category, MD5, SHA1, MediaSize, DateUpdated, IsPrecategorized as a string). No "Classification" field
+// appears in any of them: Category is the classification. Both versions are read here and 2.0 is written by the
+// case export (electron/engine/export/vicsExport.ts).
 //
 // Streamed: @streamparser/json emits each Media (and each case without its Media) as it completes, and the
 // emitted array slot is dropped, so memory is one 1 MiB chunk plus the record being parsed, capped at
@@ -11,12 +21,11 @@
 // to the parser: nesting deeper than MAX_DEPTH is refused (the parser keeps one stack entry per level, ≈ 250 bytes,
 // so 15 MB of '[' took 4 GB), and so is a second Media array in one case (a duplicate key: the bytes between two
 // arrays would otherwise pile up in the case object while each Media record restarts the per-record count).
-import type { Hash } from 'node:crypto';
 import { closeSync, readSync } from 'node:fs';
 import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import type { HashSetRecord } from '../../../db/Interface.ts';
-import { strongestRecord } from './records.ts';
-import { openRegularFile } from './openFile.ts';
+import { quoteContent, quoteValue, strongestRecord } from './records.ts';
+import { checkWithinSize, openRegularFile } from './openFile.ts';
 
 export const VICS_VERSIONS = ['1.3', '2.0'] as const;
 export type VicsVersion = (typeof VICS_VERSIONS)[number];
@@ -72,17 +81,18 @@ export interface VicsReader {
 /** Parses the version out of the metadata URL; throws for versions this reader does not know. */
 export function vicsVersionOf(file: string, url: unknown): VicsVersion {
   const m = typeof url === 'string' ? /DataModels\/(\d+\.\d+)\.xml/i.exec(url) : null;
-  if (!m) throw new Error(`${file}: the OData metadata '${String(url).slice(0, 200)}' names no VICS data-model version`);
+  if (!m) throw new Error(`${file}: the OData metadata ${quoteValue(url)} names no VICS data-model version`);
   if (!(VICS_VERSIONS as readonly string[]).includes(m[1]!)) {
     throw new Error(`${file}: unknown VICS version ${m[1]} (this reader knows ${VICS_VERSIONS.join(' and ')})`);
   }
   return m[1] as VicsVersion;
 }
 
-export function readVics(file: string, options: { sha256?: Hash } = {}): VicsReader {
+/** `onChunk` receives every byte read (the caller hashes and counts them). */
+export function readVics(file: string, options: { onChunk?: (chunk: Buffer) => void } = {}): VicsReader {
   let version: VicsVersion | null = null;
   function* records(): Generator<HashSetRecord> {
-    const fd = openRegularFile(file);
+    const { fd, size } = openRegularFile(file);
     try {
       const tokenizer = new Tokenizer();
       const parser = new TokenParser({ paths: ['$.*', '$.value.*', '$.value.*.Media.*'], keepStack: false });
@@ -136,12 +146,14 @@ export function readVics(file: string, options: { sha256?: Hash } = {}): VicsRea
       for (;;) {
         const n = readSync(fd, buf, 0, CHUNK, null);
         if (n === 0) break;
-        options.sha256?.update(buf.subarray(0, n));
+        checkWithinSize(file, offset + n, size);
+        options.onChunk?.(buf.subarray(0, n));
         try {
           tokenizer.write(buf.subarray(0, n));
         } catch (err) {
           const message = (err as Error).message;
-          throw new Error(message.startsWith(file) ? message : `${file}: not valid JSON in bytes ${offset}..${offset + n} (${message})`);
+          // The parser's own messages quote the token at fault (a string token may be megabytes): quoted short.
+          throw new Error(message.startsWith(file) ? message : `${file}: not valid JSON in bytes ${offset}..${offset + n} (${quoteContent(message, 120)})`);
         }
         offset += n;
         sinceRecord += n;
@@ -159,13 +171,13 @@ export function readVics(file: string, options: { sha256?: Hash } = {}): VicsRea
 }
 
 function mediaRecord(o: Record<string, unknown>, where: string): HashSetRecord {
-  const id = o.MediaID === undefined ? '' : ` (MediaID ${String(o.MediaID).slice(0, 40)})`;
+  const id = o.MediaID === undefined ? '' : ` (MediaID ${quoteValue(o.MediaID)})`;
   const at = `${where}${id}`;
   let category: string | null = null;
   const c = o.Category;
   if (c !== undefined && c !== null && c !== '') {
     const n = typeof c === 'number' ? c : typeof c === 'string' && /^\d+$/.test(c) ? Number(c) : NaN;
-    if (!Number.isInteger(n) || n < 0 || n > 99) throw new Error(`${at}: Category ${JSON.stringify(c).slice(0, 40)} is not an integer 0..99`);
+    if (!Number.isInteger(n) || n < 0 || n > 99) throw new Error(`${at}: Category ${quoteValue(c)} is not an integer 0..99`);
     category = String(n);
   }
   return strongestRecord({ md5: o.MD5, sha1: o.SHA1, sha256: o.SHA256 }, category, at);

@@ -39,7 +39,8 @@ const CONFLICT_CODES: ReadonlySet<string> = new Set(['SQLITE_CONSTRAINT_UNIQUE',
 
 /**
  * `err` as {code, message}. Errors carrying an API code (ValidationError, QuariApiError) or a catalog refusal
- * (CatalogError, by CATALOG_ERROR_CODES) keep their message; a missing file is not-found; a unique-constraint violation is a conflict; anything else is
+ * (CatalogError, by CATALOG_ERROR_CODES) keep their message; a missing file is not-found; a busy catalog is
+ * unavailable; a unique-constraint violation is a conflict; anything else is
  * 'internal' with a generic message. `internal` is true where the caller should log the original error.
  */
 export function toApiError(err: unknown, method: string): ApiError & { internal: boolean } {
@@ -55,6 +56,11 @@ export function toApiError(err: unknown, method: string): ApiError & { internal:
   }
   if (isApiErrorCode(raw) && raw !== 'internal') return { code: raw, message: message(`${method} failed`), internal: false };
   if (raw === 'ENOENT') return { code: 'not-found', message: `${method}: a file it needs does not exist`, internal: true };
+  // Another connection held the catalog's write lock past the busy timeout (a hash-set import committing its set,
+  // another process ingesting): the call may simply be repeated.
+  if (raw === 'SQLITE_BUSY') {
+    return { code: 'unavailable', message: `${method}: the catalog is busy with another writer (a hash-set import committing, or another process); try again`, internal: true };
+  }
   if (typeof raw === 'string' && CONFLICT_CODES.has(raw)) {
     return { code: 'conflict', message: `${method}: that name or item already exists`, internal: true };
   }

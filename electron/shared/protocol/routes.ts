@@ -114,6 +114,7 @@ export const REQUEST_BODY_BYTES: Readonly<Record<ApiMethod, number>> = {
   getSettings: SMALL_BODY_BYTES,
   setSettings: SMALL_BODY_BYTES,
   importHashSet: SMALL_BODY_BYTES,
+  cancelHashSetImport: SMALL_BODY_BYTES,
   listHashSets: SMALL_BODY_BYTES,
   getKnownMatches: SMALL_BODY_BYTES,
 };

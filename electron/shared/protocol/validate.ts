@@ -141,6 +141,12 @@ function folderPath(where: string, value: unknown): string {
   return path;
 }
 
+function filePath(where: string, value: unknown): string {
+  const path = str(where, value, { min: 1, max: LIMITS.path });
+  if (!ABSOLUTE.test(path)) fail(where, 'must be an absolute file path (a relative one would name the host\'s working folder)');
+  return path;
+}
+
 function token(where: string, value: unknown): string {
   return str(where, value, { min: 1, max: LIMITS.id, pattern: TOKEN, patternHint: 'has an invalid format' });
 }
@@ -335,7 +341,7 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
   importHashSet: args((w, v) => {
     const o = record(w, v, ['path', 'name', 'format', 'kind'], ['path']);
     const input: { path: string; name?: string; format?: (typeof HASH_SET_FORMATS)[number]; kind?: (typeof HASH_SET_KINDS)[number] } = {
-      path: folderPath(`${w}.path`, o.path),
+      path: filePath(`${w}.path`, o.path),
     };
     if (o.name !== undefined) {
       input.name = str(`${w}.name`, o.name, { min: 1, max: LIMITS.hashSetName });
@@ -345,6 +351,7 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
     if (o.kind !== undefined) input.kind = oneOf(`${w}.kind`, o.kind, HASH_SET_KINDS);
     return input;
   }),
+  cancelHashSetImport: args(),
   listHashSets: args(),
   getKnownMatches: args((w, v) => list(w, v, LIMITS.knownMatchImages).map((x, i) => id(`${w}[${i}]`, x))),
 };

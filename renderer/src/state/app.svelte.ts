@@ -9,6 +9,7 @@ import type {
   ExportFormat,
   ExportResult,
   FailureRow,
+  HashSetImportProgress,
   IngestProgress,
   PackSummary,
   QueryImage,
@@ -69,6 +70,8 @@ class AppState {
   notice = $state<string | null>(null);
 
   ingest = $state.raw<IngestProgress | null>(null);
+  /** The last hash-set import's progress (the Catalog view's known-files panel shows it). */
+  hashSetImport = $state.raw<HashSetImportProgress | null>(null);
   failures = $state.raw<FailureRow[]>([]);
 
   query = $state.raw<QueryImage | null>(null);
@@ -227,6 +230,7 @@ class AppState {
     if (progress !== undefined) this.ingest = progress;
     api().onEvent((event) => {
       if (event.type === 'ingest-progress') this.onIngestProgress(event.progress);
+      else if (event.type === 'hashset-import-progress') this.hashSetImport = event.progress;
     });
     if (catalog && catalog.images === 0) this.view = 'catalog';
     else if (catalog) this.view = 'search';
@@ -551,10 +555,13 @@ class AppState {
     if (details) this.setActiveCase(details);
   }
 
-  async exportCase(format: ExportFormat) {
+  /** hideKnownIgnorable (html, csv, json; the API refuses it for vics): leaves out files only in ignorable sets. */
+  async exportCase(format: ExportFormat, hideKnownIgnorable = false) {
     const c = this.activeCase;
     if (!c) return;
-    const result = await this.task(`Writing ${format.toUpperCase()} report for “${c.name}”…`, () => api().exportCase({ caseId: c.caseId, format }));
+    const result = await this.task(`Writing ${format.toUpperCase()} report for “${c.name}”…`, () =>
+      api().exportCase({ caseId: c.caseId, format, ...(hideKnownIgnorable ? { hideKnownIgnorable } : {}) }),
+    );
     if (result) {
       this.lastExport = result;
       this.say(`Report written to ${result.path}`);
