@@ -64,6 +64,8 @@ export interface BuildOptions {
   /** Number of lists; default ≈ √rows rounded to a power of two, 16..4096. */
   nlist?: number;
   onProgress?: (p: BuildProgress) => void;
+  /** Stops the build between pages (the previous file, if any, stays in place). */
+  signal?: AbortSignal;
   seed?: number;
 }
 
@@ -79,9 +81,10 @@ function align(n: number): number {
   return Math.ceil(n / ALIGN) * ALIGN;
 }
 
-function* pages(store: CatalogStore, packId: string): Generator<LoadedEmbeddings> {
+function* pages(store: CatalogStore, packId: string, signal: AbortSignal | undefined): Generator<LoadedEmbeddings> {
   let after = 0;
   for (;;) {
+    signal?.throwIfAborted();
     const page = store.loadEmbeddings(packId, { afterImageId: after, limit: BUILD_PAGE });
     if (page.count === 0) return;
     yield page;
@@ -235,7 +238,7 @@ export async function buildIvfIndex(store: CatalogStore, packId: string, path: s
   const samplePages: Float32Array[] = [];
   let nlist = options.nlist ?? 0;
   let keepEvery = 1;
-  for (const page of pages(store, packId)) {
+  for (const page of pages(store, packId, options.signal)) {
     if (page.dim !== dim) throw new Error(`buildIvfIndex: pack ${packId} has vectors of dimension ${page.dim}, expected ${dim}`);
     if (nlist === 0) nlist = defaultNlist((page.totalVectors / page.count) * totalImages);
     if (samplePages.length === 0) keepEvery = Math.max(1, Math.floor(((page.totalVectors / page.count) * totalImages) / (nlist * TRAIN_PER_LIST)));
@@ -266,7 +269,7 @@ export async function buildIvfIndex(store: CatalogStore, packId: string, path: s
   const assignments: Uint32Array[] = [];
   const listSizes = new Float64Array(nlist);
   let seen = 0;
-  for (const page of pages(store, packId)) {
+  for (const page of pages(store, packId, options.signal)) {
     const a = await assignTwoLevel(quantizer, dim, asFloat32(page));
     for (const c of a) listSizes[c]!++;
     assignments.push(a);
@@ -321,7 +324,7 @@ export async function buildIvfIndex(store: CatalogStore, packId: string, path: s
     const cursor = listOffsets.slice(0, nlist);
     let slotBase = 0;
     let p = 0;
-    for (const page of pages(store, packId)) {
+    for (const page of pages(store, packId, options.signal)) {
       const a = assignments[p++]!;
       if (a.length !== page.totalVectors) throw new Error('buildIvfIndex: the catalog changed during the build; run it again');
       const v = asFloat16(page);
