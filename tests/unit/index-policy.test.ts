@@ -1,7 +1,7 @@
 // The exact/IVF choice and the index's upkeep after ingest, on a real SQLite catalog and real index files (limits
 // scaled down so a few hundred images cross them): exact below the threshold, a build at it, images added since
 // searched beside the file until the delta triggers a rebuild, an unusable file rebuilt and said so, an aborted
-// build keeping the previous file.
+// build keeping the previous file; without an index, a large catalog is scanned from SQLite with the exact answer.
 import assert from 'node:assert/strict';
 import { existsSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +9,9 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { writeSyntheticCatalog } from '../../bench/scale-catalog.ts';
 import { planIndex, updateIndex, type IndexLimits } from '../../electron/engine/search/indexPolicy.ts';
 import { IvfIndex } from '../../electron/engine/search/IvfIndex.ts';
+import { CatalogScan } from '../../electron/engine/search/CatalogScan.ts';
 import { IndexedCatalog } from '../../electron/engine/search/IndexedCatalog.ts';
+import { VectorIndex } from '../../electron/engine/search/VectorIndex.ts';
 import { mulberry32 } from '../../native-models/training/benchmark/rng.ts';
 import { tempCatalog, type TempCatalog } from './db-fixtures.ts';
 
@@ -104,4 +106,18 @@ test('a torn index file is rebuilt, and the update says so; an aborted build kee
   const ivf = await open();
   assert.equal(ivf.imageCount, 250);
   await ivf.close();
+});
+
+test('without an index, a large catalog is scanned exactly from SQLite page by page: the same answer as in memory', async () => {
+  const { queries, planted } = fill(5003, 7); // two pages of the scan
+  const scan = new CatalogScan(t.store, PACK, DIM, 'float16');
+  const memory = VectorIndex.fromCatalog(t.store, PACK, 'float16');
+  assert.equal(scan.imageCount, 5003);
+  assert.deepEqual([...scan.allImageIds()], [...memory.allImageIds()]);
+  const got = await scan.topImages(queries, 30);
+  const want = await memory.topImages(queries, 30);
+  got.forEach((h, q) => {
+    assert.deepEqual([...h.ids], [...want[q]!.ids]);
+    for (const id of planted[q]!) assert.ok(h.ids.includes(id));
+  });
 });

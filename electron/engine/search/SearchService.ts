@@ -14,7 +14,9 @@ import { ImageEncoder } from '../models/ImageEncoder.ts';
 import { verifyParams, type VerifyParams } from '../verify/params.ts';
 import { NOT_CHECKED, queryGray, verifyHits, type HitVerification, type StageSummary } from '../verify/stage.ts';
 import { VerifyPool } from '../verify/VerifyPool.ts';
+import { CatalogScan } from './CatalogScan.ts';
 import { CatalogRows, IndexedCatalog } from './IndexedCatalog.ts';
+import { EXACT_MAX_IMAGES } from './indexPolicy.ts';
 import { IndexFileError, IvfIndex } from './IvfIndex.ts';
 import { SearchEngine, type QueryAdapter } from './SearchEngine.ts';
 import { VectorIndex, type IndexDtype } from './VectorIndex.ts';
@@ -371,6 +373,10 @@ export class SearchService {
     if (this.ivf) {
       const source = IndexedCatalog.withDelta(this.store, this.packId, this.ivf, dtype);
       return new SearchEngine(source, new CatalogRows(this.store, this.packId, this.ivf.dim, dtype), adapter);
+    }
+    if (this.store.countEmbeddings(this.packId) >= EXACT_MAX_IMAGES) {
+      this.indexWarning ??= `the catalog has no usable search index; each search scans it from disk until one is built (quari index)`;
+      return new SearchEngine(new CatalogScan(this.store, this.packId, this.pack.manifest.embeddingDim, dtype), new CatalogRows(this.store, this.packId, this.pack.manifest.embeddingDim, dtype), adapter);
     }
     return SearchEngine.overIndex(VectorIndex.fromCatalog(this.store, this.packId, dtype), adapter);
   }
