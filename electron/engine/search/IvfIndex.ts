@@ -252,15 +252,16 @@ export async function buildIvfIndex(store: CatalogStore, packId: string, path: s
     if (page.dim !== dim) throw new Error(`buildIvfIndex: pack ${packId} has vectors of dimension ${page.dim}, expected ${dim}`);
     if (nlist === 0) nlist = defaultNlist((page.totalVectors / page.count) * totalImages);
     if (samplePages.length === 0) keepEvery = Math.max(1, Math.floor(((page.totalVectors / page.count) * totalImages) / (nlist * TRAIN_PER_LIST)));
-    const x = asFloat32(page);
     const kept: number[] = [];
     for (let i = 0; i < page.count; i++) {
       imageIds.push(page.imageIds[i]!);
       for (let r = page.offsets[i]!; r < page.offsets[i + 1]!; r++) if ((rows + r) % keepEvery === 0) kept.push(r);
     }
-    const sample = new Float32Array(kept.length * dim);
-    kept.forEach((r, i) => sample.set(x.subarray(r * dim, (r + 1) * dim), i * dim));
-    samplePages.push(sample);
+    // Only the kept rows are converted (the page's other 98 % are not needed before pass 2).
+    const v = page.vectors;
+    const picked = v instanceof Uint16Array ? new Uint16Array(kept.length * dim) : new Float32Array(kept.length * dim);
+    kept.forEach((r, i) => picked.set(v.subarray(r * dim, (r + 1) * dim), i * dim));
+    samplePages.push(picked instanceof Uint16Array ? float16ToFloat32(picked) : picked);
     rows += page.totalVectors;
     progress({ phase: 'sample', done: imageIds.length, total: totalImages });
   }
