@@ -1,7 +1,7 @@
 // quari index --catalog F [--pack ID] [--nlist N] [--json]: builds (or rebuilds) the on-disk IVF index of one pack's
 // embeddings beside the catalog, with progress on stderr. Searches use it from then on; images ingested later are
-// searched exactly beside it until the next build (which ingest starts by itself: indexPolicy.ts). The build replaces the file atomically, so a search running
-// meanwhile, or a crash, sees the old index or the new one.
+// searched exactly beside it until the next build (which ingest starts by itself: indexPolicy.ts). The build
+// replaces the file atomically, so a search running meanwhile, or a crash, sees the old index or the new one.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { catalogDataDir } from '../../../db/CatalogStore.ts';
