@@ -37,7 +37,8 @@ export interface CatalogInfo {
 export interface IngestProgress {
   runId: string;
   root: string;
-  state: 'scanning' | 'running' | 'done' | 'cancelled' | 'failed';
+  /** 'indexing': the files are catalogued; the on-disk search index is being built (`index` says how far). */
+  state: 'scanning' | 'running' | 'indexing' | 'done' | 'cancelled' | 'failed';
   total: number;
   done: number;
   added: number;
@@ -47,6 +48,8 @@ export interface IngestProgress {
   etaSeconds: number | null;
   currentPath?: string;
   error?: string;
+  /** While indexing: the build's phase and its progress in images (or coarse cells, while training). */
+  index?: { phase: 'sample' | 'train' | 'assign' | 'write'; done: number; total: number };
 }
 
 export interface FailureRow {

@@ -44,6 +44,7 @@ import { IngestJobs } from './ingestJobs.ts';
 import { MediaLookup } from './media.ts';
 import { ActivePack } from './packs.ts';
 import { SearchSession, type MediaUrlBuilder } from './searchSession.ts';
+import { ivfIndexPath } from '../search/SearchService.ts';
 
 export interface AppServiceOptions {
   catalogPath: string;
@@ -92,6 +93,7 @@ class CatalogApp implements AppService {
     this.ingest = new IngestJobs({
       store,
       loadPack: () => this.packs.load(),
+      indexFile: (packId) => ivfIndexPath(this.dataDir, packId),
       publish: (progress) => this.events.emit('event', { type: 'ingest-progress', progress }),
       indexChanged: () => this.session.markIndexStale(),
     });

@@ -8,10 +8,13 @@ import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 import { QuariApiError, type FailureRow, type IngestProgress } from '../../shared/api.ts';
 import { AFTER_INGEST_EMBEDDING_MAX_IMAGES, rebuildDuplicateStacks } from '../duplicates/rebuild.ts';
 import { ingestFolder, type IngestResult } from '../ingest/ingestFolder.ts';
+import { updateIndex } from '../search/indexPolicy.ts';
 
 export interface IngestJobsOptions {
   store: CatalogStore;
   loadPack(): Promise<VerifiedPack>;
+  /** The on-disk search index file of a pack (built or rebuilt after a run when indexPolicy says so). */
+  indexFile(packId: string): string;
   publish(progress: IngestProgress): void;
   /** Called once a run has written embeddings, before its final event (a search started on "done" sees them). */
   indexChanged(): void;
@@ -57,12 +60,24 @@ export class IngestJobs {
       .then(async (result) => {
         // New files carry their pHash already; the stacks are rebuilt before "done", so results show them.
         if (!result.cancelled) await rebuildDuplicateStacks(this.options.store, pack.manifest.id, undefined, AFTER_INGEST_EMBEDDING_MAX_IMAGES);
+        // Then the search index, while the job still holds the catalog (cancel stops the build; the files stay
+        // catalogued and searchable, exactly or beside the previous index).
+        const counts = finalCounts(result);
+        if (!result.cancelled) {
+          const indexing = { ...this.last!, ...counts, total: counts.done, etaSeconds: null, state: 'indexing' as const };
+          await updateIndex(this.options.store, pack.manifest.id, this.options.indexFile(pack.manifest.id), {
+            signal: controller.signal,
+            onProgress: (index) => publish({ ...indexing, index }),
+          }).catch((err: Error) => {
+            if (!controller.signal.aborted) throw err;
+          });
+        }
+        const cancelled = result.cancelled || controller.signal.aborted;
         // The job is over before its last event goes out, so a listener may start the next run right away.
         this.job = null;
         this.options.indexChanged();
-        const last = this.last!;
-        const counts = finalCounts(result);
-        publish({ ...last, ...counts, state: result.cancelled ? 'cancelled' : 'done', total: result.cancelled ? last.total : counts.done, etaSeconds: 0 });
+        const { index: _index, ...last } = this.last!;
+        publish({ ...last, ...counts, state: cancelled ? 'cancelled' : 'done', total: result.cancelled ? last.total : counts.done, etaSeconds: 0 });
       })
       .catch((err: Error) => {
         // Before the run existed (the folder vanished, the catalog lies inside it): the caller hears it directly.

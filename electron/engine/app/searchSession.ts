@@ -200,8 +200,8 @@ export class SearchSession {
     }
     if (this.indexStale) {
       this.indexStale = false;
-      return this.open.service.then((service) => {
-        service.refresh();
+      return this.open.service.then(async (service) => {
+        await service.refresh();
         return service;
       });
     }

@@ -1,7 +1,7 @@
 // quari index --catalog F [--pack ID] [--nlist N] [--json]: builds (or rebuilds) the on-disk IVF index of one pack's
 // embeddings beside the catalog, with progress on stderr. Searches use it from then on; images ingested later are
-// searched exactly beside it until the next build. The build replaces the file atomically, so a search running
-// meanwhile, or a crash, sees the old index or the new one.
+// searched exactly beside it until the next build (which ingest starts by itself: indexPolicy.ts). The build
+// replaces the file atomically, so a search running meanwhile, or a crash, sees the old index or the new one.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { catalogDataDir } from '../catalogData.ts';
@@ -14,7 +14,9 @@ import { choosePackId } from './openSearch.ts';
 const usage = `Usage: quari index --catalog <file> [--pack <id>] [--nlist N] [--json]
 
 Builds the on-disk stage-1 index (IVF lists of the region vectors) of the pack's embeddings next to the catalog,
-printing progress on stderr. Rebuild after large ingests: newer images are searched exactly beside the index.
+printing progress on stderr. quari ingest (and the app's ingest) does this by itself from 50,000 images on and
+rebuilds it as images are added; newer images are searched exactly beside the index meanwhile. Run it by hand on a
+smaller catalog to search it through the index anyway (e.g. to measure the approximation's effect).
 With --json: {"pack","file","images","rows","nlist","build_s"}.`;
 
 export const indexCommand: Command = {

@@ -2,6 +2,9 @@
 import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
 import { AFTER_INGEST_EMBEDDING_MAX_IMAGES, rebuildDuplicateStacks } from '../duplicates/rebuild.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
+import { updateIndex } from '../search/indexPolicy.ts';
+import { ivfIndexPath } from '../search/SearchService.ts';
+import { catalogDataDir } from '../../../db/CatalogStore.ts';
 import { terminalProgress } from '../ingest/progress.ts';
 import { openCliCatalog } from './catalog.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
@@ -21,8 +24,11 @@ first bytes name no image format, and symbolic links (or linked folders) leading
 --follow-links is given, which the run records.
 Each new file's perceptual hash is computed as it is decoded, and the duplicate stacks are rebuilt at the end
 (the embedding tier only up to 20,000 images; quari dupes builds it at any size).
+From 50,000 images on, the on-disk search index (quari index) is built after the run, and rebuilt once the images
+added since its build reach 25,000 or a tenth of it; until then they are searched exactly beside it.
 Progress goes to stderr. With --json the last line of stdout is
-{"added":n,"skipped":n,"rehashed":n,"failed":n,"failures":[{"path":...,"error":...}],"seconds":s}.
+{"added":n,"skipped":n,"rehashed":n,"failed":n,"failures":[{"path":...,"error":...}],"seconds":s,
+ "index":{"action":"exact"|"current"|"build"|"rebuild"|"cancelled","reason":...,"seconds":s}}.
 Every run is recorded in the catalog; a run whose process was killed is marked "interrupted" at the next open.
 ${EXIT_CODES_HELP}`;
 
@@ -54,7 +60,27 @@ export const ingestCommand: Command = {
         ...(maxFileBytes ? { maxFileBytes } : {}),
         followLinks: values['follow-links'] === true,
       });
-      if (!result.cancelled) await rebuildDuplicateStacks(catalog, pack.manifest.id, undefined, AFTER_INGEST_EMBEDDING_MAX_IMAGES);
+      let index: { action: string; reason: string; seconds: number } | null = null;
+      if (!result.cancelled) {
+        await rebuildDuplicateStacks(catalog, pack.manifest.id, undefined, AFTER_INGEST_EMBEDDING_MAX_IMAGES);
+        let lastPrint = 0;
+        try {
+          const update = await updateIndex(catalog, pack.manifest.id, ivfIndexPath(catalogDataDir(catalogFile), pack.manifest.id), {
+            signal: controller.signal,
+            onProgress: (p) => {
+              if (performance.now() - lastPrint < 2000 && p.done !== p.total) return;
+              lastPrint = performance.now();
+              process.stderr.write(`search index: ${p.phase} ${p.done}/${p.total}\n`);
+            },
+          });
+          index = { action: update.action, reason: update.reason, seconds: Number(update.seconds.toFixed(3)) };
+          if (update.action === 'build' || update.action === 'rebuild') process.stderr.write(`search index ${update.action === 'build' ? 'built' : 'rebuilt'} in ${update.seconds.toFixed(1)} s: ${update.reason}\n`);
+        } catch (err) {
+          if (!controller.signal.aborted) throw err;
+          // The images are catalogued and searchable (exactly, or beside the previous index); only the build stopped.
+          index = { action: 'cancelled', reason: 'the index build was interrupted; the previous index file, if any, is kept', seconds: 0 };
+        }
+      }
       const summary = {
         added: result.added + result.updated,
         skipped: result.skipped + result.moved,
@@ -62,13 +88,14 @@ export const ingestCommand: Command = {
         failed: result.failed,
         failures: result.failures,
         seconds: Number(result.seconds.toFixed(3)),
+        index,
       };
       if (values.json) console.log(JSON.stringify(summary));
       else {
         console.log(`added ${result.added}, re-embedded ${result.updated}, moved ${result.moved}, unchanged ${result.skipped} (${result.rehashed} given MD5/SHA-1), failed ${result.failed} in ${result.seconds.toFixed(1)} s${result.cancelled ? ' (cancelled)' : ''}`);
         for (const f of result.failures) console.log(`  failed: ${terminalSafe(f.path)}: ${terminalSafe(f.error)}`);
       }
-      return result.cancelled ? EXIT.cancelled : result.failed > 0 ? EXIT.filesFailed : EXIT.ok;
+      return result.cancelled || controller.signal.aborted ? EXIT.cancelled : result.failed > 0 ? EXIT.filesFailed : EXIT.ok;
     } finally {
       process.removeListener('SIGINT', onSigint);
       catalog.close();

@@ -2,7 +2,7 @@
 // built, else all of them held in memory and scanned exactly), query crops encoded by the pack's encoder, QuARI from
 // the pack's checkpoint, geometric verification of the best hits (stage 3, ../verify), and every search recorded in
 // the catalog's history with every parameter of every stage.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CatalogStore, DuplicateTier, ImageFilter, KnownMatch } from '../../../db/Interface.ts';
 import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
@@ -14,7 +14,9 @@ import { ImageEncoder } from '../models/ImageEncoder.ts';
 import { verifyParams, type VerifyParams } from '../verify/params.ts';
 import { NOT_CHECKED, queryGray, verifyHits, type HitVerification, type StageSummary } from '../verify/stage.ts';
 import { VerifyPool } from '../verify/VerifyPool.ts';
+import { CatalogScan } from './CatalogScan.ts';
 import { CatalogRows, IndexedCatalog } from './IndexedCatalog.ts';
+import { EXACT_MAX_IMAGES } from './indexPolicy.ts';
 import { IndexFileError, IvfIndex } from './IvfIndex.ts';
 import { SearchEngine, type QueryAdapter } from './SearchEngine.ts';
 import { VectorIndex, type IndexDtype } from './VectorIndex.ts';
@@ -136,6 +138,7 @@ export class SearchService {
   /** The catalog's data_version when the index was loaded: another process's commit changes it. */
   private indexVersion = -1;
   private ivf: IvfIndex | null = null;
+  private ivfStamp: string | null = null;
   private verifier: Promise<VerifyPool> | null = null;
   /** Why an index file beside the catalog is not used (null when it is, or when there is none). */
   indexWarning: string | null = null;
@@ -169,9 +172,21 @@ export class SearchService {
     return service;
   }
 
-  private async openIndexFile(): Promise<void> {
+  /** The index file's identity when it was opened: a rebuild (a rename over it) changes it. */
+  private fileStamp(): string | null {
     const file = this.options.indexFile;
-    if (!file || !existsSync(file)) return;
+    if (!file || !existsSync(file)) return null;
+    const st = statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  }
+
+  private async openIndexFile(): Promise<void> {
+    await this.ivf?.close();
+    this.ivf = null;
+    this.indexWarning = null;
+    this.ivfStamp = this.fileStamp();
+    const file = this.options.indexFile;
+    if (!file || this.ivfStamp === null) return;
     try {
       this.ivf = await IvfIndex.open(file, { packId: this.packId, dim: this.pack.manifest.embeddingDim }, { nprobe: this.options.nprobe ?? DEFAULT_NPROBE });
     } catch (err) {
@@ -198,8 +213,12 @@ export class SearchService {
     return this.engine.source.kind;
   }
 
-  /** Reloads what changed, e.g. after an ingest added images: with an index file only the delta beside it. */
-  refresh(): void {
+  /**
+   * Reloads what changed, e.g. after an ingest added images: with an index file only the delta beside it, and the
+   * file itself when it was built or rebuilt since it was opened.
+   */
+  async refresh(): Promise<void> {
+    if (this.fileStamp() !== this.ivfStamp) await this.openIndexFile();
     this.engine = this.buildEngine();
   }
 
@@ -207,8 +226,8 @@ export class SearchService {
    * Reloads the index when another process has committed to the catalog since it was loaded (e.g. `quari ingest`
    * while the app is open), so a search never answers silently from an old index. Costs one PRAGMA per search.
    */
-  private refreshIfChangedElsewhere(): void {
-    if (this.store.dataVersion() !== this.indexVersion) this.refresh();
+  private async refreshIfChangedElsewhere(): Promise<void> {
+    if (this.store.dataVersion() !== this.indexVersion) await this.refresh();
   }
 
   /** One vector per crop, or one for the whole photo. */
@@ -237,7 +256,7 @@ export class SearchService {
     }
     const verify = verifyParams(spec.verify);
     const vectors = options.vectors ?? (await this.queryVectors(spec));
-    this.refreshIfChangedElsewhere();
+    await this.refreshIfChangedElsewhere();
     const excludeImageIds = new Set(options.excludeImageIds ?? []);
     const allowImageIds = spec.filter && !this.store.imageQueries.isEmpty(spec.filter) ? new Set(this.store.imageQueries.matchingImageIds(spec.filter)) : undefined;
     const tier = spec.stackTier ?? 'none';
@@ -354,6 +373,10 @@ export class SearchService {
     if (this.ivf) {
       const source = IndexedCatalog.withDelta(this.store, this.packId, this.ivf, dtype);
       return new SearchEngine(source, new CatalogRows(this.store, this.packId, this.ivf.dim, dtype), adapter);
+    }
+    if (this.store.countEmbeddings(this.packId) >= EXACT_MAX_IMAGES) {
+      this.indexWarning ??= `the catalog has no usable search index; each search scans it from disk until one is built (quari index)`;
+      return new SearchEngine(new CatalogScan(this.store, this.packId, this.pack.manifest.embeddingDim, dtype), new CatalogRows(this.store, this.packId, this.pack.manifest.embeddingDim, dtype), adapter);
     }
     return SearchEngine.overIndex(VectorIndex.fromCatalog(this.store, this.packId, dtype), adapter);
   }
