@@ -7,7 +7,7 @@
 // only Python bindings — and pHash's robustness to recompression, resizing and small crops is what `npm run bench`
 // measures on generated copies (dupes_* figures). Distances are Hamming distances over the 64 bits.
 import { createRequire } from 'node:module';
-import type { RgbImage } from '../models/preprocess.ts';
+import type { RgbImage } from '../images/decode.ts';
 
 // sharp-phash is CommonJS (module.exports = fn) while its types declare a default export; require gives the function.
 const phash = createRequire(import.meta.url)('sharp-phash') as typeof import('sharp-phash').default;
