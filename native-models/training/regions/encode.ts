@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../../../electron/engine/images/decode.ts';
 import { ImageProcessor, type EncoderInputs } from '../../../electron/engine/images/processor.ts';
-import { gemPowered, gemWindow, slidingWindows } from '../../../electron/engine/models/pooling.ts';
+import { gemPowered, gemWindow, gemWindows, slidingWindows } from '../../../electron/engine/models/pooling.ts';
 import { nsfwjsPreprocessing } from '../../packs/build-default-pack.ts';
 
 export interface RegionConfig {
@@ -62,12 +62,12 @@ export class Encoder {
     return out;
   }
 
-  /** One raw GeM vector per sliding window (edge-flush windows included, as at runtime), row-major. */
+  /** One raw GeM vector per sliding window (edge-flush windows included), row-major: ImageEncoder's pooling call. */
   windows(fm: { map: Float32Array; c: number; h: number; w: number }, cfg: RegionConfig): { vectors: Float32Array; n: number } {
     const wins = slidingWindows(fm.w, fm.h, cfg.windowCells, cfg.strideCells);
     const powered = gemPowered(fm.map, this.gemP);
     const vectors = new Float32Array(wins.length * fm.c);
-    wins.forEach((win, k) => gemWindow(powered, fm.c, fm.h, fm.w, this.gemP, win, vectors, k * fm.c));
+    gemWindows(powered, fm.c, fm.h, fm.w, this.gemP, wins, vectors);
     return { vectors, n: wins.length };
   }
 
