@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { openCatalog } from '../db/CatalogStore.ts';
-import { makeThumbnail, readFileBytes, readImageHeader } from '../electron/engine/images/decode.ts';
+import { makeThumbnail, readFileBytes, readImageHeader, thumbnailPixels } from '../electron/engine/images/decode.ts';
+import { perceptualHash } from '../electron/engine/duplicates/phash.ts';
 import { ImageProcessor, type EncoderInputs } from '../electron/engine/images/processor.ts';
 import { readExif } from '../electron/engine/images/exif.ts';
 import { emptyTimings, ingestFolder, toEmbeddingInput } from '../electron/engine/ingest/ingestFolder.ts';
@@ -55,7 +56,7 @@ async function stageProfile(pack: VerifiedPack, files: string[]): Promise<Record
   const dir = await mkdtemp(join(tmpdir(), 'quari-bench-stage-'));
   const catalog = openCatalog(join(dir, 'catalog.sqlite'));
   catalog.registerPack({ id: m.id, version: m.version, name: m.name, dim: m.embeddingDim, manifest: m });
-  const t = { readHash: 0, headerExif: 0, decode: 0, resize: 0, thumbnail: 0, encode: 0, database: 0 };
+  const t = { readHash: 0, headerExif: 0, decode: 0, resize: 0, thumbnail: 0, phash: 0, encode: 0, database: 0 };
   const time = async <T>(k: keyof typeof t, fn: () => Promise<T> | T): Promise<T> => {
     const t0 = performance.now();
     const r = await fn();
@@ -73,7 +74,9 @@ async function stageProfile(pack: VerifiedPack, files: string[]): Promise<Record
     });
     const rgb = await time('decode', () => enc.processor.decode(f.bytes, path));
     const inputs = await time('resize', () => enc.processor.inputs(rgb));
-    const thumb = await time('thumbnail', () => makeThumbnail(rgb));
+    const small = await time('thumbnail', () => thumbnailPixels(rgb));
+    const thumb = await time('thumbnail', () => makeThumbnail(small));
+    await time('phash', () => perceptualHash(small));
     const [e] = await time('encode', () => enc.encodeInputs([inputs]));
     await time('database', () =>
       catalog.commitIngestedImage({
