@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { openCatalog } from '../db/CatalogStore.ts';
-import { decodeRgb, makeThumbnail, readFileBytes, readImageHeader } from '../electron/engine/images/decode.ts';
+import { makeThumbnail, readFileBytes, readImageHeader, thumbnailPixels } from '../electron/engine/images/decode.ts';
+import { perceptualHash } from '../electron/engine/duplicates/phash.ts';
+import { ImageProcessor, type EncoderInputs } from '../electron/engine/images/processor.ts';
 import { readExif } from '../electron/engine/images/exif.ts';
 import { emptyTimings, ingestFolder, toEmbeddingInput } from '../electron/engine/ingest/ingestFolder.ts';
 import { EncoderPool } from '../electron/engine/models/EncoderPool.ts';
-import { coverSize, ImageEncoder, prepareInputs, type EncoderInputs, type PixelEncoder } from '../electron/engine/models/ImageEncoder.ts';
+import { ImageEncoder, type PixelEncoder } from '../electron/engine/models/ImageEncoder.ts';
 import { verifyPack, type VerifiedPack } from '../native-models/packs/verify.ts';
 import { photoLikeJpeg } from './ingest-photos.ts';
 
@@ -54,7 +56,7 @@ async function stageProfile(pack: VerifiedPack, files: string[]): Promise<Record
   const dir = await mkdtemp(join(tmpdir(), 'quari-bench-stage-'));
   const catalog = openCatalog(join(dir, 'catalog.sqlite'));
   catalog.registerPack({ id: m.id, version: m.version, name: m.name, dim: m.embeddingDim, manifest: m });
-  const t = { readHash: 0, headerExif: 0, decode: 0, resize: 0, thumbnail: 0, encode: 0, database: 0 };
+  const t = { readHash: 0, headerExif: 0, decode: 0, resize: 0, thumbnail: 0, phash: 0, encode: 0, database: 0 };
   const time = async <T>(k: keyof typeof t, fn: () => Promise<T> | T): Promise<T> => {
     const t0 = performance.now();
     const r = await fn();
@@ -70,9 +72,11 @@ async function stageProfile(pack: VerifiedPack, files: string[]): Promise<Record
       await readExif(f.bytes, h.exif);
       return h;
     });
-    const rgb = await time('decode', () => decodeRgb(f.bytes, path, coverSize(m)));
-    const inputs = await time('resize', () => prepareInputs(m, rgb));
-    const thumb = await time('thumbnail', () => makeThumbnail(rgb));
+    const rgb = await time('decode', () => enc.processor.decode(f.bytes, path));
+    const inputs = await time('resize', () => enc.processor.inputs(rgb));
+    const small = await time('thumbnail', () => thumbnailPixels(rgb));
+    const thumb = await time('thumbnail', () => makeThumbnail(small));
+    await time('phash', () => perceptualHash(small));
     const [e] = await time('encode', () => enc.encodeInputs([inputs]));
     await time('database', () =>
       catalog.commitIngestedImage({
@@ -113,9 +117,10 @@ async function encodeThroughput(encoder: PixelEncoder, inputs: EncoderInputs[], 
 /** One 1-thread session, one 2-thread session, two workers with a 1-thread session each. */
 async function threadingComparison(pack: VerifiedPack, files: string[]): Promise<Record<string, number>> {
   const inputs: EncoderInputs[] = [];
+  const processor = ImageProcessor.forPack(pack.manifest);
   for (const path of files) {
     const f = await readFileBytes(path);
-    inputs.push(await prepareInputs(pack.manifest, await decodeRgb(f.bytes, path, coverSize(pack.manifest))));
+    inputs.push(await processor.inputs(await processor.decode(f.bytes, path)));
   }
   const out: Record<string, number> = {};
   for (const [key, open, concurrent] of [

@@ -85,6 +85,11 @@ export const RULES: readonly Rule[] = [
     forbids: file(under('electron/web/', 'renderer/')),
   },
   {
+    name: "native-models/ outside training/ never imports the engine (the engine builds on its packs, converters and checkpoint reader); the training tools may, to run the app's own image processor and pooling",
+    from: (f) => f.startsWith('native-models/') && !f.startsWith('native-models/training/'),
+    forbids: file(under('electron/engine/')),
+  },
+  {
     name: 'db/ and native-models/ never import a host, the renderer or Electron',
     from: under('db/', 'native-models/'),
     forbids: (t) => (t.kind === 'package' && t.name === 'electron') || file(under('electron/main/', 'electron/preload/', 'electron/web/', 'renderer/'))(t),

@@ -5,7 +5,7 @@ import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { decodeRgb, hashFile, makeThumbnail, readFileBytes, readImageHeader, sniffFormat } from '../../electron/engine/images/decode.ts';
+import { decodeRgb, hashFile, makeThumbnail, readFileBytes, readImageHeader, sniffFormat, thumbnailPixels } from '../../electron/engine/images/decode.ts';
 import { exifDate, readExif } from '../../electron/engine/images/exif.ts';
 import { pngBomb } from '../integration/ingest-helpers.ts';
 
@@ -103,7 +103,7 @@ test('sniffFormat names each ingested container from its first bytes and nothing
 
 test('thumbnails fit the requested size and keep the aspect', async () => {
   const rgb = await decodeRgb(await (await redBlue()).resize(600, 400).png().toBuffer(), 'x.png', [600, 400]);
-  const meta = await sharp(await makeThumbnail(rgb, 256)).metadata();
+  const meta = await sharp(await makeThumbnail(await thumbnailPixels(rgb))).metadata();
   assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 256, 171]);
 });
 

@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { EncoderPool } from '../../electron/engine/models/EncoderPool.ts';
-import { coverSize, ImageEncoder, prepareInputs, type ImageEmbedding } from '../../electron/engine/models/ImageEncoder.ts';
-import { decodeRgb } from '../../electron/engine/images/decode.ts';
+import { ImageEncoder, type ImageEmbedding } from '../../electron/engine/models/ImageEncoder.ts';
 import { projectRows, slidingWindows } from '../../electron/engine/models/pooling.ts';
 import { Projection } from '../../electron/engine/models/projection.ts';
 import { photoLike } from '../../bench/ingest-photos.ts';
@@ -43,7 +42,7 @@ test('whole image + region windows with boxes, projected and unit length; conten
   assert.ok(dot(e.vectors.subarray(64, 128), e.vectors.subarray(e.vectors.length - 64)) < 0.999);
 
   // Concurrent calls on one in-process encoder (ingest lanes do this) give what sequential calls give.
-  const others = await Promise.all([4, 5].map(async (seed) => prepareInputs(pack.manifest, await decodeRgb(await (await photoLike(seed, 800, 600)).jpeg().toBuffer(), 'x', coverSize(pack.manifest)))));
+  const others = await Promise.all([4, 5].map(async (seed) => enc.processor.inputs(await enc.processor.decode(await (await photoLike(seed, 800, 600)).jpeg().toBuffer(), 'x'))));
   const sequential: ImageEmbedding[] = [];
   for (const o of others) sequential.push((await enc.encodeInputs([o]))[0]);
   const concurrent = await Promise.all(others.map(async (o) => (await enc.encodeInputs([o]))[0]));
@@ -53,7 +52,7 @@ test('whole image + region windows with boxes, projected and unit length; conten
   // Worker threads compute the same vectors as the in-process session.
   const pool = await EncoderPool.open(pack, { workers: 2, intraOpThreads: 1 });
   t.after(() => pool.close());
-  const inputs = await prepareInputs(pack.manifest, await decodeRgb(jpeg, 'x', coverSize(pack.manifest)));
+  const inputs = await enc.processor.inputs(await enc.processor.decode(jpeg, 'x'));
   const [viaPool] = await pool.encodeInputs([inputs]);
   assert.equal(viaPool.nVectors, e.nVectors);
   for (let i = 0; i < e.vectors.length; i++) assert.ok(Math.abs(viaPool.vectors[i] - e.vectors[i]) < 1e-5, `element ${i}`);

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Preprocessing } from '../../native-models/packs/manifest.ts';
-import { resizeRgb, toInputTensor, type RgbImage } from '../../electron/engine/models/preprocess.ts';
+import type { RgbImage } from '../../electron/engine/images/decode.ts';
+import { resizeRgb, toInputTensor } from '../../electron/engine/images/processor.ts';
 
 const base: Preprocessing = { inputSize: [2, 1], resize: 'squash', scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1], channelOrder: 'RGB', layout: 'NHWC' };
 // Two pixels: (10, 20, 30) and (40, 50, 60).

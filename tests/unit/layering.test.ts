@@ -25,7 +25,9 @@ test('each rule catches its violation (static, type-only, re-export, dynamic and
     'electron/shared/protocol/p.ts': "import path from 'node:path';\n",
     'electron/engine/search/s.ts': "import type {\n  SearchHit,\n} from '../../shared/api.ts';\n",
     'electron/engine/app/a.ts': "export { registerApiHandlers } from '../../main/ipc.ts';\n",
-    'electron/engine/images/i.ts': "const m = await import('../models/preprocess.ts');\n",
+    'electron/engine/images/i.ts': "const m = await import('../models/ImageEncoder.ts');\n",
+    'native-models/packs/p.ts': "import { ImageProcessor } from '../../electron/engine/images/processor.ts';\n",
+    'native-models/training/regions/t.ts': "import { ImageProcessor } from '../../../electron/engine/images/processor.ts';\n",
     'electron/preload/p.ts': "import { channelFor } from '../main/channels.ts';\n",
     'electron/web/w.ts': "import { encodeWire } from '../../renderer/src/api/wire.ts';\nimport { resolveServableFile } from '../main/paths.ts';\n",
   };
@@ -36,7 +38,8 @@ test('each rule catches its violation (static, type-only, re-export, dynamic and
   const found = checkLayers(tmp, Object.keys(files)).map((v) => `${v.file} -> ${v.imports}`);
   assert.deepEqual(found.sort(), [
     'electron/engine/app/a.ts -> ../../main/ipc.ts',
-    'electron/engine/images/i.ts -> ../models/preprocess.ts',
+    'electron/engine/images/i.ts -> ../models/ImageEncoder.ts',
+    'native-models/packs/p.ts -> ../../electron/engine/images/processor.ts',
     'electron/engine/search/s.ts -> ../../shared/api.ts',
     'electron/preload/p.ts -> ../main/channels.ts',
     'electron/shared/protocol/p.ts -> node:path',

@@ -4,7 +4,7 @@ import { AFTER_INGEST_EMBEDDING_MAX_IMAGES, rebuildDuplicateStacks } from '../du
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { updateIndex } from '../search/indexPolicy.ts';
 import { ivfIndexPath } from '../search/SearchService.ts';
-import { catalogDataDir } from '../../../db/CatalogStore.ts';
+import { catalogDataDir } from '../catalogData.ts';
 import { terminalProgress } from '../ingest/progress.ts';
 import { openCliCatalog } from './catalog.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';

@@ -2,7 +2,7 @@
 // migration 006; new ingests hash as they decode), then every tier's stacks rebuilt from scratch in one
 // transaction. Used by `quari dupes` and after every ingest (CLI and app).
 import type { CatalogStore, DuplicateTier } from '../../../db/Interface.ts';
-import { DEFAULT_MAX_PIXELS, decodeRgb, readFileBytes } from '../images/decode.ts';
+import { DEFAULT_MAX_PIXELS, decodeRgb, readFileBytes, THUMBNAIL_SIZE, thumbnailPixels } from '../images/decode.ts';
 import { buildStacks, DEFAULT_STACK_PARAMS, type StackParams, type WholeVectors } from './buildStacks.ts';
 import { perceptualHash } from './phash.ts';
 
@@ -17,8 +17,8 @@ export interface HashResult extends HashProgress {
   failures: { path: string; error: string }[];
 }
 
-/** pHash input size: enough pixels for the 32×32 DCT, JPEGs decoded with shrink-on-load. */
-const HASH_DECODE: readonly [number, number] = [256, 256];
+/** Decoded just large enough for the thumbnail's pixels the pHash is computed from (JPEGs shrink on load). */
+const HASH_DECODE: readonly [number, number] = [THUMBNAIL_SIZE, THUMBNAIL_SIZE];
 const PAGE = 256;
 
 /**
@@ -42,7 +42,7 @@ export async function computeMissingPerceptualHashes(
         const file = await readFileBytes(item.path);
         if (file.sha256 !== item.sha256) throw new Error(`${item.path} changed since it was catalogued (SHA-256 ${file.sha256}, catalogued ${item.sha256}); re-ingest it`);
         const rgb = await decodeRgb(file.bytes, item.path, HASH_DECODE, options.maxPixels ?? DEFAULT_MAX_PIXELS);
-        store.duplicates.putPerceptualHash(item.sha256, await perceptualHash(rgb));
+        store.duplicates.putPerceptualHash(item.sha256, await perceptualHash(await thumbnailPixels(rgb)));
       } catch (err) {
         result.failed++;
         result.failures.push({ path: item.path, error: (err as Error).message });

@@ -240,10 +240,24 @@ export async function decodeRgb(
   }
 }
 
-/** JPEG thumbnail fitting in size×size, from an already decoded (oriented) image. */
-export async function makeThumbnail(image: RgbImage, size = 256, quality = 80): Promise<Buffer> {
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(size, size, { fit: 'inside', withoutEnlargement: true })
+/** Longest side of thumbnails. The pHash is computed from the same pixels (duplicates/phash.ts). */
+export const THUMBNAIL_SIZE = 256;
+
+/**
+ * The thumbnail's pixels: an already decoded (oriented) image reduced, never enlarged, to fit in THUMBNAIL_SIZE².
+ * Ingest makes the thumbnail JPEG and the pHash from them, so the full decode is reduced once for both.
+ */
+export async function thumbnailPixels(image: RgbImage): Promise<RgbImage> {
+  const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+/** The JPEG thumbnail of thumbnailPixels' output. */
+export async function makeThumbnail(pixels: RgbImage, quality = 80): Promise<Buffer> {
+  return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
     .jpeg({ quality, mozjpeg: false })
     .toBuffer();
 }

@@ -3,19 +3,12 @@
 // content classifier's scores.
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
-import type { PackManifest, Preprocessing } from '../../../native-models/packs/manifest.ts';
+import type { PackManifest } from '../../../native-models/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
-import { DEFAULT_MAX_PIXELS, decodeRgb, readFileBytes, readImageHeader, type Box } from '../images/decode.ts';
+import { DEFAULT_MAX_PIXELS, readFileBytes, readImageHeader, type Box, type RgbImage } from '../images/decode.ts';
+import { ImageProcessor, type EncoderInputs } from '../images/processor.ts';
 import { gemPowered, gemWindow, gemWindows, l2NormalizeRows, slidingWindows } from './pooling.ts';
 import { Projection } from './projection.ts';
-import { resizeRgb, toInputTensor, type RgbImage } from './preprocess.ts';
-
-/** The model inputs of one image: the whole-image pass and, when the pack has regions, the region pass. */
-export interface EncoderInputs {
-  whole: RgbImage;
-  region: RgbImage | null;
-}
 
 /** One image's vectors: row 0 is the whole image, rows 1.. the region windows. */
 export interface ImageEmbedding {
@@ -43,42 +36,19 @@ export interface EncoderOptions {
   intraOpThreads?: number;
 }
 
-/** The smallest decoded size ([width, height]) from which every encoder input can be resized without enlarging. */
-export function coverSize(manifest: PackManifest): [number, number] {
-  const [w, h] = manifest.image.preprocessing.inputSize;
-  const [rw, rh] = manifest.regions?.inputSize ?? [0, 0];
-  return [Math.max(w, rw), Math.max(h, rh)];
-}
-
-/** Resizes a decoded, oriented image into the encoder inputs the manifest asks for. */
-export async function prepareInputs(manifest: PackManifest, image: RgbImage): Promise<EncoderInputs> {
-  const pre = manifest.image.preprocessing;
-  const [whole, region] = await Promise.all([
-    resizeRgb(image, pre.inputSize, pre.resize),
-    manifest.regions ? resizeRgb(image, manifest.regions.inputSize, 'squash') : Promise.resolve(null),
-  ]);
-  return { whole, region };
-}
-
-/**
- * How query crops are resized. The manifest has no query-specific rule, so a crop gets the whole-image
- * preprocessing: the crop is the query's whole image.
- */
-export function queryPreprocessing(manifest: PackManifest): Preprocessing {
-  return manifest.image.preprocessing;
-}
-
 export class ImageEncoder implements PixelEncoder {
   private readonly windowsBySize = new Map<string, ReturnType<typeof slidingWindows>>();
   private readonly inputBuffers = new Map<string, Float32Array>();
   private running: Promise<void> = Promise.resolve();
   private readonly explicitIdx: number[];
+  readonly processor: ImageProcessor;
 
   private constructor(
     readonly manifest: PackManifest,
     private readonly session: ort.InferenceSession,
     private readonly projection: Projection | null,
   ) {
+    this.processor = ImageProcessor.forPack(manifest);
     const content = manifest.content;
     this.explicitIdx = content ? content.explicitLabels.map((l) => content.labels.indexOf(l)) : [];
     if (this.explicitIdx.includes(-1)) {
@@ -114,13 +84,12 @@ export class ImageEncoder implements PixelEncoder {
   /** Encodes a batch; whole-image passes run as one batch, region passes as another (inputs of one size). */
   async encodeInputs(batch: readonly EncoderInputs[]): Promise<ImageEmbedding[]> {
     if (batch.length === 0) return [];
-    const spec = this.manifest.image;
-    const wholeOut = await this.run(batch.map((b) => b.whole), spec.preprocessing, true);
+    const wholeOut = await this.run(batch.map((b) => b.whole), true);
     const regionImages = batch.map((b) => b.region).filter((r): r is RgbImage => r !== null);
     if (this.manifest.regions && regionImages.length !== batch.length) {
       throw new Error(`pack ${this.manifest.id} has a region scheme, but an input lacks its region image`);
     }
-    const regionOut = this.manifest.regions ? await this.run(regionImages, spec.preprocessing, false) : null;
+    const regionOut = this.manifest.regions ? await this.run(regionImages, false) : null;
     const pooled = batch.map((_, i) => {
       const rows: Float32Array[] = [];
       const boxes: number[] = [0, 0, 1, 1];
@@ -155,36 +124,20 @@ export class ImageEncoder implements PixelEncoder {
     const bytes = typeof source === 'string' ? (await readFileBytes(source)).bytes : source;
     const what = typeof source === 'string' ? source : 'image buffer';
     await readImageHeader(bytes, what, maxPixels);
-    const image = await decodeRgb(bytes, what, coverSize(this.manifest), maxPixels);
-    const [embedding] = await this.encodeInputs([await prepareInputs(this.manifest, image)]);
+    const image = await this.processor.decode(bytes, what, maxPixels);
+    const [embedding] = await this.encodeInputs([await this.processor.inputs(image)]);
     return embedding;
   }
 
   /**
    * A query vector for a crop: `box` in pixels of the image with EXIF orientation applied. The crop alone is
-   * encoded (no surrounding context), preprocessed by `queryPreprocessing`, GeM-pooled over its whole feature map.
+   * encoded (ImageProcessor.crop), GeM-pooled over its whole feature map.
    */
   async encodeCrop(source: string | Buffer, box: Box, maxPixels = DEFAULT_MAX_PIXELS): Promise<Float32Array> {
     const bytes = typeof source === 'string' ? (await readFileBytes(source)).bytes : source;
     const what = typeof source === 'string' ? source : 'query image';
-    const header = await readImageHeader(bytes, what, maxPixels);
-    const left = Math.max(0, Math.floor(box.x));
-    const top = Math.max(0, Math.floor(box.y));
-    const right = Math.min(header.width, Math.ceil(box.x + box.w));
-    const bottom = Math.min(header.height, Math.ceil(box.y + box.h));
-    if (!(right > left && bottom > top)) {
-      throw new Error(`crop box ${JSON.stringify(box)} lies outside ${what} (${header.width}×${header.height})`);
-    }
-    const pre = queryPreprocessing(this.manifest);
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', autoOrient: true })
-      .extract({ left, top, width: right - left, height: bottom - top })
-      .resize(pre.inputSize[0], pre.inputSize[1], { fit: pre.resize === 'squash' ? 'fill' : 'cover', position: 'centre' })
-      .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    const out = await this.run([{ data, width: info.width, height: info.height }], pre, false);
+    const crop = await this.processor.crop(bytes, what, box, { maxPixels });
+    const out = await this.run([crop], false);
     return this.finish(this.poolWhole(out.features, out.dims, 0));
   }
 
@@ -197,22 +150,22 @@ export class ImageEncoder implements PixelEncoder {
    * One forward pass. Passes run one at a time (the session computes synchronously anyway), which lets each input
    * size keep one input buffer across calls.
    */
-  private async run(images: RgbImage[], pre: Preprocessing, withScores: boolean) {
+  private async run(images: RgbImage[], withScores: boolean) {
     const previous = this.running;
     let release!: () => void;
     this.running = new Promise<void>((r) => (release = r));
     await previous;
     try {
-      return await this.runNow(images, pre, withScores);
+      return await this.runNow(images, withScores);
     } finally {
       release();
     }
   }
 
-  private async runNow(images: RgbImage[], pre: Preprocessing, withScores: boolean) {
+  private async runNow(images: RgbImage[], withScores: boolean) {
     const spec = this.manifest.image;
     const key = `${images.length}x${images[0].width}x${images[0].height}`;
-    const { data, dims } = toInputTensor(images, pre, this.inputBuffers.get(key));
+    const { data, dims } = this.processor.tensor(images, this.inputBuffers.get(key));
     // A handful of sizes recur (whole pass, region pass, query crops); anything else must not accumulate.
     if (!this.inputBuffers.has(key) && this.inputBuffers.size >= 4) this.inputBuffers.clear();
     this.inputBuffers.set(key, data);

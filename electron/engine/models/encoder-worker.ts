@@ -1,7 +1,8 @@
 // Runs one ImageEncoder in a worker thread, so that ONNX inference (synchronous inside onnxruntime-node) never
 // blocks the thread that reads, decodes and commits.
 import { parentPort, workerData } from 'node:worker_threads';
-import { ImageEncoder, type EncoderInputs } from './ImageEncoder.ts';
+import type { EncoderInputs } from '../images/processor.ts';
+import { ImageEncoder } from './ImageEncoder.ts';
 import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
 
 export interface WorkerSetup {

@@ -12,10 +12,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readImageHeader } from '../../../electron/engine/images/decode.ts';
 import { summarise, type RetrievalSummary } from '../../../electron/engine/eval/metrics.ts';
 import { l2NormalizeRows, projectRows } from '../../../electron/engine/models/pooling.ts';
 import sharp from 'sharp';
-import { Encoder, cropTo, decodeRgb, squash, type RegionConfig } from './encode.ts';
+import { Encoder, loadInputs, processorFor, type RegionConfig } from './encode.ts';
 
 const DIM = 1280;
 
@@ -40,7 +41,8 @@ interface Query {
 
 interface Encoded {
   files: string[];
-  whole: Float32Array; // files × DIM
+  /** files × DIM whole-image vectors per region-pass size ('none': a pack without regions), as ingest derives them. */
+  whole: Map<string, Float32Array>;
   regions: Map<string, { counts: number[]; vectors: Float32Array }>;
   ms: { whole: number; region: Map<string, number> };
 }
@@ -59,10 +61,14 @@ function readF32(path: string): Float32Array {
 
 const writeF32 = (path: string, a: Float32Array): void => writeFileSync(path, Buffer.from(a.buffer, a.byteOffset, a.byteLength));
 
-/** Encodes every image of a benchmark folder: whole vector and the windows of each config (cached). */
+/**
+ * Encodes every image of a benchmark folder through the app's image processor: per region-pass size, the whole
+ * vector and the windows of each config, each from that size's decode, as ingest computes them (cached; the cache
+ * folder names the processor version, so encodings made by an older preprocessing are never reused).
+ */
 async function encodeBench(enc: Encoder, bench: string, modelHash: string, configs: RegionConfig[]): Promise<Encoded> {
   const files = readdirSync(join(bench, 'images')).filter((f) => f.endsWith('.jpg')).sort().map((f) => `images/${f}`);
-  const cache = join(bench, '.encoded', modelHash);
+  const cache = join(bench, '.encoded', modelHash, 'processor-v2');
   mkdirSync(cache, { recursive: true });
   const meta = join(cache, 'meta.json');
   const sizes = [...new Set(configs.map((c) => c.inputSize.join('x')))];
@@ -73,24 +79,25 @@ async function encodeBench(enc: Encoder, bench: string, modelHash: string, confi
     const m = old;
     if (configs.every((c) => m.counts[c.name])) {
       const regions = new Map(configs.map((c) => [c.name, { counts: m.counts[c.name], vectors: readF32(join(cache, `${c.name}.f32`)) }]));
-      return { files, whole: readF32(join(cache, 'whole.f32')), regions, ms: { whole: m.ms.whole, region: new Map(Object.entries(m.ms.region)) } };
+      const whole = new Map(['none', ...sizes].map((k) => [k, readF32(join(cache, `whole-${k}.f32`))]));
+      return { files, whole, regions, ms: { whole: m.ms.whole, region: new Map(Object.entries(m.ms.region)) } };
     }
   }
-  const whole = new Float32Array(files.length * DIM);
+  const whole = new Map(['none', ...sizes].map((k) => [k, new Float32Array(files.length * DIM)]));
   const parts = new Map(configs.map((c) => [c.name, { counts: [] as number[], chunks: [] as Float32Array[] }]));
   let wholeMs = 0;
   const regionMs = new Map(sizes.map((s) => [s, 0]));
   for (const [i, f] of files.entries()) {
-    const img = await decodeRgb(join(bench, f));
-    const w = await squash(img, enc.pre.inputSize);
+    const alone = await loadInputs(processorFor(null), join(bench, f));
     let t = performance.now();
-    whole.set(await enc.pooled(w), i * DIM);
+    whole.get('none')!.set(await enc.pooled(alone.whole), i * DIM);
     wholeMs += performance.now() - t;
     for (const size of sizes) {
       const cfgs = configs.filter((c) => c.inputSize.join('x') === size);
-      const r = await squash(img, cfgs[0].inputSize);
+      const inputs = await loadInputs(processorFor(cfgs[0].inputSize), join(bench, f));
+      whole.get(size)!.set(await enc.pooled(inputs.whole), i * DIM);
       t = performance.now();
-      const fm = await enc.featureMap(r);
+      const fm = await enc.featureMap(inputs.region!);
       regionMs.set(size, regionMs.get(size)! + performance.now() - t);
       for (const c of cfgs) {
         const { vectors, n } = enc.windows(fm, c);
@@ -112,7 +119,7 @@ async function encodeBench(enc: Encoder, bench: string, modelHash: string, confi
     regions.set(c.name, { counts: p.counts, vectors });
     writeF32(join(cache, `${c.name}.f32`), vectors);
   }
-  writeF32(join(cache, 'whole.f32'), whole);
+  for (const [k, v] of whole) writeF32(join(cache, `whole-${k}.f32`), v);
   const ms = { whole: wholeMs / files.length, region: { ...old?.ms.region, ...Object.fromEntries([...regionMs].map(([k, v]) => [k, v / files.length])) } };
   const counts = { ...old?.counts, ...Object.fromEntries([...regions].map(([k, v]) => [k, v.counts])) };
   writeFileSync(meta, JSON.stringify({ files, counts, ms }));
@@ -144,13 +151,15 @@ async function encodeQueries(enc: Encoder, bench: string, queries: Query[], conf
   // key: `${mode}|${w}x${h}` sizes are shared across configs where they coincide.
   const out = new Map<string, Float32Array>();
   for (const [qi, q] of queries.entries()) {
-    const img = await decodeRgb(join(bench, q.image));
+    const bytes = readFileSync(join(bench, q.image));
+    const { width, height } = await readImageHeader(bytes, q.image);
+    const [x, y, w, h] = q.crop;
     for (const mode of QUERY_MODES) {
       for (const cfg of configs) {
-        const size = querySize(mode, q.crop[2], q.crop[3], cfg, img.width, img.height);
+        const size = querySize(mode, w, h, cfg, width, height);
         const key = `${qi}|${size.join('x')}`;
         if (out.has(key)) continue;
-        out.set(key, await enc.pooled(await cropTo(img, q.crop, size)));
+        out.set(key, await enc.pooled(await processorFor(null).crop(bytes, q.image, { x, y, w, h }, { size })));
       }
     }
   }
@@ -160,12 +169,13 @@ async function encodeQueries(enc: Encoder, bench: string, queries: Query[], conf
 /** Every image's raw vectors (row 0 whole, then windows) under one config, concatenated, with per-image counts. */
 function imageRows(enc: Encoded, cfgName: string | null): { rows: Float32Array; counts: number[] } {
   const reg = cfgName ? enc.regions.get(cfgName)! : null;
+  const whole = enc.whole.get(cfgName ? parseConfig(cfgName).inputSize.join('x') : 'none')!;
   const counts = enc.files.map((_, i) => 1 + (reg ? reg.counts[i] : 0));
   const rows = new Float32Array(counts.reduce((a, b) => a + b, 0) * DIM);
   let o = 0;
   let r = 0;
   for (let i = 0; i < enc.files.length; i++) {
-    rows.set(enc.whole.subarray(i * DIM, (i + 1) * DIM), r * DIM);
+    rows.set(whole.subarray(i * DIM, (i + 1) * DIM), r * DIM);
     r++;
     const n = counts[i] - 1;
     if (reg && n) rows.set(reg.vectors.subarray(o * DIM, (o + n) * DIM), r * DIM);

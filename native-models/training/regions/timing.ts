@@ -4,7 +4,7 @@
 //        [--sizes 224x224,672x512,896x672]
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Encoder, decodeRgb, squash } from './encode.ts';
+import { Encoder, loadInputs, processorFor } from './encode.ts';
 
 function arg(argv: string[], name: string, fallback?: string): string {
   const i = argv.indexOf(`--${name}`);
@@ -21,9 +21,8 @@ async function main(argv: string[]): Promise<void> {
   const files = readdirSync(join(bench, 'images')).filter((f) => f.endsWith('.jpg')).sort().slice(0, n);
   const times = sizes.map(() => [] as number[]);
   for (const [i, f] of files.entries()) {
-    const img = await decodeRgb(join(bench, 'images', f));
     for (const [k, size] of sizes.entries()) {
-      const input = await squash(img, size);
+      const input = (await loadInputs(processorFor(size), join(bench, 'images', f))).region!;
       const t = performance.now();
       await enc.featureMap(input);
       if (i > 0) times[k].push(performance.now() - t); // the first image warms the session up
