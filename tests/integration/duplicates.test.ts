@@ -23,7 +23,7 @@ import { rebuildDuplicateStacks } from '../../electron/engine/duplicates/rebuild
 import { importHashSetFile } from '../../electron/engine/hashsets/importFile.ts';
 import { ingestFolder } from '../../electron/engine/ingest/ingestFolder.ts';
 import { SearchService } from '../../electron/engine/search/SearchService.ts';
-import type { VerifiedPack } from '../../native-models/packs/verify.ts';
+import type { VerifiedPack } from '../../native-models/runtime/packs/verify.ts';
 import { defaultPack } from './ingest-helpers.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');

@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import type { PackManifest, RegionScheme } from '../../native-models/packs/manifest.ts';
-import { DEFAULT_PACK_ID, PackRegistry } from '../../native-models/packs/registry.ts';
-import { verifyPack, type VerifiedPack } from '../../native-models/packs/verify.ts';
+import type { PackManifest, RegionScheme } from '../../native-models/runtime/packs/manifest.ts';
+import { DEFAULT_PACK_ID, PackRegistry } from '../../native-models/runtime/packs/registry.ts';
+import { verifyPack, type VerifiedPack } from '../../native-models/runtime/packs/verify.ts';
 
 /** The default pack as installed; built with the converter first when `npm install` has not built it. */
 export async function defaultPack(): Promise<VerifiedPack> {
@@ -15,7 +15,7 @@ export async function defaultPack(): Promise<VerifiedPack> {
     return await registry.load(DEFAULT_PACK_ID);
   } catch {
     // Imported only when needed: the converter pulls in the whole tfjs conversion chain.
-    const { buildNsfwjsPack } = await import('../../native-models/packs/build-default-pack.ts');
+    const { buildNsfwjsPack } = await import('../../native-models/tools/build-default-pack.ts');
     buildNsfwjsPack('mobilenet_v2');
     return registry.load(DEFAULT_PACK_ID);
   }

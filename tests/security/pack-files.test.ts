@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openCatalog } from '../../db/CatalogStore.ts';
-import { encoderFingerprint, type PackManifest } from '../../native-models/packs/manifest.ts';
-import { DEFAULT_PACK_ID, PackRegistry } from '../../native-models/packs/registry.ts';
-import { MANIFEST_MAX_BYTES, verifyPack } from '../../native-models/packs/verify.ts';
+import { encoderFingerprint, type PackManifest } from '../../native-models/runtime/packs/manifest.ts';
+import { DEFAULT_PACK_ID, PackRegistry } from '../../native-models/runtime/packs/registry.ts';
+import { MANIFEST_MAX_BYTES, verifyPack } from '../../native-models/runtime/packs/verify.ts';
 import { SearchService } from '../../electron/engine/search/SearchService.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/quari.mjs', import.meta.url));
