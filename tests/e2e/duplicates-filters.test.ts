@@ -11,9 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import sharp from 'sharp';
 import { makeDuplicateSet, type DuplicateFile } from '../../bench/duplicate-set.ts';
-import { photoLikeJpeg } from '../../bench/ingest-photos.ts';
+import { cameraJpeg } from '../../bench/ingest-photos.ts';
 import { closeUi, openUi, type UiSession } from './support/session.ts';
 
 describe('duplicate stacks, image panel and filters in the browser', { timeout: 600_000 }, () => {
@@ -42,17 +41,7 @@ describe('duplicate stacks, image panel and filters in the browser', { timeout: 
     files = await makeDuplicateSet(evidence, { originals: 4, withCopies: 1, width: 640, height: 480 });
     canon = path.join(evidence, 'camera', 'canon.jpg');
     await fs.mkdir(path.dirname(canon));
-    await fs.writeFile(
-      canon,
-      await sharp(await photoLikeJpeg(9001, 640, 480))
-        .withExif({
-          IFD0: { Make: 'Canon', Model: 'EOS 5D' },
-          IFD2: { DateTimeOriginal: '2024:05:03 10:11:12' },
-          IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 30/1' },
-        })
-        .jpeg()
-        .toBuffer(),
-    );
+    await fs.writeFile(canon, await cameraJpeg());
     ui = await openUi(tmp, { pageErrors, consoleErrors: true });
     page = ui.page;
   });
