@@ -5,7 +5,7 @@ import { readExif } from './electron/engine/images/exif.ts';
 import { perceptualHash } from './electron/engine/duplicates/phash.ts';
 import { ImageEncoder } from './electron/engine/models/ImageEncoder.ts';
 import { toEmbeddingInput } from './electron/engine/ingest/ingestFolder.ts';
-import { verifyPack } from './native-models/packs/verify.ts';
+import { verifyPack } from './native-models/runtime/packs/verify.ts';
 const dir = '/tmp/quari-bench-photos-v1-1600x1200-q90';
 const files = readdirSync(dir).sort().slice(0, Number(process.env.N ?? 20)).map((f) => join(dir, f));
 const pack = await verifyPack('native-models/packs/built/mobilenetv2-nsfwjs');

@@ -15,7 +15,7 @@ import { buildStacks, DEFAULT_STACK_PARAMS } from '../electron/engine/duplicates
 import { rebuildDuplicateStacks } from '../electron/engine/duplicates/rebuild.ts';
 import { hammingDistance } from '../electron/engine/duplicates/phash.ts';
 import { ingestFolder } from '../electron/engine/ingest/ingestFolder.ts';
-import { DEFAULT_PACK_ID, PackRegistry } from '../native-models/packs/registry.ts';
+import { DEFAULT_PACK_ID, PackRegistry } from '../native-models/runtime/packs/registry.ts';
 import { makeDuplicateSet, scoreStacks, type DuplicateFile } from './duplicate-set.ts';
 
 const round = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;

@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
 import { Hypernetwork } from '../electron/engine/models/Hypernetwork.ts';
-import { buildHypernetOnnx } from '../native-models/quari/buildHypernetOnnx.ts';
-import { readQuariCheckpoint } from '../native-models/quari/checkpoint/index.ts';
+import { buildHypernetOnnx } from '../native-models/runtime/quari/buildHypernetOnnx.ts';
+import { readQuariCheckpoint } from '../native-models/runtime/quari/checkpoint/index.ts';
 
 const CFG_A = fileURLToPath(new URL('../../shared/fixtures/quari-reference/cfgA/', import.meta.url));
 const WARMUP = 5;

@@ -69,3 +69,16 @@ export async function photoLike(seed: number, width: number, height: number): Pr
 export async function photoLikeJpeg(seed: number, width = 1600, height = 1200, quality = 90): Promise<Buffer> {
   return (await photoLike(seed, width, height)).jpeg({ quality }).toBuffer();
 }
+
+/** A photo-like 640×480 JPEG whose EXIF names a camera (Canon EOS 5D), a capture time (2024-05-03 10:11:12) and a
+ *  place (51.5° N, 0.125° W): the image the search-filter tests find by its facts. */
+export async function cameraJpeg(seed = 9001): Promise<Buffer> {
+  return sharp(await photoLikeJpeg(seed, 640, 480))
+    .withExif({
+      IFD0: { Make: 'Canon', Model: 'EOS 5D' },
+      IFD2: { DateTimeOriginal: '2024:05:03 10:11:12' },
+      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 30/1' },
+    })
+    .jpeg()
+    .toBuffer();
+}

@@ -16,7 +16,7 @@ import { readExif } from '../electron/engine/images/exif.ts';
 import { emptyTimings, ingestFolder, toEmbeddingInput } from '../electron/engine/ingest/ingestFolder.ts';
 import { EncoderPool } from '../electron/engine/models/EncoderPool.ts';
 import { ImageEncoder, type PixelEncoder } from '../electron/engine/models/ImageEncoder.ts';
-import { verifyPack, type VerifiedPack } from '../native-models/packs/verify.ts';
+import { verifyPack, type VerifiedPack } from '../native-models/runtime/packs/verify.ts';
 import { photoLikeJpeg } from './ingest-photos.ts';
 
 const WIDTH = 1600;
@@ -43,7 +43,7 @@ export async function benchPhotos(count: number): Promise<string> {
  * measures what the code ships even when native-models/packs/built/ is from an older `npm install`.
  */
 async function freshDefaultPack(dir: string): Promise<VerifiedPack> {
-  const { buildNsfwjsPack } = await import('../native-models/packs/build-default-pack.ts');
+  const { buildNsfwjsPack } = await import('../native-models/tools/build-default-pack.ts');
   return verifyPack(buildNsfwjsPack('mobilenet_v2', dir).dir);
 }
 

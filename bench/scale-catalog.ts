@@ -3,7 +3,7 @@
 // noise, and a few query vectors have planted near-copies in known images (the ground truth that must be found).
 import type { CatalogStore, IngestedImage } from '../db/Interface.ts';
 import { float32ToFloat16 } from '../electron/engine/search/kernels.ts';
-import { mulberry32 } from '../native-models/training/benchmark/rng.ts';
+import { mulberry32 } from '../electron/engine/search/rng.ts';
 
 export interface SyntheticOptions {
   packId: string;

@@ -26,9 +26,9 @@ import { SearchEngine } from '../electron/engine/search/SearchEngine.ts';
 import { EXACT_MAX_IMAGES } from '../electron/engine/search/indexPolicy.ts';
 import { DEFAULT_NPROBE, hypernetAdapter } from '../electron/engine/search/SearchService.ts';
 import { VectorIndex } from '../electron/engine/search/VectorIndex.ts';
-import { DEFAULT_PACK_ID, PackRegistry } from '../native-models/packs/registry.ts';
-import type { VerifiedPack } from '../native-models/packs/verify.ts';
-import { mulberry32 } from '../native-models/training/benchmark/rng.ts';
+import { DEFAULT_PACK_ID, PackRegistry } from '../native-models/runtime/packs/registry.ts';
+import type { VerifiedPack } from '../native-models/runtime/packs/verify.ts';
+import { mulberry32 } from '../electron/engine/search/rng.ts';
 import { photoLikeJpeg } from './ingest-photos.ts';
 import { writeSyntheticCatalog } from './scale-catalog.ts';
 

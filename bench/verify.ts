@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { verifyParams } from '../electron/engine/verify/params.ts';
 import { NOT_CHECKED, queryGray, verifyHits, type VerifiableHit } from '../electron/engine/verify/stage.ts';
 import { VerifyPool } from '../electron/engine/verify/VerifyPool.ts';
-import { mulberry32 } from '../native-models/training/benchmark/rng.ts';
+import { mulberry32 } from '../electron/engine/search/rng.ts';
 import { benchPhotos } from './ingest.ts';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -4,7 +4,7 @@
 import type Database from 'better-sqlite3';
 import type { SearchFilter } from '../electron/shared/api.ts';
 import { CatalogError } from './errors.ts';
-import type { KnownMatch } from './Interface.ts';
+import type { ImageRow, KnownMatch } from './Interface.ts';
 
 /** The search filter of the API contract: its definition lives there, so the renderer and the engine share it. */
 export type ImageFilter = SearchFilter;
@@ -12,25 +12,11 @@ export type ImageFilter = SearchFilter;
 
 export const CAPTURE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2})?)?)?$/;
 
-/** Everything the image panel shows about one image. */
-export interface ImageFacts {
-  imageId: number;
-  path: string;
-  size: number;
-  format: string | null;
-  width: number | null;
-  height: number | null;
-  md5: string | null;
-  sha1: string | null;
-  sha256: string | null;
-  phash: string | null;
-  capturedAt: string | null;
-  cameraMake: string | null;
-  cameraModel: string | null;
-  gpsLat: number | null;
-  gpsLon: number | null;
-  orientation: number | null;
-}
+/** Everything the image panel shows about one image: the image row's facts (one definition, in Interface.ts) and its pHash. */
+export type ImageFacts = Pick<
+  ImageRow,
+  'path' | 'size' | 'format' | 'width' | 'height' | 'md5' | 'sha1' | 'sha256' | 'capturedAt' | 'cameraMake' | 'cameraModel' | 'gpsLat' | 'gpsLon' | 'orientation'
+> & { imageId: number; phash: string | null };
 
 export interface ImageQueryStore {
   /** True when the filter narrows nothing (the search then skips it). */

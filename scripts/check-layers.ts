@@ -85,9 +85,19 @@ export const RULES: readonly Rule[] = [
     forbids: file(under('electron/web/', 'renderer/')),
   },
   {
-    name: "native-models/ outside training/ never imports the engine (the engine builds on its packs, converters and checkpoint reader); the training tools may, to run the app's own image processor and pooling",
-    from: (f) => f.startsWith('native-models/') && !f.startsWith('native-models/training/'),
-    forbids: file(under('electron/engine/')),
+    name: 'the engine, the hosts and db/ load from native-models/ only native-models/runtime/ (the tools and the packs\' sources are install-time and offline, never packaged)',
+    from: under('electron/', 'db/'),
+    forbids: file((f) => f.startsWith('native-models/') && !f.startsWith('native-models/runtime/')),
+  },
+  {
+    name: 'native-models/runtime/ never imports native-models/tools/ or a pack\'s sources (native-models/packs/): the app loads it alone',
+    from: under('native-models/runtime/'),
+    forbids: file(under('native-models/tools/', 'native-models/packs/')),
+  },
+  {
+    name: "native-models/ outside tools/training/ never imports the engine (the engine builds on its runtime); the training tools may, to run the app's own image processor and pooling",
+    from: (f) => f.startsWith('native-models/') && !f.startsWith('native-models/tools/training/'),
+    forbids: file(under('electron/')),
   },
   {
     name: 'db/ and native-models/ never import a host, the renderer or Electron',

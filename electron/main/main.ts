@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as electron from 'electron';
-import { defaultDataHome } from '../../native-models/packs/registry.ts';
+import { defaultDataHome } from '../../native-models/runtime/packs/registry.ts';
 import { createAppService } from '../engine/app/AppService.ts';
 import { prepareShell, startShell } from './shell.ts';
 

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultDataHome } from '../../native-models/packs/registry.ts';
+import { defaultDataHome } from '../../native-models/runtime/packs/registry.ts';
 import { serveWeb } from './serve.ts';
 
 const USAGE = `usage: npm run web -- [--catalog <file>] [--port N] [--data-home <dir>]

@@ -10,20 +10,17 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import sharp from 'sharp';
+import type { Page } from 'playwright-core';
 import { makeDuplicateSet, type DuplicateFile } from '../../bench/duplicate-set.ts';
-import { photoLikeJpeg } from '../../bench/ingest-photos.ts';
-import { launchBrowser } from './support/browser.ts';
-import { startHost, type RunningHost } from './support/webHost.ts';
+import { cameraJpeg } from '../../bench/ingest-photos.ts';
+import { closeUi, openUi, type UiSession } from './support/session.ts';
 
 describe('duplicate stacks, image panel and filters in the browser', { timeout: 600_000 }, () => {
   let tmp: string;
   let evidence: string;
   let files: DuplicateFile[];
   let canon: string;
-  let host: RunningHost;
-  let browser: Browser;
+  let ui: UiSession | undefined;
   let page: Page;
   const pageErrors: string[] = [];
 
@@ -44,32 +41,12 @@ describe('duplicate stacks, image panel and filters in the browser', { timeout: 
     files = await makeDuplicateSet(evidence, { originals: 4, withCopies: 1, width: 640, height: 480 });
     canon = path.join(evidence, 'camera', 'canon.jpg');
     await fs.mkdir(path.dirname(canon));
-    await fs.writeFile(
-      canon,
-      await sharp(await photoLikeJpeg(9001, 640, 480))
-        .withExif({
-          IFD0: { Make: 'Canon', Model: 'EOS 5D' },
-          IFD2: { DateTimeOriginal: '2024:05:03 10:11:12' },
-          IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 30/1' },
-        })
-        .jpeg()
-        .toBuffer(),
-    );
-    host = await startHost({ catalogPath: path.join(tmp, 'catalog.sqlite'), dataHome: path.join(tmp, 'home') });
-    browser = await launchBrowser();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageErrors.push(msg.text());
-    });
-    await page.goto(host.url);
+    await fs.writeFile(canon, await cameraJpeg());
+    ui = await openUi(tmp, { pageErrors, consoleErrors: true });
+    page = ui.page;
   });
 
-  after(async () => {
-    await browser?.close();
-    await host?.stop();
-    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-  });
+  after(() => closeUi(ui, tmp));
 
   it('ingests the folder and creates a case', async () => {
     await page.getByLabel('Folder path').fill(evidence);

@@ -8,12 +8,12 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { QuariApi } from '../../electron/shared/api.ts';
 import { ADAPTIVE_PACK_NAME, installAdaptivePack } from './support/adaptivePack.ts';
-import { launchBrowser } from './support/browser.ts';
 import { makeScenes, SCENE_W, type SceneSet } from './support/scenes.ts';
-import { REPO_ROOT, startHost, type RunningHost } from './support/webHost.ts';
+import { closeUi, openUi, type UiSession } from './support/session.ts';
+import { REPO_ROOT } from './support/webHost.ts';
 
 // `npm run screenshots` sets this to docs/screenshots; plain test runs leave the tracked images alone.
 const SHOTS = process.env.QUARI_SCREENSHOTS_DIR ? path.resolve(REPO_ROOT, process.env.QUARI_SCREENSHOTS_DIR) : null;
@@ -23,8 +23,7 @@ const NOTE = 'Ringed lamp on the sideboard, same as in the query photo';
 describe('investigation flow in the browser', { timeout: 600_000 }, () => {
   let tmp: string;
   let scenes: SceneSet;
-  let host: RunningHost;
-  let browser: Browser;
+  let ui: UiSession | undefined;
   let page: Page;
   const pageErrors: string[] = [];
   let searchId = 0;
@@ -40,23 +39,11 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     if (SHOTS) await fs.mkdir(SHOTS, { recursive: true });
     const dataHome = path.join(tmp, 'home');
     checkpointHash = await installAdaptivePack(dataHome);
-    host = await startHost({ catalogPath: path.join(tmp, 'catalog.sqlite'), dataHome });
-    browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    // CSP violations and failed requests surface as console errors.
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageErrors.push(msg.text());
-    });
-    await page.goto(host.url);
+    ui = await openUi(tmp, { dataHome, pageErrors, consoleErrors: true });
+    page = ui.page;
   });
 
-  after(async () => {
-    await browser?.close();
-    await host?.stop();
-    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-  });
+  after(() => closeUi(ui, tmp));
 
   it('drops the token from the address bar and shows the empty catalog', async () => {
     assert.equal(new URL(page.url()).hash, '', 'the session token must not stay in the URL');

@@ -9,17 +9,15 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { openCatalog } from '../../db/CatalogStore.ts';
 import { writeVicsFile } from '../../bench/hashset-files.ts';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { launchBrowser } from './support/browser.ts';
-import { startHost, type RunningHost } from './support/webHost.ts';
+import { closeUi, openUi, type UiSession } from './support/session.ts';
 
 describe('known files in the Catalog view', { timeout: 300_000 }, () => {
   let tmp: string;
-  let host: RunningHost;
-  let browser: Browser;
+  let ui: UiSession | undefined;
   let page: Page;
   const hashes = [0, 1, 2].map(() => ({ md5: randomBytes(16).toString('hex'), sha1: randomBytes(20).toString('hex'), sha256: randomBytes(32).toString('hex') }));
 
@@ -34,18 +32,12 @@ describe('known files in the Catalog view', { timeout: 300_000 }, () => {
     const ids = store.listImages({ limit: 10 }).map((i) => i.id);
     for (const imageId of ids.slice(1)) store.tagImage({ caseId: kase.id, imageId, categoryId: store.listCategories(kase.id)[0]!.id });
     store.close();
-    host = await startHost({ catalogPath, dataHome: path.join(tmp, 'home') });
-    browser = await launchBrowser();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    await page.goto(host.url);
+    ui = await openUi(tmp, { catalogPath });
+    page = ui.page;
     await page.getByRole('navigation').getByRole('button', { name: /^Catalog/ }).click();
   });
 
-  after(async () => {
-    await browser?.close();
-    await host?.stop();
-    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-  });
+  after(() => closeUi(ui, tmp));
 
   it('imports a VICS set by path and counts the known images', async () => {
     const vics = path.join(tmp, 'project-vic.json');

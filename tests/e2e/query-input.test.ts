@@ -5,10 +5,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
-import { launchBrowser } from './support/browser.ts';
-import { startHost, type RunningHost } from './support/webHost.ts';
+import { closeUi, openUi, type UiSession } from './support/session.ts';
 
 async function cropText(page: Page): Promise<number[]> {
   const text = await page.getByTestId('crop-list').locator('li').first().innerText();
@@ -19,31 +18,20 @@ async function cropText(page: Page): Promise<number[]> {
 
 describe('query input and crop editing', { timeout: 300_000 }, () => {
   let tmp: string;
-  let host: RunningHost;
-  let browser: Browser;
+  let ui: UiSession | undefined;
   let page: Page;
   let png: Buffer;
   const pageErrors: string[] = [];
 
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'quari-query-'));
-    host = await startHost({ catalogPath: path.join(tmp, 'catalog.sqlite'), dataHome: path.join(tmp, 'home') });
-    browser = await launchBrowser();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') pageErrors.push(msg.text());
-    });
+    ui = await openUi(tmp, { pageErrors, consoleErrors: true });
+    page = ui.page;
     png = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#3b6ea5' } }).png().toBuffer();
-    await page.goto(host.url);
     await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
   });
 
-  after(async () => {
-    await browser?.close();
-    await host?.stop();
-    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-  });
+  after(() => closeUi(ui, tmp));
 
   it('says what to do before a query is open', async () => {
     await page.getByRole('heading', { name: 'Open a query image' }).waitFor();

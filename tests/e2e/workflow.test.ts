@@ -12,19 +12,18 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Box } from '../../electron/shared/api.ts';
-import { launchBrowser } from './support/browser.ts';
 import { makeScenes, SCENE_W, type SceneSet } from './support/scenes.ts';
-import { REPO_ROOT, startHost, type RunningHost } from './support/webHost.ts';
+import { closeUi, openUi, type UiSession } from './support/session.ts';
+import { REPO_ROOT } from './support/webHost.ts';
 
 const SCENES = 30;
 
 describe('investigation workflow (issue 13) in the browser', { timeout: 600_000 }, () => {
   let tmp: string;
   let scenes: SceneSet;
-  let host: RunningHost;
-  let browser: Browser;
+  let ui: UiSession | undefined;
   let page: Page;
   const pageErrors: string[] = [];
 
@@ -68,20 +67,12 @@ describe('investigation workflow (issue 13) in the browser', { timeout: 600_000 
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'quari-e2e-bugs-'));
     scenes = await makeScenes(path.join(tmp, 'evidence'), SCENES);
-    host = await startHost({ catalogPath: path.join(tmp, 'catalog.sqlite'), dataHome: path.join(tmp, 'home') });
-    browser = await launchBrowser();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-    page = await context.newPage();
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(host.url);
+    ui = await openUi(tmp, { pageErrors });
+    page = ui.page;
     await page.getByRole('heading', { name: 'Add evidence folder' }).waitFor();
   });
 
-  after(async () => {
-    await browser?.close();
-    await host?.stop();
-    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
-  });
+  after(() => closeUi(ui, tmp));
 
   it('Browse… in the web host says there is no picker and where to type the path', async () => {
     await page.getByRole('button', { name: 'Browse…' }).click();

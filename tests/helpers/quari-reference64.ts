@@ -1,7 +1,7 @@
 // Independent float64 QuARI hypernetwork forward in plain TypeScript, written from the math in
 // shared/fixtures/quari-reference/README.md ("The forward pass, exactly"), loop by loop. Tests compare the ONNX graph
 // with it on configurations the fixtures do not cover. Slow (O(T·L·S·H²) JS loops): small configurations only.
-import type { QuariHparams } from '../../native-models/quari/checkpoint/index.ts';
+import type { QuariHparams } from '../../native-models/runtime/quari/checkpoint/index.ts';
 
 export interface Reference64Output {
   /** [B,E] */

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { makeDuplicateSet, type DuplicateFile } from '../../bench/duplicate-set.ts';
-import { photoLikeJpeg } from '../../bench/ingest-photos.ts';
+import { cameraJpeg, photoLikeJpeg } from '../../bench/ingest-photos.ts';
 import { openCatalog } from '../../db/CatalogStore.ts';
 import { CatalogError } from '../../db/errors.ts';
 import type { CatalogStore } from '../../db/Interface.ts';
@@ -23,7 +23,7 @@ import { rebuildDuplicateStacks } from '../../electron/engine/duplicates/rebuild
 import { importHashSetFile } from '../../electron/engine/hashsets/importFile.ts';
 import { ingestFolder } from '../../electron/engine/ingest/ingestFolder.ts';
 import { SearchService } from '../../electron/engine/search/SearchService.ts';
-import type { VerifiedPack } from '../../native-models/packs/verify.ts';
+import type { VerifiedPack } from '../../native-models/runtime/packs/verify.ts';
 import { defaultPack } from './ingest-helpers.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -44,17 +44,7 @@ before(async () => {
   pack = await defaultPack();
   files = await makeDuplicateSet(evidence, { originals: 5, withCopies: 2, width: 640, height: 480 });
   mkdirSync(join(evidence, 'camera'));
-  writeFileSync(
-    canon,
-    await sharp(await photoLikeJpeg(9001, 640, 480))
-      .withExif({
-        IFD0: { Make: 'Canon', Model: 'EOS 5D' },
-        IFD2: { DateTimeOriginal: '2024:05:03 10:11:12' },
-        IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 0/1', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 30/1' },
-      })
-      .jpeg()
-      .toBuffer(),
-  );
+  writeFileSync(canon, await cameraJpeg());
   writeFileSync(nikon, await sharp(await photoLikeJpeg(9002, 640, 480)).withExif({ IFD0: { Make: 'NIKON CORPORATION', Model: 'D750' }, IFD2: { DateTimeOriginal: '2023:01:10 08:00:00' } }).jpeg().toBuffer());
   store = openCatalog(catalogFile);
   await ingestFolder({ root: evidence, catalog: store, pack });

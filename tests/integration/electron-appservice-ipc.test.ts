@@ -6,7 +6,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import sharp from 'sharp';
 import { openCatalog } from '../../db/CatalogStore.ts';
 import { createAppService, type AppService } from '../../electron/engine/app/AppService.ts';
 import type { IngestProgress, QuariEvent, SearchResponse } from '../../electron/shared/api.ts';
@@ -15,7 +14,7 @@ import { registerApiHandlers, type InvokeEventLike, type IpcLike } from '../../e
 import type { Logger } from '../../electron/main/log.ts';
 import { createMediaHandler } from '../../electron/main/protocol.ts';
 import { isAppUrl } from '../../electron/main/security.ts';
-import { defaultPack } from './ingest-helpers.ts';
+import { defaultPack, noisePng } from './ingest-helpers.ts';
 
 let dir: string;
 let evidence: string;
@@ -36,25 +35,14 @@ async function value<T>(method: string, ...args: unknown[]): Promise<T> {
   return result.value;
 }
 
-async function photo(seed: number): Promise<Buffer> {
-  // Seeded noise with a coloured block, so each image has distinct content.
-  const w = 160;
-  const h = 120;
-  const px = Buffer.alloc(w * h * 3);
-  let s = seed;
-  for (let i = 0; i < px.length; i++) px[i] = (s = (s * 1103515245 + 12345) % 2147483648) >> 23;
-  for (let y = 20; y < 60; y++) for (let x = 30 + seed * 10; x < 80 + seed * 10; x++) px.set([seed * 60, 255 - seed * 50, 40], (y * w + x) * 3);
-  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
-}
-
 before(async () => {
   await defaultPack(); // builds the default pack from nsfwjs when `npm install` has not
   dir = mkdtempSync(path.join(tmpdir(), 'quari-electron-ipc-'));
   evidence = path.join(dir, 'evidence');
   mkdirSync(evidence);
   mkdirSync(path.join(dir, 'outside'));
-  for (let i = 0; i < 3; i++) writeFileSync(path.join(evidence, `IMG_${i}.png`), await photo(i + 1));
-  writeFileSync(path.join(dir, 'outside', 'secret.png'), await photo(4));
+  for (let i = 0; i < 3; i++) writeFileSync(path.join(evidence, `IMG_${i}.png`), await noisePng(i + 1, true));
+  writeFileSync(path.join(dir, 'outside', 'secret.png'), await noisePng(4, true));
   // Catalogued as a regular file; swapped for a link out of the folder after the ingest (ingest itself refuses
   // such links), so the media scheme's own containment check is what must refuse it.
   writeFileSync(path.join(evidence, 'link.png'), readFileSync(path.join(dir, 'outside', 'secret.png')));
@@ -103,7 +91,7 @@ test('catalog info, ingest with progress events, then search, media and cases th
   await openApp();
   assert.equal((await value<{ images: number }>('getCatalogInfo')).images, 4);
 
-  const query = await value<{ queryImageId: string; url: string }>('addQueryImage', { name: 'query.png', bytes: new Uint8Array(await photo(2)) });
+  const query = await value<{ queryImageId: string; url: string }>('addQueryImage', { name: 'query.png', bytes: new Uint8Array(await noisePng(2, true)) });
   assert.match(query.url, /^quari-media:\/\/query\//);
   const results = await value<SearchResponse>('search', { queryImageId: query.queryImageId, crops: [], mode: 'baseline', k: 0, top: 10 });
   assert.equal(results.hits.length, 4);
@@ -193,9 +181,9 @@ test('bad arguments are refused by validation before the engine; engine refusals
 test('a search right after the ingest-done event succeeds', async () => {
   const again = path.join(dir, 'evidence-2');
   mkdirSync(again);
-  writeFileSync(path.join(again, 'IMG_9.png'), await photo(9));
+  writeFileSync(path.join(again, 'IMG_9.png'), await noisePng(9, true));
   assert.equal((await ingest(again)).state, 'done');
-  const query = await value<{ queryImageId: string }>('addQueryImage', { name: 'q9.png', bytes: new Uint8Array(await photo(9)) });
+  const query = await value<{ queryImageId: string }>('addQueryImage', { name: 'q9.png', bytes: new Uint8Array(await noisePng(9, true)) });
   const results = await value<SearchResponse>('search', { queryImageId: query.queryImageId, crops: [], mode: 'baseline', k: 0, top: 3 });
   assert.equal(path.basename(results.hits[0].path), 'IMG_9.png');
 });
@@ -203,7 +191,7 @@ test('a search right after the ingest-done event succeeds', async () => {
 test('ingest jobs carry the stored run id and one count vocabulary; query names live in their own table', async () => {
   const folder = path.join(dir, 'evidence-3');
   mkdirSync(folder);
-  writeFileSync(path.join(folder, 'IMG_31.png'), await photo(3));
+  writeFileSync(path.join(folder, 'IMG_31.png'), await noisePng(3, true));
   const events: IngestProgress[] = [];
   const onEvent = (e: QuariEvent) => {
     if (e.type === 'ingest-progress') events.push(e.progress);
@@ -219,7 +207,7 @@ test('ingest jobs carry the stored run id and one count vocabulary; query names 
   // Same words from the first event to the last: a new file is added, an unchanged one skipped, both runs.
   assert.deepEqual([finished.added, finished.skipped, finished.failed, finished.done], [1, 0, 0, 1]);
   assert.deepEqual([rerun.added, rerun.skipped, rerun.failed, rerun.done], [0, 1, 0, 1]);
-  const query = await value<{ queryImageId: string }>('addQueryImage', { name: 'kitchen lamp.png', bytes: new Uint8Array(await photo(3)) });
+  const query = await value<{ queryImageId: string }>('addQueryImage', { name: 'kitchen lamp.png', bytes: new Uint8Array(await noisePng(3, true)) });
   assert.deepEqual(reader.getQueryImage(query.queryImageId)?.name, 'kitchen lamp.png');
   assert.equal(reader.getSetting(`queryName:${query.queryImageId}`), undefined, 'not in settings any more');
   await value('search', { queryImageId: query.queryImageId, crops: [], mode: 'baseline', top: 1 });

@@ -9,11 +9,10 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, wri
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import sharp from 'sharp';
 import { createAppService, type AppService } from '../../electron/engine/app/AppService.ts';
 import type { HashSetImportProgress, HashSetInfo, IngestProgress, QuariEvent, SearchResponse } from '../../electron/shared/api.ts';
 import { dispatch } from '../../electron/shared/protocol/dispatch.ts';
-import { defaultPack } from './ingest-helpers.ts';
+import { defaultPack, noisePng } from './ingest-helpers.ts';
 
 const BIG_LIST_LINES = 3_000_000;
 const context = { chooseFolder: async () => null, log: { warn: () => undefined, error: () => undefined } };
@@ -26,15 +25,6 @@ async function value<T>(method: string, ...args: unknown[]): Promise<T> {
   const r = await dispatch(service, method, args, context);
   if (!r.ok) assert.fail(`${method} failed: ${r.error.code}: ${r.error.message}`);
   return r.value as T;
-}
-
-async function photo(seed: number): Promise<Buffer> {
-  const w = 160;
-  const h = 120;
-  const px = Buffer.alloc(w * h * 3);
-  let s = seed;
-  for (let i = 0; i < px.length; i++) px[i] = (s = (s * 1103515245 + 12345) % 2147483648) >> 23;
-  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
 }
 
 /** A plain list of `lines` random MD5s (hex, one per line), written in 1 MiB-ish blocks. */
@@ -75,7 +65,7 @@ before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'quari-hashset-thread-'));
   const evidence = path.join(dir, 'evidence');
   mkdirSync(evidence);
-  for (let i = 0; i < 3; i++) writeFileSync(path.join(evidence, `IMG_${i}.png`), await photo(i + 1));
+  for (let i = 0; i < 3; i++) writeFileSync(path.join(evidence, `IMG_${i}.png`), await noisePng(i + 1));
   service = await createAppService({ catalogPath: path.join(dir, 'case.quari'), dataHome: path.join(dir, 'home') });
   service.events.on('event', (e: QuariEvent) => {
     if (e.type === 'hashset-import-progress') events.push(e.progress);
@@ -96,7 +86,7 @@ after(async () => {
 });
 
 test('search, browsing and a case creation complete while a 3M-hash import is read; cancelled, it leaves nothing', async () => {
-  const query = await value<{ queryImageId: string }>('addQueryImage', { name: 'q.png', bytes: new Uint8Array(await photo(2)) });
+  const query = await value<{ queryImageId: string }>('addQueryImage', { name: 'q.png', bytes: new Uint8Array(await noisePng(2)) });
   // The first search loads the encoder; the one during the import must not wait for anything but itself.
   await value<SearchResponse>('search', { queryImageId: query.queryImageId, crops: [], mode: 'baseline', k: 0, top: 3 });
 

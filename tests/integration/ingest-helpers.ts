@@ -1,12 +1,13 @@
 // Shared set-up for the ingest and image-encoder tests: the real default pack (built from nsfwjs if missing),
-// variants of it with a region scheme and a projection, and snapshots of an evidence folder.
+// variants of it with a region scheme and a projection, snapshots of an evidence folder, and small test images.
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import type { PackManifest, RegionScheme } from '../../native-models/packs/manifest.ts';
-import { DEFAULT_PACK_ID, PackRegistry } from '../../native-models/packs/registry.ts';
-import { verifyPack, type VerifiedPack } from '../../native-models/packs/verify.ts';
+import sharp from 'sharp';
+import type { PackManifest, RegionScheme } from '../../native-models/runtime/packs/manifest.ts';
+import { DEFAULT_PACK_ID, PackRegistry } from '../../native-models/runtime/packs/registry.ts';
+import { verifyPack, type VerifiedPack } from '../../native-models/runtime/packs/verify.ts';
 
 /** The default pack as installed; built with the converter first when `npm install` has not built it. */
 export async function defaultPack(): Promise<VerifiedPack> {
@@ -15,7 +16,7 @@ export async function defaultPack(): Promise<VerifiedPack> {
     return await registry.load(DEFAULT_PACK_ID);
   } catch {
     // Imported only when needed: the converter pulls in the whole tfjs conversion chain.
-    const { buildNsfwjsPack } = await import('../../native-models/packs/build-default-pack.ts');
+    const { buildNsfwjsPack } = await import('../../native-models/tools/build-default-pack.ts');
     buildNsfwjsPack('mobilenet_v2');
     return registry.load(DEFAULT_PACK_ID);
   }
@@ -106,4 +107,15 @@ export function pngBomb(side: number): Buffer {
   const rowBytes = 1 + Math.ceil(side / 8);
   const idat = deflateSync(Buffer.alloc(rowBytes * side), { level: 9 });
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** A 160×120 PNG of seeded noise, distinct per seed; with `block`, a coloured block placed by the seed as well. */
+export async function noisePng(seed: number, block = false): Promise<Buffer> {
+  const w = 160;
+  const h = 120;
+  const px = Buffer.alloc(w * h * 3);
+  let s = seed;
+  for (let i = 0; i < px.length; i++) px[i] = (s = (s * 1103515245 + 12345) % 2147483648) >> 23;
+  if (block) for (let y = 20; y < 60; y++) for (let x = 30 + seed * 10; x < 80 + seed * 10; x++) px.set([seed * 60, 255 - seed * 50, 40], (y * w + x) * 3);
+  return sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
 }

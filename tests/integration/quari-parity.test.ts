@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { Hypernetwork, lowRankScores } from '../../electron/engine/models/Hypernetwork.ts';
-import { buildHypernetOnnx } from '../../native-models/quari/buildHypernetOnnx.ts';
-import { readQuariCheckpoint } from '../../native-models/quari/checkpoint/index.ts';
+import { buildHypernetOnnx } from '../../native-models/runtime/quari/buildHypernetOnnx.ts';
+import { readQuariCheckpoint } from '../../native-models/runtime/quari/checkpoint/index.ts';
 import { CFG_S, sharedFixture } from '../helpers/quari-fixtures.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,7 +1,7 @@
 // Shared by the tfjs ↔ ONNX parity tests: photo-like test images and the tfjs reference model.
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import type { NsfwjsModelFiles } from '../../native-models/converters/tfjs/nsfwjs-models.ts';
+import type { NsfwjsModelFiles } from '../../native-models/tools/converters/tfjs/nsfwjs-models.ts';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { kerasModelConfig } from '../../native-models/converters/tfjs/model-json.ts';
-import { loadNsfwjsModel } from '../../native-models/converters/tfjs/nsfwjs-models.ts';
-import { decodeWeights } from '../../native-models/converters/tfjs/weights.ts';
-import { convertKerasModel } from '../../native-models/converters/tfjs/keras-to-onnx.ts';
+import { kerasModelConfig } from '../../native-models/tools/converters/tfjs/model-json.ts';
+import { loadNsfwjsModel } from '../../native-models/tools/converters/tfjs/nsfwjs-models.ts';
+import { decodeWeights } from '../../native-models/tools/converters/tfjs/weights.ts';
+import { convertKerasModel } from '../../native-models/tools/converters/tfjs/keras-to-onnx.ts';
 import { gapNchw, loadTfjsReference, maxAbsDiff, maxAbsDiffNchwNhwc, photoLikeJpeg, poolNhwc, runTfjs, toInput } from './tfjs-parity-helpers.ts';
 
 const TOL = 1e-4;

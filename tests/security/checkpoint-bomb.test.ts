@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { zipSync } from 'fflate';
-import { expectedStateDictShapes, parseQuariConfig, readQuariCheckpoint } from '../../native-models/quari/checkpoint/index.ts';
+import { expectedStateDictShapes, parseQuariConfig, readQuariCheckpoint } from '../../native-models/runtime/quari/checkpoint/index.ts';
 import { storedZip, torchSaveRaw, type RawTensor } from '../helpers/quari-torch-save.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/quari.mjs', import.meta.url));

@@ -4,7 +4,6 @@
 // opened it again by name to stream it), and the same through the Electron shell's media scheme handler. Every
 // request is answered; a FIFO is never opened for reading.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs, linkSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,31 +13,9 @@ import sharp from 'sharp';
 import { openCatalog } from '../../db/CatalogStore.ts';
 import { createMediaHandler } from '../../electron/main/protocol.ts';
 import { startHost, type RunningHost } from '../e2e/support/webHost.ts';
+import { haveMkfifo, mkfifo, startSwapping, stopSwapping } from '../helpers/fifo-swap.ts';
 
-const haveMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
-const mkfifo = (p: string): void => assert.equal(spawnSync('mkfifo', [p]).status, 0, `mkfifo ${p}`);
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-/** A process that swaps `target` between `parts`/regular and `parts`/fifo (atomic renames) until stopped. */
-function startSwapping(parts: string, target: string): ChildProcess {
-  const script = `
-    const fs = require('node:fs');
-    const [parts, target] = process.argv.slice(1);
-    for (let i = 0; ; i++) {
-      // rename() between two links to one inode does nothing, so "next" may still be there.
-      fs.rmSync(parts + '/next', { force: true });
-      fs.linkSync(parts + '/' + (i % 2 ? 'fifo' : 'regular'), parts + '/next');
-      fs.renameSync(parts + '/next', target);
-    }`;
-  return spawn(process.execPath, ['-e', script, parts, target], { stdio: 'ignore' });
-}
-
-async function stopSwapping(swapper: ChildProcess): Promise<void> {
-  assert.equal(swapper.exitCode, null, 'the swapping process ran throughout');
-  const exited = new Promise((resolve) => swapper.once('exit', resolve));
-  swapper.kill('SIGKILL');
-  await exited;
-}
 
 describe('evidence swapped after ingest, through the web host', { skip: !haveMkfifo && 'mkfifo is not available', timeout: 300_000 }, () => {
   let tmp: string;

@@ -4,7 +4,7 @@
 // and a different manifest under an id already imported or already in a catalog (refused at ingest and at search).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openCatalog } from '../../db/CatalogStore.ts';
-import { encoderFingerprint, type PackManifest } from '../../native-models/packs/manifest.ts';
-import { DEFAULT_PACK_ID, PackRegistry } from '../../native-models/packs/registry.ts';
-import { MANIFEST_MAX_BYTES, verifyPack } from '../../native-models/packs/verify.ts';
+import { encoderFingerprint, type PackManifest } from '../../native-models/runtime/packs/manifest.ts';
+import { DEFAULT_PACK_ID, PackRegistry } from '../../native-models/runtime/packs/registry.ts';
+import { MANIFEST_MAX_BYTES, verifyPack } from '../../native-models/runtime/packs/verify.ts';
 import { SearchService } from '../../electron/engine/search/SearchService.ts';
+import { haveMkfifo, mkfifo, startSwapping, stopSwapping } from '../helpers/fifo-swap.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/quari.mjs', import.meta.url));
 const run = promisify(execFile);
@@ -24,8 +25,6 @@ const root = mkdtempSync(join(tmpdir(), 'quari-sec-packs-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 const env = { ...process.env, QUARI_HOME: join(root, 'home') };
 
-const haveMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
-const mkfifo = (path: string): void => { assert.equal(spawnSync('mkfifo', [path]).status, 0, `mkfifo ${path}`); };
 
 /** A pack without a QuARI checkpoint: the encoder bytes are arbitrary, verification checks integrity. */
 function makePack(dir: string, id: string, encoder = 'stand-in encoder bytes'): PackManifest {
@@ -189,16 +188,7 @@ test('a pack file swapped for a FIFO and back, over and over, during quari pack 
   linkSync(join(dir, 'encoder.onnx'), join(parts, 'regular'));
   mkfifo(join(parts, 'fifo'));
   // Renames are atomic: encoder.onnx is always either the regular file or the FIFO, never missing.
-  const script = `
-    const fs = require('node:fs');
-    const [parts, target] = process.argv.slice(1);
-    for (let i = 0; ; i++) {
-      // rename() between two links to one inode does nothing, so "next" may still be there.
-      fs.rmSync(parts + '/next', { force: true });
-      fs.linkSync(parts + '/' + (i % 2 ? 'fifo' : 'regular'), parts + '/next');
-      fs.renameSync(parts + '/next', target);
-    }`;
-  const swapper = spawn(process.execPath, ['-e', script, parts, join(dir, 'encoder.onnx')], { stdio: 'ignore' });
+  const swapper = startSwapping(parts, join(dir, 'encoder.onnx'));
   const outcomes = { imported: 0, refused: 0 };
   try {
     for (let i = 0; i < 6; i++) {
@@ -219,10 +209,7 @@ test('a pack file swapped for a FIFO and back, over and over, during quari pack 
       }
     }
   } finally {
-    assert.equal(swapper.exitCode, null, 'the swapping process ran throughout');
-    const exited = new Promise((resolve) => swapper.once('exit', resolve));
-    swapper.kill('SIGKILL');
-    await exited;
+    await stopSwapping(swapper);
   }
   console.log(`# pack import under the FIFO swap: ${JSON.stringify(outcomes)}`);
 });

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import type { ObjectEntry, SceneEntry } from '../../native-models/training/data/catalog.ts';
-import { groupKey, splitOf, type Split } from '../../native-models/training/data/split.ts';
-import { HARD_KINDS, TIERS, generateBenchmark, planBenchmark, queryCrop, renderImage, type BenchmarkOptions } from '../../native-models/training/benchmark/generate.ts';
+import type { ObjectEntry, SceneEntry } from '../../native-models/tools/training/data/catalog.ts';
+import { groupKey, splitOf, type Split } from '../../native-models/tools/training/data/split.ts';
+import { HARD_KINDS, TIERS, generateBenchmark, planBenchmark, queryCrop, renderImage, type BenchmarkOptions } from '../../native-models/tools/training/benchmark/generate.ts';
 
 // A small real catalog: noise scenes of mixed sizes and RGBA objects with transparent borders, made with sharp.
 let root: string;

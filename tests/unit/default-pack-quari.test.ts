@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hypernetwork } from '../../electron/engine/models/Hypernetwork.ts';
-import { buildNsfwjsPack } from '../../native-models/packs/build-default-pack.ts';
-import { verifyPack } from '../../native-models/packs/verify.ts';
-import { readQuariCheckpoint } from '../../native-models/quari/checkpoint/index.ts';
+import { buildNsfwjsPack } from '../../native-models/tools/build-default-pack.ts';
+import { verifyPack } from '../../native-models/runtime/packs/verify.ts';
+import { readQuariCheckpoint } from '../../native-models/runtime/quari/checkpoint/index.ts';
 
 const SRC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native-models', 'packs', 'mobilenetv2-nsfwjs', 'quari');
 

@@ -65,6 +65,8 @@ describe('electron-builder.yml', () => {
     for (const f of ['dist/electron/**/*', 'dist/renderer/**/*', 'build/Release/*.node', 'binding.gyp', 'package.json']) {
       assert.ok(config.files.includes(f), `files lacks ${f}`);
     }
+    // The install-time and offline tools never ship (the engine loads only native-models/runtime/, bundled).
+    assert.ok(config.files.includes('!native-models/tools/**'), 'files does not exclude native-models/tools');
     // node-gyp's build/ folder must not double as electron-builder's (excluded) resources folder.
     assert.notEqual(config.directories.buildResources ?? 'build', 'build');
     const script = readFileSync(path.join(ROOT, 'scripts', 'build-electron.mjs'), 'utf8');

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { summarise } from '../../electron/engine/eval/metrics.ts';
-import { mulberry32 } from '../../native-models/training/benchmark/rng.ts';
-import { mergeReports } from '../../native-models/training/quari/eval.ts';
+import { mulberry32 } from '../../electron/engine/search/rng.ts';
+import { mergeReports } from '../../native-models/tools/training/quari/eval.ts';
 
 test('merging per-tier reports equals one summary over all queries', () => {
   const r = mulberry32(3);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Preprocessing } from '../../native-models/packs/manifest.ts';
+import type { Preprocessing } from '../../native-models/runtime/packs/manifest.ts';
 import type { RgbImage } from '../../electron/engine/images/decode.ts';
 import { resizeRgb, toInputTensor } from '../../electron/engine/images/processor.ts';
 

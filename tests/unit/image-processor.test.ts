@@ -1,5 +1,5 @@
 // The one image processor, proven on the real model: the region-scheme training tools
-// (native-models/training/regions/encode.ts) compute exactly what ingest stored for the same image and exactly the
+// (native-models/tools/training/regions/encode.ts) compute exactly what ingest stored for the same image and exactly the
 // app's crop-query vector for the same box — for an EXIF-rotated JPEG and for a PNG whose transparent pixels hide
 // a colour (the white flatten the training tools used to skip).
 import { test } from 'node:test';
@@ -15,8 +15,8 @@ import { ingestFolder } from '../../electron/engine/ingest/ingestFolder.ts';
 import { toFloat16Array } from '../../electron/engine/models/float16.ts';
 import { ImageEncoder } from '../../electron/engine/models/ImageEncoder.ts';
 import { l2NormalizeRows } from '../../electron/engine/models/pooling.ts';
-import { nsfwjsPreprocessing } from '../../native-models/packs/build-default-pack.ts';
-import { Encoder, loadInputs, processorFor, type RegionConfig } from '../../native-models/training/regions/encode.ts';
+import { nsfwjsPreprocessing } from '../../native-models/tools/build-default-pack.ts';
+import { Encoder, loadInputs, processorFor, type RegionConfig } from '../../native-models/tools/training/regions/encode.ts';
 import { photoLike } from '../../bench/ingest-photos.ts';
 import { defaultPack, packVariant } from '../integration/ingest-helpers.ts';
 

@@ -12,7 +12,7 @@ import { IvfIndex } from '../../electron/engine/search/IvfIndex.ts';
 import { CatalogScan } from '../../electron/engine/search/CatalogScan.ts';
 import { IndexedCatalog } from '../../electron/engine/search/IndexedCatalog.ts';
 import { VectorIndex } from '../../electron/engine/search/VectorIndex.ts';
-import { mulberry32 } from '../../native-models/training/benchmark/rng.ts';
+import { mulberry32 } from '../../electron/engine/search/rng.ts';
 import { tempCatalog, type TempCatalog } from './db-fixtures.ts';
 
 const DIM = 16;

@@ -10,7 +10,7 @@ import { IndexedCatalog, CatalogRows } from '../../electron/engine/search/Indexe
 import { buildIvfIndex, IndexFileError, IvfIndex } from '../../electron/engine/search/IvfIndex.ts';
 import { SearchEngine } from '../../electron/engine/search/SearchEngine.ts';
 import { VectorIndex } from '../../electron/engine/search/VectorIndex.ts';
-import { mulberry32 } from '../../native-models/training/benchmark/rng.ts';
+import { mulberry32 } from '../../electron/engine/search/rng.ts';
 import { tempCatalog, type TempCatalog } from './db-fixtures.ts';
 
 const DIM = 32;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
-import { GraphBuilder, attr } from '../../native-models/onnx/graph-builder.ts';
+import { GraphBuilder, attr } from '../../native-models/runtime/onnx/graph-builder.ts';
 
 // Deterministic pseudo-random values so a failing case can be reproduced.
 function rand(n: number, seed: number): Float32Array {

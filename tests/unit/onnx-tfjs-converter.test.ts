@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { convertKerasModel, type ConversionResult } from '../../native-models/converters/tfjs/keras-to-onnx.ts';
-import type { TfjsLayersModelJson } from '../../native-models/converters/tfjs/model-json.ts';
-import { decodeWeights, type TfjsWeightSpec } from '../../native-models/converters/tfjs/weights.ts';
+import { convertKerasModel, type ConversionResult } from '../../native-models/tools/converters/tfjs/keras-to-onnx.ts';
+import type { TfjsLayersModelJson } from '../../native-models/tools/converters/tfjs/model-json.ts';
+import { decodeWeights, type TfjsWeightSpec } from '../../native-models/tools/converters/tfjs/weights.ts';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -4,10 +4,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { PackManifest } from '../../native-models/packs/manifest.ts';
-import { PackRegistry } from '../../native-models/packs/registry.ts';
-import { verifyPack } from '../../native-models/packs/verify.ts';
-import { expectedStateDictShapes, parseQuariConfig } from '../../native-models/quari/checkpoint/index.ts';
+import type { PackManifest } from '../../native-models/runtime/packs/manifest.ts';
+import { PackRegistry } from '../../native-models/runtime/packs/registry.ts';
+import { verifyPack } from '../../native-models/runtime/packs/verify.ts';
+import { expectedStateDictShapes, parseQuariConfig } from '../../native-models/runtime/quari/checkpoint/index.ts';
 import { writeQuariCheckpoint } from '../helpers/quari-torch-save.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'quari-packs-'));

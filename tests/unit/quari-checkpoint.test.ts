@@ -10,7 +10,7 @@ import {
   parseQuariConfig,
   readQuariCheckpoint,
   type QuariHparams,
-} from '../../native-models/quari/checkpoint/index.ts';
+} from '../../native-models/runtime/quari/checkpoint/index.ts';
 import { CFG_S, sharedFixture } from '../helpers/quari-fixtures.ts';
 
 interface ManifestEntry { key: string; shape: number[]; sha256_f32le: string }

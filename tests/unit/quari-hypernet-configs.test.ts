@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hypernetwork, lowRankScores } from '../../electron/engine/models/Hypernetwork.ts';
-import { readQuariCheckpoint, expectedStateDictShapes, type QuariHparams } from '../../native-models/quari/checkpoint/index.ts';
+import { readQuariCheckpoint, expectedStateDictShapes, type QuariHparams } from '../../native-models/runtime/quari/checkpoint/index.ts';
 import { denseScores64, erf, quariForward64 } from '../helpers/quari-reference64.ts';
 import { writeQuariCheckpoint, type StateDictEntry } from '../helpers/quari-torch-save.ts';
 import { CFG_S } from '../helpers/quari-fixtures.ts';

@@ -6,7 +6,7 @@ import { Hypernetwork, lowRankScores } from '../../electron/engine/models/Hypern
 import { float32ToFloat16 } from '../../electron/engine/search/kernels.ts';
 import { SearchEngine, type QueryAdapter } from '../../electron/engine/search/SearchEngine.ts';
 import { VectorIndex } from '../../electron/engine/search/VectorIndex.ts';
-import { mulberry32 } from '../../native-models/training/benchmark/rng.ts';
+import { mulberry32 } from '../../electron/engine/search/rng.ts';
 import { CFG_S } from '../helpers/quari-fixtures.ts';
 
 

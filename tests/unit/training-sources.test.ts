@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { BENCHMARKS } from '../../native-models/training/quari/eval.ts';
-import { SOURCES, assignSplit, isReserved } from '../../native-models/training/data/sources.ts';
+import { BENCHMARKS } from '../../native-models/tools/training/quari/eval.ts';
+import { SOURCES, assignSplit, isReserved } from '../../native-models/tools/training/data/sources.ts';
 
 const cross = SOURCES.filter((s) => s.family === 'cross').map((s) => s.pkg);
 const training = SOURCES.filter((s) => s.family !== 'cross').map((s) => s.pkg);
@@ -49,7 +49,7 @@ describe('training and benchmark sources', () => {
 
   test('the training dump refuses the cross split (and the eval split)', () => {
     for (const split of ['cross', 'eval']) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'native-models/training/quari/dump.ts', '--out', '/nonexistent/x', '--split', split], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'native-models/tools/training/quari/dump.ts', '--out', '/nonexistent/x', '--split', split], { encoding: 'utf8' });
       assert.notEqual(r.status, 0);
       assert.match(r.stderr, new RegExp(`--split: '${split}' is not train or whitening`));
     }

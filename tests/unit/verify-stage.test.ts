@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { NOT_CHECKED, queryGray, verifyHits, candidateRegion, type VerifiableHit } from '../../electron/engine/verify/stage.ts';
 import { verifyParams } from '../../electron/engine/verify/params.ts';
 import { VerifyPool } from '../../electron/engine/verify/VerifyPool.ts';
-import { mulberry32 } from '../../native-models/training/benchmark/rng.ts';
+import { mulberry32 } from '../../electron/engine/search/rng.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'quari-verify-'));
 let pool: VerifyPool;

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { openCatalog } from '../../../db/CatalogStore.ts';
 import { catalogDataDir } from '../catalogData.ts';
 import type { CatalogStore } from '../../../db/Interface.ts';
-import { PackRegistry, defaultDataHome } from '../../../native-models/packs/registry.ts';
+import { PackRegistry, defaultDataHome } from '../../../native-models/runtime/packs/registry.ts';
 import {
   mediaUrl as electronMediaUrl,
   QuariApiError,

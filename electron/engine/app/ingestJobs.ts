@@ -4,7 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CatalogStore } from '../../../db/Interface.ts';
-import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
+import type { VerifiedPack } from '../../../native-models/runtime/packs/verify.ts';
 import { QuariApiError, type FailureRow, type IngestProgress } from '../../shared/api.ts';
 import { AFTER_INGEST_EMBEDDING_MAX_IMAGES, rebuildDuplicateStacks } from '../duplicates/rebuild.ts';
 import { ingestFolder, type IngestResult } from '../ingest/ingestFolder.ts';

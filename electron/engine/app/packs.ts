@@ -1,8 +1,8 @@
 // The catalog's choice of model pack: which installed pack is active (stored per catalog), the packs as the UI
 // lists them, and loading the active one for ingest and search.
 import type { CatalogStore } from '../../../db/Interface.ts';
-import { DEFAULT_PACK_ID, type PackRegistry } from '../../../native-models/packs/registry.ts';
-import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
+import { DEFAULT_PACK_ID, type PackRegistry } from '../../../native-models/runtime/packs/registry.ts';
+import type { VerifiedPack } from '../../../native-models/runtime/packs/verify.ts';
 import { QuariApiError, type PackSummary } from '../../shared/api.ts';
 
 export class ActivePack {

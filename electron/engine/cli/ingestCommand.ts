@@ -1,5 +1,5 @@
 // quari ingest <folder> --catalog F [--pack ID] [--json]
-import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
+import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/runtime/packs/registry.ts';
 import { AFTER_INGEST_EMBEDDING_MAX_IMAGES, rebuildDuplicateStacks } from '../duplicates/rebuild.ts';
 import { ingestFolder } from '../ingest/ingestFolder.ts';
 import { updateIndex } from '../search/indexPolicy.ts';

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { catalogDataDir } from '../catalogData.ts';
 import type { CatalogStore } from '../../../db/Interface.ts';
-import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
+import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/runtime/packs/registry.ts';
 import { ivfIndexPath, SearchService } from '../search/SearchService.ts';
 import type { IndexDtype } from '../search/VectorIndex.ts';
 import { openCliCatalog } from './catalog.ts';

@@ -1,5 +1,5 @@
 // quari pack list | verify <id|dir> | import <dir>
-import { PackRegistry } from '../../../native-models/packs/registry.ts';
+import { PackRegistry } from '../../../native-models/runtime/packs/registry.ts';
 import { parse, UsageError, type Command } from './args.ts';
 import { terminalSafe } from './terminal.ts';
 

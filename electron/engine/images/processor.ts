@@ -2,10 +2,10 @@
 // sees — the decode (EXIF-oriented, flattened onto white, sRGB, reduced once to cover every input), the whole-image
 // and region-pass inputs, query crops, and the float tensor. It is built from the manifest's preprocessing and region
 // scheme alone, apart from the model (as transformers.js builds its image processor from a config): ingest, crop
-// queries (models/ImageEncoder.ts) and the offline training tools (native-models/training/) all go through it, so
+// queries (models/ImageEncoder.ts) and the offline training tools (native-models/tools/training/) all go through it, so
 // what training measures is exactly what search computes (tests/unit/image-processor.test.ts proves it on the model).
 import sharp from 'sharp';
-import type { PackManifest, Preprocessing, RegionScheme } from '../../../native-models/packs/manifest.ts';
+import type { PackManifest, Preprocessing, RegionScheme } from '../../../native-models/runtime/packs/manifest.ts';
 import { DEFAULT_MAX_PIXELS, decodeRgb, readImageHeader, type Box, type RgbImage } from './decode.ts';
 
 /** The manifest fields the processor is built from: the whole-image preprocessing and the region pass's size. */

@@ -1,6 +1,6 @@
 // Image encoders in worker threads: each worker owns one ONNX session; batches go to the least busy worker.
-import type { PackManifest } from '../../../native-models/packs/manifest.ts';
-import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
+import type { PackManifest } from '../../../native-models/runtime/packs/manifest.ts';
+import type { VerifiedPack } from '../../../native-models/runtime/packs/verify.ts';
 import type { EncoderInputs } from '../images/processor.ts';
 import { ImageEncoder, type ImageEmbedding, type PixelEncoder } from './ImageEncoder.ts';
 import { WorkerPool, type PoolSlot } from '../workers/WorkerPool.ts';

@@ -1,8 +1,8 @@
 // QuARI hypernetwork runtime: checkpoint folder (config.yml + weights.pt) → ONNX graph built in memory → ORT session.
 // run() maps query embeddings to the refined query and the low-rank factors U, V of W = I + a·U Vᵀ.
 import * as ort from 'onnxruntime-node';
-import { buildHypernetOnnx } from '../../../native-models/quari/buildHypernetOnnx.ts';
-import { readQuariCheckpoint, type QuariCheckpoint, type QuariHparams } from '../../../native-models/quari/checkpoint/index.ts';
+import { buildHypernetOnnx } from '../../../native-models/runtime/quari/buildHypernetOnnx.ts';
+import { readQuariCheckpoint, type QuariCheckpoint, type QuariHparams } from '../../../native-models/runtime/quari/checkpoint/index.ts';
 
 export interface HypernetworkOptions {
   /** ORT intra-op threads (default 1: the forward is a chain of small GEMMs; see bench/hypernet.ts). */

@@ -3,8 +3,8 @@
 // content classifier's scores.
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { PackManifest } from '../../../native-models/packs/manifest.ts';
-import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
+import type { PackManifest } from '../../../native-models/runtime/packs/manifest.ts';
+import type { VerifiedPack } from '../../../native-models/runtime/packs/verify.ts';
 import { DEFAULT_MAX_PIXELS, readFileBytes, readImageHeader, type Box, type RgbImage } from '../images/decode.ts';
 import { ImageProcessor, type EncoderInputs } from '../images/processor.ts';
 import { gemPowered, gemWindow, gemWindows, l2NormalizeRows, slidingWindows } from './pooling.ts';

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { EncoderInputs } from '../images/processor.ts';
 import { ImageEncoder } from './ImageEncoder.ts';
-import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
+import type { VerifiedPack } from '../../../native-models/runtime/packs/verify.ts';
 
 export interface WorkerSetup {
   pack: VerifiedPack;

@@ -4,8 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder } from '../../../native-models/onnx/graph-builder.ts';
-import type { PackManifest } from '../../../native-models/packs/manifest.ts';
+import { GraphBuilder } from '../../../native-models/runtime/onnx/graph-builder.ts';
+import type { PackManifest } from '../../../native-models/runtime/packs/manifest.ts';
 
 export class Projection {
   private constructor(

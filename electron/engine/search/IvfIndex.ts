@@ -21,7 +21,7 @@ import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync, ftrunc
 import { open as openHandle, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { CatalogStore, LoadedEmbeddings } from '../../../db/Interface.ts';
-import { mulberry32 } from '../../../native-models/training/benchmark/rng.ts';
+import { mulberry32 } from './rng.ts';
 import { mergeHits, type CandidateSource, type ImageHits } from './CandidateSource.ts';
 import { assignNearestAsync, flatTopKBatch, flatTopKBatchAsync, float16ToFloat32, float32ToFloat16 } from './kernels.ts';
 

@@ -5,8 +5,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CatalogStore, DuplicateTier, ImageFilter, KnownMatch } from '../../../db/Interface.ts';
-import { encoderFingerprint } from '../../../native-models/packs/manifest.ts';
-import type { VerifiedPack } from '../../../native-models/packs/verify.ts';
+import { encoderFingerprint } from '../../../native-models/runtime/packs/manifest.ts';
+import type { VerifiedPack } from '../../../native-models/runtime/packs/verify.ts';
 import type { SearchMode } from '../../shared/constants.ts';
 import type { Box } from '../images/decode.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';

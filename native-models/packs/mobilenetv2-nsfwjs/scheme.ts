@@ -1,11 +1,11 @@
 // The default pack's region scheme and PCA-whitening projection, both chosen by measurement
-// (native-models/training/regions/measure.ts on a generated small-object benchmark; figures in measurements.json).
+// (native-models/tools/training/regions/measure.ts on a generated small-object benchmark; figures in measurements.json).
 // build-default-pack.ts copies these into the built pack: `regions`, `projection` (+ the two .f32 files beside this
 // module) and `measurements`.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Projection, RegionScheme } from '../manifest.ts';
+import type { Projection, RegionScheme } from '../../runtime/packs/manifest.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -53,7 +53,7 @@ export const projection: Projection = {
     'runtime applies it (y = normalize((x − mean)·matrix)). It keeps 95 % of the variance and lifted mAP@100 ' +
     `from 0.2012 to ${c['mAP@100']} (×1.34) for 224×224 queries, 0.2341 to 0.2911 for aspect-kept queries. ` +
     '512 dims scored 0.2940 but doubles bytes per vector and the file (2.6 MB); learning on L2-normalised ' +
-    'inputs or a softer λ^(-1/4) did not help. Tools: native-models/training/regions/{measure,pca.py,export-projection}.',
+    'inputs or a softer λ^(-1/4) did not help. Tools: native-models/tools/training/regions/{measure,pca.py,export-projection}.',
 };
 
 /** Source files of the projection, keyed by their name in the pack. */

@@ -5,10 +5,10 @@
 // rescoring changes scores measurably without scrambling the ranking the way an untrained network would.
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { PackManifest } from '../../../native-models/packs/manifest.ts';
-import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/packs/registry.ts';
-import { sha256File } from '../../../native-models/packs/verify.ts';
-import { expectedStateDictShapes } from '../../../native-models/quari/checkpoint/index.ts';
+import type { PackManifest } from '../../../native-models/runtime/packs/manifest.ts';
+import { DEFAULT_PACK_ID, PackRegistry } from '../../../native-models/runtime/packs/registry.ts';
+import { sha256File } from '../../../native-models/runtime/packs/verify.ts';
+import { expectedStateDictShapes } from '../../../native-models/runtime/quari/checkpoint/index.ts';
 import { writeQuariCheckpoint } from '../../helpers/quari-torch-save.ts';
 
 export const ADAPTIVE_PACK_ID = 'mobilenetv2-nsfwjs-quari-test';

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Box } from '../../../electron/shared/api.ts';
-import { mulberry32 } from '../../../native-models/training/benchmark/rng.ts';
+import { mulberry32 } from '../../../electron/engine/search/rng.ts';
 
 export const SCENE_W = 640;
 export const SCENE_H = 480;

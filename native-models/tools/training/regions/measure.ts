@@ -4,7 +4,7 @@
 // whole-image baseline, several window schemes and several ways of resizing the query crop. Then learns PCA
 // whitenings on whitening-split images (never the eval benchmark) and measures them too.
 // Encoded vectors are cached next to each benchmark (<bench>/.encoded/<model-hash>/), so reruns only rescore.
-// Usage: npx tsx native-models/training/regions/measure.ts --bench EVAL_DIR --whiten WHITEN_DIR --model ONNX
+// Usage: npx tsx native-models/tools/training/regions/measure.ts --bench EVAL_DIR --whiten WHITEN_DIR --model ONNX
 //        --out results.json [--threads 2] [--configs 672x512-w5s2,896x672-w6s3,...]
 // Env: WHITEN_CONFIGS (configs to whiten), WHITEN_QUERY_MODES (query modes scored after whitening).
 import { execFileSync } from 'node:child_process';
@@ -12,9 +12,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readImageHeader } from '../../../electron/engine/images/decode.ts';
-import { summarise, type RetrievalSummary } from '../../../electron/engine/eval/metrics.ts';
-import { l2NormalizeRows, projectRows } from '../../../electron/engine/models/pooling.ts';
+import { readImageHeader } from '../../../../electron/engine/images/decode.ts';
+import { summarise, type RetrievalSummary } from '../../../../electron/engine/eval/metrics.ts';
+import { l2NormalizeRows, projectRows } from '../../../../electron/engine/models/pooling.ts';
 import sharp from 'sharp';
 import { Encoder, loadInputs, processorFor, type RegionConfig } from './encode.ts';
 

@@ -1,7 +1,7 @@
 // Turns a PCA (pca.py output) into the pack's projection files: mean [1280] and matrix [1280 × D], float32 LE,
 // matrix[i][k] = eigvec_k[i] · λ_k^(−power/2) (power 1: full whitening; the runtime L2-normalises afterwards, so
 // the overall scale is irrelevant). Prints the files' SHA-256 for the provenance record.
-// Usage: npx tsx native-models/training/regions/export-projection.ts --pca DIR --dim 256 --power 1 --out PACK_DIR
+// Usage: npx tsx native-models/tools/training/regions/export-projection.ts --pca DIR --dim 256 --power 1 --out PACK_DIR
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

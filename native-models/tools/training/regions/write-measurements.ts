@@ -1,5 +1,5 @@
 // Merges measure.ts results (and timing.ts output) into the pack's measurements.json and marks the chosen row.
-// Usage: npx tsx native-models/training/regions/write-measurements.ts --out PACK_DIR/measurements.json
+// Usage: npx tsx native-models/tools/training/regions/write-measurements.ts --out PACK_DIR/measurements.json
 //        --chosen '896x672-w7s4|square224|pca-rawin-a1|256' [--timing timing.json] [--extra NAME=FILE.json ...]
 //        results1.json [results2.json ...]
 // Rows are tagged with their benchmark folder's name; the chosen row is taken from the first results file's benchmark.
@@ -50,7 +50,7 @@ function main(argv: string[]): void {
   const doc = {
     benchmark: {
       name: basename(r0.bench),
-      generator: 'native-models/training/benchmark/generate.ts (split eval, seed 1, 120 objects, 3–4 scenes each, +50 % distractor-only scenes)',
+      generator: 'native-models/tools/training/benchmark/generate.ts (split eval, seed 1, 120 objects, 3–4 scenes each, +50 % distractor-only scenes)',
       images: r0.images,
       queries: r0.queries,
       whitening: `generate.ts split whitening, seed 2, 100 objects: ${r0.whiteningImages} images`,

@@ -2,7 +2,7 @@
 
 Module names, registration order and shapes reproduce the released checkpoint layout exactly (pos_emb, pos_scale,
 query_encoder.{0,1,4,5}, step_proj.{0,2}, transformer.layers.{i}.*, query_decoder.{0,3}, dec_u_img.{0,3},
-dec_v_img.{0,3}), so torch.save(model.state_dict()) loads in native-models/quari/checkpoint and the ONNX builder.
+dec_v_img.{0,3}), so torch.save(model.state_dict()) loads in native-models/runtime/quari/checkpoint and the ONNX builder.
 Also the low-rank scorer used by training: score = q' . normalize(x + a (x U) V^T), computed without the
 [B, C, E] tensor through ||xW||^2 = ||x||^2 + 2a (xU).(xV) + a^2 (xU) V^T V (xU)^T.
 """

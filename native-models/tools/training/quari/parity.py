@@ -2,7 +2,7 @@
 (config.yml hparams + weights.pt state_dict, strict), runs the PyTorch forward (eval, no_grad) on N queries and a
 gallery from a dump, runs `npx quari hypernet` (checkpoint reader -> in-memory ONNX -> ORT) on the same rows, and
 prints the max |difference| of refined_query, U, V and scores. Exit status 1 when any exceeds --tol (1e-5).
-Usage: /usr/bin/python3 native-models/training/quari/parity.py --checkpoint CKPT_DIR --data DUMP_DIR [--n 16]
+Usage: /usr/bin/python3 native-models/tools/training/quari/parity.py --checkpoint CKPT_DIR --data DUMP_DIR [--n 16]
 """
 import argparse
 import json
@@ -44,7 +44,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         q.tofile(os.path.join(tmp, 'q.bin'))
         g.tofile(os.path.join(tmp, 'g.bin'))
-        root = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+        root = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
         subprocess.run(['npx', 'quari', 'hypernet', '--checkpoint', os.path.abspath(args.checkpoint), '--queries',
                         os.path.join(tmp, 'q.bin'), '--gallery', os.path.join(tmp, 'g.bin'), '--out',
                         os.path.join(tmp, 'out')], cwd=root, check=True, stdout=subprocess.DEVNULL)

@@ -1,6 +1,6 @@
 // Encoder time per image for the candidate region-pass sizes, measured interleaved (size A, size B, A, B, ...) on
 // the same images so that load from other processes hits every size alike. Reports the median of each.
-// Usage: npx tsx native-models/training/regions/timing.ts --bench DIR --model ONNX [--n 20] [--threads 2]
+// Usage: npx tsx native-models/tools/training/regions/timing.ts --bench DIR --model ONNX [--n 20] [--threads 2]
 //        [--sizes 224x224,672x512,896x672]
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -18,8 +18,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { PackRegistry, DEFAULT_PACK_ID } from '../../packs/registry.ts';
-import type { PackManifest } from '../../packs/manifest.ts';
+import { PackRegistry, DEFAULT_PACK_ID } from '../../../runtime/packs/registry.ts';
+import type { PackManifest } from '../../../runtime/packs/manifest.ts';
 import { generateBenchmark, planBenchmark } from '../benchmark/generate.ts';
 import { TIERS, type BenchmarkOptions } from '../benchmark/generate.ts';
 import type { Catalog } from '../data/catalog.ts';
@@ -43,7 +43,7 @@ export const BENCHMARKS: readonly BenchmarkSpec[] = [
   { name: 'held-out', folder: 'heldout-s11-o200', options: { split: 'eval', seed: 11, objects: 200 } },
 ];
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
 /** Identity of what ingest computes: everything in the manifest but the QuARI checkpoint and free-form notes. */
 export function embeddingHash(m: PackManifest): string {
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
   if (values.only !== undefined && !(values.only in names)) throw new Error(`--only: '${values.only}' is not cross or heldout`);
   const catalogPath = join(cacheDir(), CATALOG_FILE);
   if (!existsSync(catalogPath)) {
-    throw new Error(`${catalogPath} is missing: run native-models/training/data/fetch-debian.ts and catalog.ts first`);
+    throw new Error(`${catalogPath} is missing: run native-models/tools/training/data/fetch-debian.ts and catalog.ts first`);
   }
   const catalog = JSON.parse(readFileSync(catalogPath, 'utf8')) as Catalog;
   for (const spec of BENCHMARKS) {

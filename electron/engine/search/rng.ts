@@ -1,5 +1,5 @@
-// Seeded PRNG shared by the benchmark generator, the training dumps and the tests that must build the same data on
-// every run.
+// Seeded PRNG: the IVF index's k-means sampling (IvfIndex.ts) needs it at run time, so it lives in the engine; the
+// benchmark generator, the training dumps and the tests that must build the same data on every run import it here.
 
 /** mulberry32: uniform numbers in [0, 1); small, fast, and identical on every platform. */
 export function mulberry32(seed: number): () => number {

@@ -2,7 +2,7 @@
 // deterministic split and writes catalog.json into the cache.
 // Scenes: photos/paintings at least MIN_SCENE_SIDE on the short side, not flat.
 // Objects: images with an alpha channel whose opaque part is big enough, compact enough and not a flat silhouette.
-// Usage: npx tsx native-models/training/data/catalog.ts   (after fetch-debian.ts)
+// Usage: npx tsx native-models/tools/training/data/catalog.ts   (after fetch-debian.ts)
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import sharp from 'sharp';

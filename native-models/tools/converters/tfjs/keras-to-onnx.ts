@@ -8,7 +8,7 @@
 //
 // Outputs: `features` (the feature map entering the global pooling head, NCHW), `gem` (GeM pooling of it,
 // L2-normalised) and `scores` (the model's own output).
-import { GraphBuilder } from '../../onnx/graph-builder.ts';
+import { GraphBuilder } from '../../../runtime/onnx/graph-builder.ts';
 import { kerasModelConfig, type KerasLayer, type TfjsLayersModelJson } from './model-json.ts';
 import type { WeightTensor } from './weights.ts';
 

@@ -5,10 +5,10 @@
 // unnormalised) vectors.
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import type { RgbImage } from '../../../electron/engine/images/decode.ts';
-import { ImageProcessor, type EncoderInputs } from '../../../electron/engine/images/processor.ts';
-import { gemPowered, gemWindow, gemWindows, slidingWindows } from '../../../electron/engine/models/pooling.ts';
-import { nsfwjsPreprocessing } from '../../packs/build-default-pack.ts';
+import type { RgbImage } from '../../../../electron/engine/images/decode.ts';
+import { ImageProcessor, type EncoderInputs } from '../../../../electron/engine/images/processor.ts';
+import { gemPowered, gemWindow, gemWindows, slidingWindows } from '../../../../electron/engine/models/pooling.ts';
+import { nsfwjsPreprocessing } from '../../build-default-pack.ts';
 
 export interface RegionConfig {
   name: string;

@@ -5,7 +5,7 @@ crop queries all the others by cosine, and the other occurrences of the same obj
 windows, no background: what is left is the encoder's invariance to the rendering jitter (rotation, scale, lighting,
 hue, blur, JPEG). Prints mAP@100 and the share whose top-1 is the same object. Region schemes and re-ranking work on
 top of this; when it is low, the encoder is the bottleneck.
-Usage: /usr/bin/python3 native-models/training/quari/ceiling.py DUMP_DIR [DUMP_DIR ...]
+Usage: /usr/bin/python3 native-models/tools/training/quari/ceiling.py DUMP_DIR [DUMP_DIR ...]
 """
 import json
 import os

@@ -9,7 +9,7 @@
 // Output (DIR): gallery.f32 [rows × dim], queries.f32 [queries × dim] (float32 LE) and meta.json (pack identity,
 // options, per image: file/scene/target object + box/distractors; per gallery row: owner image + box; per query:
 // image, object id or -1, crop box). Boxes are [x, y, w, h] normalised to the image. No image is written.
-// Usage: npx tsx native-models/training/quari/dump.ts --out DIR [--pack PACK_DIR] [--objects 500] [--seed 7]
+// Usage: npx tsx native-models/tools/training/quari/dump.ts --out DIR [--pack PACK_DIR] [--objects 500] [--seed 7]
 //        [--extra 0.25] [--crops 1] [--selfsup 1] [--catalog CACHE/catalog.json] [--limit N] [--shard K/N]
 //        [--split train|whitening] [--tiers] [--max-scene-side 1600]
 // --tiers renders the generator's difficulty tiers as augmentation: two thirds of the objects get perspective, strong
@@ -21,12 +21,12 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { ImageEncoder } from '../../../electron/engine/models/ImageEncoder.ts';
-import type { PackManifest, Projection, RegionScheme } from '../../packs/manifest.ts';
-import { BUILT_PACKS_DIR, DEFAULT_PACK_ID } from '../../packs/registry.ts';
-import { verifyPack } from '../../packs/verify.ts';
+import { ImageEncoder } from '../../../../electron/engine/models/ImageEncoder.ts';
+import type { PackManifest, Projection, RegionScheme } from '../../../runtime/packs/manifest.ts';
+import { BUILT_PACKS_DIR, DEFAULT_PACK_ID } from '../../../runtime/packs/registry.ts';
+import { verifyPack } from '../../../runtime/packs/verify.ts';
 import { planBenchmark, queryCrop, renderImage, type Box, type DecodedScene, type PlannedImage } from '../benchmark/generate.ts';
-import { mulberry32 } from '../benchmark/rng.ts';
+import { mulberry32 } from '../../../../electron/engine/search/rng.ts';
 import type { Catalog } from '../data/catalog.ts';
 import { CATALOG_FILE, cacheDir } from '../data/sources.ts';
 
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   const queryVecs: Float32Array[] = [];
   const meta: DumpMeta = {
     pack: { id: m.id, version: m.version, embeddingDim: m.embeddingDim, manifestSha256: createHash('sha256').update(readFileSync(join(pack.dir, 'manifest.json'))).digest('hex'), vectorsId: vectorsId(m) },
-    options: { ...opts, crops: nCrops, selfsup, shard: values.shard, source: 'native-models/training/quari/dump.ts' },
+    options: { ...opts, crops: nCrops, selfsup, shard: values.shard, source: 'native-models/tools/training/quari/dump.ts' },
     dim: m.embeddingDim,
     objects: [],
     images: [],

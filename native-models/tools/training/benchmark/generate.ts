@@ -8,7 +8,7 @@
 // Everything is drawn from a seeded RNG, so a (catalog, split, seed, options) tuple always yields the same bytes.
 // Output: <out>/images/*.jpg, <out>/queries.json (the `quari eval` input) and <out>/boxes.json (every pasted box,
 // for training crop → region pairs).
-// Usage: npx tsx native-models/training/benchmark/generate.ts --out DIR [--split eval] [--seed 1] [--objects 150]
+// Usage: npx tsx native-models/tools/training/benchmark/generate.ts --out DIR [--split eval] [--seed 1] [--objects 150]
 //        [--extra 0.5] [--tiers] [--catalog CACHE/catalog.json]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import sharp, { type OverlayOptions, type Sharp } from 'sharp';
 import type { Catalog, ObjectEntry, SceneEntry } from '../data/catalog.ts';
 import { CATALOG_FILE, cacheDir } from '../data/sources.ts';
 import type { Split } from '../data/split.ts';
-import { mulberry32 } from './rng.ts';
+import { mulberry32 } from '../../../../electron/engine/search/rng.ts';
 
 export type Box = [number, number, number, number];
 

@@ -11,7 +11,7 @@ import type { PackManifest } from './manifest.ts';
 import { PackError, parseManifest, readManifest, readManifestBytes, readPackFile, verifyPack, type VerifiedPack } from './verify.ts';
 
 /** Packs built from npm dependencies by `npm install` (see build-default-pack.ts). */
-export const BUILT_PACKS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'built');
+export const BUILT_PACKS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packs', 'built');
 export const DEFAULT_PACK_ID = 'mobilenetv2-nsfwjs';
 
 /** The user's data folder: QUARI_HOME, else the XDG data folder. The Electron shell passes its userData path instead. */

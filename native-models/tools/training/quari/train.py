@@ -1,6 +1,6 @@
 """Trains the QuARI hypernetwork on crop -> region-vector pairs dumped by dump.ts; writes the released layout.
 
-Usage: /usr/bin/python3 native-models/training/quari/train.py --data DUMP_DIR [DUMP_DIR ...] --out CKPT_DIR
+Usage: /usr/bin/python3 native-models/tools/training/quari/train.py --data DUMP_DIR [DUMP_DIR ...] --out CKPT_DIR
        [--steps 1000] [--seed 1] [--threads 1] [--feature-extractor ID] [--minutes 30]
 See README.md in this folder for the pairs, the loss and the semi-positive rule.
 Writes CKPT_DIR/config.yml + weights.pt (best validation mAP@100 so far, replaced atomically) and

@@ -1,6 +1,6 @@
 // Downloads the Debian packages in SOURCES with `apt-get download` (no install, no root changes), extracts them with
 // `dpkg-deb -x` into the cache, and records each package's version and copyright file in sources.json.
-// Usage: npx tsx native-models/training/data/fetch-debian.ts [pkg ...]   (needs a prior `apt-get update`)
+// Usage: npx tsx native-models/tools/training/data/fetch-debian.ts [pkg ...]   (needs a prior `apt-get update`)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // Builds a model pack from a Keras/tfjs model shipped inside the nsfwjs npm package (no download):
-//   node --import tsx native-models/packs/build-default-pack.ts [--out PACKS_DIR] [--model mobilenet_v2|inception_v3]
+//   node --import tsx native-models/tools/build-default-pack.ts [--out PACKS_DIR] [--model mobilenet_v2|inception_v3]
 // writes PACKS_DIR/<id>/{encoder.onnx, manifest.json} (default PACKS_DIR: native-models/packs/built).
 // Runs at npm install time, so it only converts (≈0.3 s for MobileNetV2) and never measures inference.
 import { createHash } from 'node:crypto';
@@ -7,13 +7,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { convertKerasModel } from '../converters/tfjs/keras-to-onnx.ts';
-import { loadNsfwjsModel, NSFWJS_CLASSES } from '../converters/tfjs/nsfwjs-models.ts';
-import { decodeWeights } from '../converters/tfjs/weights.ts';
-import { MANIFEST_FILE, MANIFEST_SCHEMA, type PackManifest, type Preprocessing } from './manifest.ts';
-import * as mobilenetv2Scheme from './mobilenetv2-nsfwjs/scheme.ts';
-import { readQuariConfig } from '../quari/checkpoint/index.ts';
-import { BUILT_PACKS_DIR } from './registry.ts';
+import { convertKerasModel } from './converters/tfjs/keras-to-onnx.ts';
+import { loadNsfwjsModel, NSFWJS_CLASSES } from './converters/tfjs/nsfwjs-models.ts';
+import { decodeWeights } from './converters/tfjs/weights.ts';
+import { MANIFEST_FILE, MANIFEST_SCHEMA, type PackManifest, type Preprocessing } from '../runtime/packs/manifest.ts';
+import * as mobilenetv2Scheme from '../packs/mobilenetv2-nsfwjs/scheme.ts';
+import { readQuariConfig } from '../runtime/quari/checkpoint/index.ts';
+import { BUILT_PACKS_DIR } from '../runtime/packs/registry.ts';
 
 export type PackModel = 'mobilenet_v2' | 'inception_v3';
 
@@ -123,11 +123,11 @@ export function buildNsfwjsPack(model: PackModel, packsDir: string = BUILT_PACKS
       manifest.files[name] = { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength };
     }
     // The QuARI hypernetwork trained on this pack's vectors: native-models/packs/<id>/quari/ (MODEL_CARD.md there).
-    const quariSrc = join(dirname(fileURLToPath(import.meta.url)), spec.id, 'quari');
+    const quariSrc = join(dirname(fileURLToPath(import.meta.url)), '..', 'packs', spec.id, 'quari');
     if (existsSync(join(quariSrc, 'weights.pt'))) {
       const { hparams } = readQuariConfig(join(quariSrc, 'config.yml'));
       if (hparams.embeddingDim !== manifest.embeddingDim) {
-        throw new Error(`${quariSrc}: embedding_dim ${hparams.embeddingDim} ≠ pack embeddingDim ${manifest.embeddingDim}; retrain it (native-models/training/quari)`);
+        throw new Error(`${quariSrc}: embedding_dim ${hparams.embeddingDim} ≠ pack embeddingDim ${manifest.embeddingDim}; retrain it (native-models/tools/training/quari)`);
       }
       mkdirSync(join(tmp, 'quari'));
       for (const name of ['config.yml', 'weights.pt']) {
