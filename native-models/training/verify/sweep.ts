@@ -7,7 +7,10 @@
 // is the reported figure and never selects anything.
 //   node --import tsx native-models/training/verify/sweep.ts --catalog C --queries Q.json [--queries Q2.json]
 //        --config '{"candidateFeatures":1000}' [--config …] [--thresholds 8,10,12,15,20] [--limit N]
-//        [--boxes boxes.json]
+//        [--boxes boxes.json] [--negatives N]
+// With --negatives N, stage 3 checks only the relevant hits of the top K and N of its other hits (evenly spaced in
+// rank), ≈ 8× less work on a machine shared by many: the unchecked hits count as unverified, so mAP@100 is then an
+// optimistic estimate, and the line also says how many checked non-relevant hits verified (false positives).
 // With --boxes (the generator's record of every pasted box), each configuration also prints where the relevant hits
 // in the top K were lost: the share whose object lies (≥ 90 % of its box) inside the candidate region stage 3
 // searched, and how many of those and of the rest verified at the default threshold.
@@ -30,12 +33,14 @@ const { values } = parseArgs({
     thresholds: { type: 'string', default: '6,8,10,12,15,20,25' },
     limit: { type: 'string' },
     boxes: { type: 'string' },
+    negatives: { type: 'string' },
   },
 });
 if (!values.catalog || !values.queries?.length) throw new Error('--catalog and --queries are required');
 const queries = values.queries.flatMap((f) => readEvalQueries(f)).slice(0, values.limit ? Number(values.limit) : undefined);
 const configs = (values.config ?? ['{}']).map((c) => verifyParams({ ...JSON.parse(c), minInliers: 4 }));
 const thresholds = values.thresholds!.split(',').map(Number);
+const negatives = values.negatives === undefined ? Infinity : Number(values.negatives);
 const DEFAULT_MIN_INLIERS = verifyParams().minInliers;
 /** Target box [x, y, w, h] in pixels by image file name, from the generator's boxes.json. */
 const targets = new Map<string, number[]>(
@@ -58,13 +63,21 @@ try {
   const model: { ranked: string[]; relevant: Set<string> }[] = [];
   const inliers: Map<string, number>[][] = configs.map(() => []);
   const cpuMs = configs.map(() => 0);
+  const checkedNegatives = configs.map(() => 0);
   for (const [qi, q] of queries.entries()) {
     const crops = q.crop ? [{ x: q.crop[0], y: q.crop[1], w: q.crop[2], h: q.crop[3] }] : [];
     const own = store.getImageByPath(q.image);
     const result = await service.search({ imagePath: q.image, crops, mode, k: 1000, top: Math.max(K, 100), verify: { k: 0 } }, { record: false, excludeImageIds: own ? [own.id] : [] });
     model.push({ ranked: result.hits.map((h) => h.path), relevant: new Set(q.relevant) });
     for (const [ci, p] of configs.entries()) {
-      const hits = result.hits.slice(0, p.k).map((h): Hit => ({ ...h, box: { ...h.box }, verification: { ...NOT_CHECKED } }));
+      const head = result.hits.slice(0, p.k);
+      const others = head.filter((h) => !q.relevant.includes(h.path));
+      const step = Math.max(1, others.length / Math.min(negatives, others.length));
+      const sampled = new Set(Number.isFinite(negatives) ? others.filter((_, i) => i % step < 1).map((h) => h.path) : others.map((h) => h.path));
+      const hits = head
+        .filter((h) => q.relevant.includes(h.path) || sampled.has(h.path))
+        .map((h): Hit => ({ ...h, box: { ...h.box }, verification: { ...NOT_CHECKED } }));
+      checkedNegatives[ci]! += sampled.size;
       const cpu0 = process.cpuUsage();
       const { hits: out, summary } = await verifyHits(pool, await queryGray(q.image, crops[0] ?? null, p), hits, p);
       const cpu = process.cpuUsage(cpu0);
@@ -95,9 +108,12 @@ try {
         return { ranked: order.map((o) => o.path), relevant: m.relevant };
       });
       const s = summarise(rankings);
+      let falsePositives = 0;
+      model.forEach((m, qi) => inliers[ci]![qi]!.forEach((n, path) => (falsePositives += n >= t && !m.relevant.has(path) ? 1 : 0)));
       const rounded = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, +v.toFixed(4)]));
       const params: Partial<VerifyParams> = { ...p, minInliers: t };
-      console.log(JSON.stringify({ params, queries: queries.length, ...rounded, cpuMsPerCandidate: +(cpuMs[ci]! / queries.length).toFixed(1) }));
+      const fp = { checkedNegatives: checkedNegatives[ci], falsePositives };
+      console.log(JSON.stringify({ params, queries: queries.length, ...rounded, ...fp, cpuMsPerCandidate: +(cpuMs[ci]! / queries.length).toFixed(1) }));
     }
   }
   const m = summarise(model);
