@@ -33,7 +33,7 @@ export interface VerifyParams {
  * Selected on held-out data only (training families, EVAL split; never the cross-family benchmark): 45 tiered crop
  * queries (15 easy / 15 medium / 15 hard) in a 405-image catalog generated like the cross-family one (split eval,
  * seed 31, 4 scenes per object, objects at 3–10 %), default pack, K = 100, with
- * native-models/training/verify/sweep.ts --negatives 10 (relevant hits of the top 100 plus 10 others per query
+ * native-models/tools/training/verify/sweep.ts --negatives 10 (relevant hits of the top 100 plus 10 others per query
  * checked: mAP is an optimistic estimate; "FP" = checked non-relevant hits that verified, of 450). Adaptive alone:
  * 0.372 mAP@100, R@100 0.785. Parameter set → mAP@100 at minInliers 8 / 12, FP at 12 (2026-12-07, load ≈ 25):
  *   previous defaults (500/500 features, ratio 0.8, region ×2, 320 px)  0.536 / 0.515, FP 1

@@ -5,7 +5,7 @@
 // on t once matches ≥ 4). Prints one JSON line per (configuration, minInliers): mAP@100, R@1, R@10, R@100 and the
 // CPU-ms per candidate. Run it on the held-out benchmark (training families) only: the cross-family benchmark
 // is the reported figure and never selects anything.
-//   node --import tsx native-models/training/verify/sweep.ts --catalog C --queries Q.json [--queries Q2.json]
+//   node --import tsx native-models/tools/training/verify/sweep.ts --catalog C --queries Q.json [--queries Q2.json]
 //        --config '{"candidateFeatures":1000}' [--config …] [--thresholds 8,10,12,15,20] [--limit N]
 //        [--boxes boxes.json] [--negatives N]
 // With --negatives N, stage 3 checks only the relevant hits of the top K and N of its other hits (evenly spaced in
@@ -17,13 +17,13 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readEvalQueries } from '../../../electron/engine/cli/evalCommand.ts';
-import { openSearch } from '../../../electron/engine/cli/openSearch.ts';
-import { summarise } from '../../../electron/engine/eval/metrics.ts';
-import type { Hit } from '../../../electron/engine/search/SearchService.ts';
-import { verifyParams, type VerifyParams } from '../../../electron/engine/verify/params.ts';
-import { candidateRegion, NOT_CHECKED, queryGray, verifyHits } from '../../../electron/engine/verify/stage.ts';
-import { VerifyPool } from '../../../electron/engine/verify/VerifyPool.ts';
+import { readEvalQueries } from '../../../../electron/engine/cli/evalCommand.ts';
+import { openSearch } from '../../../../electron/engine/cli/openSearch.ts';
+import { summarise } from '../../../../electron/engine/eval/metrics.ts';
+import type { Hit } from '../../../../electron/engine/search/SearchService.ts';
+import { verifyParams, type VerifyParams } from '../../../../electron/engine/verify/params.ts';
+import { candidateRegion, NOT_CHECKED, queryGray, verifyHits } from '../../../../electron/engine/verify/stage.ts';
+import { VerifyPool } from '../../../../electron/engine/verify/VerifyPool.ts';
 
 const { values } = parseArgs({
   options: {
