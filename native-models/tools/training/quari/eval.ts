@@ -45,12 +45,16 @@ export const BENCHMARKS: readonly BenchmarkSpec[] = [
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
-/** Identity of what ingest computes: everything in the manifest but the QuARI checkpoint and free-form notes. */
+/**
+ * Identity of what ingest computes: everything in the manifest but the QuARI checkpoint and free-form text (the
+ * measurements and the projection's provenance, which name tool paths: moving a tool must not force a re-ingest).
+ */
 export function embeddingHash(m: PackManifest): string {
   const ckpt = m.quariCheckpoint;
   const files = Object.fromEntries(Object.entries(m.files).filter(([p]) => !(ckpt && p.startsWith(`${ckpt}/`))));
-  const { measurements: _m, quariCheckpoint: _q, files: _f, ...rest } = m;
-  return createHash('sha256').update(JSON.stringify({ ...rest, files })).digest('hex').slice(0, 16);
+  const { measurements: _m, quariCheckpoint: _q, files: _f, projection, ...rest } = m;
+  const { provenance: _p, ...projectionMath } = projection ?? {};
+  return createHash('sha256').update(JSON.stringify({ ...rest, ...(projection ? { projection: projectionMath } : {}), files })).digest('hex').slice(0, 16);
 }
 
 function quari(args: string[], inheritOut: boolean): string {
