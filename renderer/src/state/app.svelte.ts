@@ -294,6 +294,18 @@ class AppState {
     }
   }
 
+  /** True when the pack was imported (the form then clears). */
+  async importPack(folder: string): Promise<boolean> {
+    const before = new Set(this.catalog?.packs.map((p) => p.id));
+    const catalog = await this.task(`Verifying and importing the model pack in ${folder}…`, () => api().importPack(folder));
+    if (catalog) {
+      this.catalog = catalog;
+      const added = catalog.packs.find((p) => !before.has(p.id));
+      this.say(added ? `Imported model pack ${added.name}; choose it above to use it` : 'The pack was already imported (identical manifest)');
+    }
+    return !!catalog;
+  }
+
   async chooseFolder(): Promise<string | null> {
     return (await this.task('Waiting for a folder to be chosen…', () => api().chooseFolder())) ?? null;
   }
