@@ -166,6 +166,24 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     assert.ok(scores.some(([a, b]) => Math.abs(a - b) > 1e-4), 'QuARI rescoring changed the scores');
   });
 
+  it('draws the likely-matches divider after the verified hits and explains it', async () => {
+    const divider = page.getByTestId('likely-divider');
+    const count = Number(await divider.getAttribute('data-count'));
+    assert.ok(count >= 1, 'the photo the crop came from is verified');
+    const statuses = await page.getByTestId('result-tile').evaluateAll((els) => els.map((e) => e.getAttribute('data-verification')));
+    assert.ok(statuses.slice(0, count).every((s) => s === 'verified') && statuses[count] !== 'verified', `above the line exactly the verified hits: ${statuses.slice(0, count + 1)}`);
+    assert.match(await divider.innerText(), new RegExp(`${count} likely match`));
+    // The line lies below the last verified tile and above the first unverified one.
+    const line = (await divider.boundingBox())!;
+    const last = (await page.getByTestId('result-tile').nth(count - 1).boundingBox())!;
+    const next = (await page.getByTestId('result-tile').nth(count).boundingBox())!;
+    assert.ok(last.y + last.height <= line.y && line.y + line.height <= next.y, JSON.stringify({ last, line, next }));
+    await divider.getByRole('button', { name: 'What is this?' }).click();
+    assert.match(await page.getByTestId('likely-legend').innerText(), /does not depend on the crop's size/);
+    await divider.getByRole('button', { name: 'What is this?' }).click();
+    await page.getByTestId('likely-legend').waitFor({ state: 'detached' });
+  });
+
   it('tags the selected result with hotkey 1', async () => {
     await page.getByTestId('result-tile').first().click();
     await page.keyboard.press('1');
