@@ -1,7 +1,9 @@
 // The analyst's whole path through the real UI, the real web host and a real catalog: ingest a folder (one file
 // is corrupt), open a query photo, draw a crop over a small object by mouse, run an adaptive search, find the
 // photo the crop came from at rank 1, tag it with a hotkey, compare, export the HTML report and read it back.
-// With QUARI_SCREENSHOTS_DIR set (npm run screenshots), a screenshot of every view is saved there.
+// With QUARI_SCREENSHOTS_DIR set (npm run screenshots), a screenshot of every view is saved there, made with
+// photo-like evidence from the training cache (support/photoScenes.ts) at 1280×800, and the results and compare
+// views also at 1024×640 and 1920×1080.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -12,7 +14,8 @@ import type { Browser, Page } from 'playwright-core';
 import type { QuariApi } from '../../electron/shared/api.ts';
 import { ADAPTIVE_PACK_NAME, installAdaptivePack } from './support/adaptivePack.ts';
 import { launchBrowser } from './support/browser.ts';
-import { makeScenes, SCENE_W, type SceneSet } from './support/scenes.ts';
+import { makePhotoScenes } from './support/photoScenes.ts';
+import { makeScenes, type SceneSet } from './support/scenes.ts';
 import { REPO_ROOT, startHost, type RunningHost } from './support/webHost.ts';
 
 // `npm run screenshots` sets this to docs/screenshots; plain test runs leave the tracked images alone.
@@ -33,10 +36,20 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
   const shot = async (name: string) => {
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
   };
+  /** The same view at the smallest and a large supported window, then back to 1280×800. */
+  const shotSizes = async (name: string) => {
+    if (!SHOTS) return;
+    for (const [width, height] of [[1024, 640], [1920, 1080]] as const) {
+      await page.setViewportSize({ width, height });
+      await page.waitForFunction(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(true)))));
+      await page.screenshot({ path: path.join(SHOTS, `${name}-${width}x${height}.png`) });
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  };
 
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'quari-e2e-'));
-    scenes = await makeScenes(path.join(tmp, 'evidence'));
+    scenes = SHOTS ? await makePhotoScenes(path.join(tmp, 'evidence')) : await makeScenes(path.join(tmp, 'evidence'));
     if (SHOTS) await fs.mkdir(SHOTS, { recursive: true });
     const dataHome = path.join(tmp, 'home');
     checkpointHash = await installAdaptivePack(dataHome);
@@ -123,7 +136,7 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
       return !!el && el.complete && el.naturalWidth > 0;
     });
     const rect = (await img.boundingBox())!;
-    const scale = rect.width / SCENE_W;
+    const scale = rect.width / scenes.width;
     const b = scenes.objectBox;
     const x0 = rect.x + b.x * scale;
     const y0 = rect.y + b.y * scale;
@@ -201,6 +214,8 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     await page.getByRole('button', { name: /^Rank 1:/ }).hover();
     await page.locator('.loupe').waitFor();
     await shot('results');
+    await page.mouse.move(5, 400);
+    await shotSizes('results');
   });
 
   it('opens compare with Enter, zooms both panes with the wheel, closes with Esc', async () => {
@@ -216,6 +231,7 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
       [...document.querySelectorAll('[data-testid="compare"] img')].every((i) => (i as HTMLImageElement).complete),
     );
     await shot('compare');
+    await shotSizes('compare');
     const before = await contents.evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
     const pane = (await compare.locator('.viewport').first().boundingBox())!;
     await page.mouse.move(pane.x + pane.width / 2, pane.y + pane.height / 2);
