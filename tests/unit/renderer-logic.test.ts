@@ -167,5 +167,6 @@ describe('likely matches divider', () => {
     assert.match(likelyMatches(hits('query-too-few-features')).label, /too few features/);
     assert.match(likelyMatches(hits('unverified', 'failed', 'not-checked')).label, /No hit was verified/);
     assert.equal(likelyMatches(hits('not-checked')).count, 0);
+    assert.match(likelyMatches(hits('not-checked')).label, /restored search/);
   });
 });

@@ -35,5 +35,6 @@ export function likelyMatches(hits: readonly SearchHit[]): LikelyMatches {
   if (statuses.has('unverified') || statuses.has('failed')) {
     return { count: 0, label: 'No hit was verified: none is a likely match · ▼ by score only', legend: MEANING };
   }
-  return { count: 0, label: 'Not verified: hits are ordered by score only', legend: MEANING };
+  // Only a search restored from the history (a reload) has no verdicts at all: its ranking is kept, stage 3's are not.
+  return { count: 0, label: 'Not verified (a restored search keeps its ranking, not the verification): search again to see likely matches', legend: MEANING };
 }
