@@ -400,6 +400,8 @@ export class QuariApiError extends Error implements ApiError {
 export interface QuariApi {
   getCatalogInfo(): Promise<CatalogInfo>;
   setActivePack(packId: string): Promise<CatalogInfo>;
+  /** Verifies a model pack folder, installs it for every catalog and records the import in this catalog's audit log. */
+  importPack(folder: string): Promise<CatalogInfo>;
 
   /** Native folder picker where the host has one; null where it has not (the UI then asks for a path). */
   chooseFolder(): Promise<string | null>;
@@ -458,6 +460,7 @@ export interface QuariApi {
 export const API_METHODS = [
   'getCatalogInfo',
   'setActivePack',
+  'importPack',
   'chooseFolder',
   'startIngest',
   'cancelIngest',

@@ -205,6 +205,17 @@ describe('duplicate stacks, image panel and filters in the browser', { timeout: 
     assert.equal(await items.count(), size, 'every member of the stack is tagged');
     const text = await page.getByTestId('tagged-items').innerText();
     assert.match(text, /perceptual stack/, `each tag says it came from a stack: ${text}`);
+  });
+
+  it('searches from an image chosen in the catalog browser', async () => {
+    await page.getByRole('navigation').getByRole('button', { name: /^Browse/ }).click();
+    await page.locator(`[data-testid="browse-image"][data-path="${canon}"]`).click();
+    await page.getByRole('button', { name: 'Search from this image' }).click();
+    const summary = page.getByTestId('results-summary');
+    await summary.waitFor({ timeout: 120_000 });
+    await page.waitForFunction((name) => (document.querySelector('[data-testid="crop-stage"] img') as HTMLImageElement | null)?.alt.endsWith(name), path.basename(canon));
+    assert.ok((await page.locator('aside.query').innerText()).includes(path.basename(canon)));
+    assert.ok((await page.getByTestId('result-tile').count()) > 0);
     assert.deepEqual(pageErrors, []);
   });
 });

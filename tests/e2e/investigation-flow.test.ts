@@ -1,18 +1,23 @@
 // The analyst's whole path through the real UI, the real web host and a real catalog: ingest a folder (one file
 // is corrupt), open a query photo, draw a crop over a small object by mouse, run an adaptive search, find the
 // photo the crop came from at rank 1, tag it with a hotkey, compare, export the HTML report and read it back.
-// With QUARI_SCREENSHOTS_DIR set (npm run screenshots), a screenshot of every view is saved there.
+// With QUARI_SCREENSHOTS_DIR set (npm run screenshots), a screenshot of every view is saved there, made with
+// photo-like evidence from the training cache (support/photoScenes.ts) at 1280×800, and the results and compare
+// views also at 1024×640 and 1920×1080.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { QuariApi } from '../../electron/shared/api.ts';
+import type { Box, QuariApi } from '../../electron/shared/api.ts';
 import { ADAPTIVE_PACK_NAME, installAdaptivePack } from './support/adaptivePack.ts';
-import { makeScenes, SCENE_W, type SceneSet } from './support/scenes.ts';
+import { makePhotoScenes } from './support/photoScenes.ts';
+import { makeScenes, type SceneSet } from './support/scenes.ts';
 import { closeUi, openUi, type UiSession } from './support/session.ts';
+import { shapesSvg } from '../helpers/shapes.ts';
 import { REPO_ROOT } from './support/webHost.ts';
 
 // `npm run screenshots` sets this to docs/screenshots; plain test runs leave the tracked images alone.
@@ -28,14 +33,33 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
   const pageErrors: string[] = [];
   let searchId = 0;
   let checkpointHash = '';
+  /** A photo and a crop of it that stage 3 verifies, for the likely-matches line. */
+  let verifiable: { file: string; box: Box };
 
   const shot = async (name: string) => {
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
   };
+  /** The same view at the smallest and a large supported window, then back to 1280×800. */
+  const shotSizes = async (name: string) => {
+    if (!SHOTS) return;
+    for (const [width, height] of [[1024, 640], [1920, 1080]] as const) {
+      await page.setViewportSize({ width, height });
+      await page.waitForFunction(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve(true)))));
+      await page.screenshot({ path: path.join(SHOTS, `${name}-${width}x${height}.png`) });
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  };
 
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'quari-e2e-'));
-    scenes = await makeScenes(path.join(tmp, 'evidence'));
+    scenes = SHOTS ? await makePhotoScenes(path.join(tmp, 'evidence')) : await makeScenes(path.join(tmp, 'evidence'));
+    if (SHOTS) verifiable = { file: scenes.objectScene, box: scenes.objectBox };
+    else {
+      const poster = path.join(scenes.folder, 'poster.jpg');
+      await sharp(shapesSvg(scenes.width, Math.round(scenes.width * 0.75), 5, 160)).jpeg({ quality: 90 }).toFile(poster);
+      scenes.scenes.push(poster);
+      verifiable = { file: poster, box: { x: 200, y: 140, w: 200, h: 150 } };
+    }
     if (SHOTS) await fs.mkdir(SHOTS, { recursive: true });
     const dataHome = path.join(tmp, 'home');
     checkpointHash = await installAdaptivePack(dataHome);
@@ -110,7 +134,7 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
       return !!el && el.complete && el.naturalWidth > 0;
     });
     const rect = (await img.boundingBox())!;
-    const scale = rect.width / SCENE_W;
+    const scale = rect.width / scenes.width;
     const b = scenes.objectBox;
     const x0 = rect.x + b.x * scale;
     const y0 = rect.y + b.y * scale;
@@ -148,7 +172,8 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     assert.equal(await first.getAttribute('data-rank'), '1');
     assert.equal(await first.getAttribute('data-path'), scenes.objectScene);
     const tiles = page.getByTestId('result-tile');
-    assert.equal(await tiles.count(), scenes.scenes.length, 'every ingested scene is ranked, the corrupt file is not');
+    assert.match(await summary.innerText(), new RegExp(`^${scenes.scenes.length} results`), 'every ingested scene is ranked, the corrupt file is not');
+    if (!SHOTS) assert.equal(await tiles.count(), scenes.scenes.length, 'all tiles fit on screen (the grid renders only the rows in view)');
     const scores = await tiles.evaluateAll((els) => els.map((e) => [Number(e.getAttribute('data-score')), Number(e.getAttribute('data-baseline'))]));
     assert.ok(scores.some(([a, b]) => Math.abs(a - b) > 1e-4), 'QuARI rescoring changed the scores');
   });
@@ -170,6 +195,8 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     await page.getByRole('button', { name: /^Rank 1:/ }).hover();
     await page.locator('.loupe').waitFor();
     await shot('results');
+    await page.mouse.move(5, 400);
+    await shotSizes('results');
   });
 
   it('opens compare with Enter, zooms both panes with the wheel, closes with Esc', async () => {
@@ -185,6 +212,7 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
       [...document.querySelectorAll('[data-testid="compare"] img')].every((i) => (i as HTMLImageElement).complete),
     );
     await shot('compare');
+    await shotSizes('compare');
     const before = await contents.evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
     const pane = (await compare.locator('.viewport').first().boundingBox())!;
     await page.mouse.move(pane.x + pane.width / 2, pane.y + pane.height / 2);
@@ -283,6 +311,46 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
     assert.equal(await tiles.nth(2).locator('img.blurred').count(), 1, 'the others stay hidden');
     await page.getByRole('navigation').getByRole('button', { name: /^Catalog/ }).click();
     await page.getByLabel('Blur every thumbnail until clicked').uncheck();
+  });
+
+  it('draws the likely-matches line after the verified hits of a one-crop search and explains it', async () => {
+    // The synthetic rings repeat too regularly for ORB to verify anything; the poster's shapes verify.
+    const { file, box } = verifiable;
+    await page.getByRole('navigation').getByRole('button', { name: /^Search/ }).click();
+    await page.getByTestId('query-file').setInputFiles(file);
+    await page.waitForFunction((name) => {
+      const el = document.querySelector('[data-testid="crop-stage"] img') as HTMLImageElement | null;
+      return !!el && el.alt.endsWith(name) && el.complete && el.naturalWidth > 0;
+    }, path.basename(file));
+    const img = page.getByTestId('crop-stage').locator('img');
+    const rect = (await img.boundingBox())!;
+    const scale = rect.width / scenes.width;
+    await page.mouse.move(rect.x + box.x * scale, rect.y + box.y * scale);
+    await page.mouse.down();
+    await page.mouse.move(rect.x + (box.x + box.w) * scale, rect.y + (box.y + box.h) * scale, { steps: 5 });
+    await page.mouse.up();
+    const before = await page.getByTestId('results-summary').innerText();
+    await page.getByTestId('crop-stage').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((prev) => (document.querySelector('[data-testid="results-summary"]') as HTMLElement | null)?.innerText !== prev, before, { timeout: 120_000 });
+
+    const divider = page.getByTestId('likely-divider');
+    const count = Number(await divider.getAttribute('data-count'));
+    const statuses = await page.getByTestId('result-tile').evaluateAll((els) => els.map((e) => e.getAttribute('data-verification')));
+    assert.ok(count >= 1, `the photo the crop came from is verified: ${statuses.join(',')}`);
+    assert.equal(await page.getByTestId('result-tile').first().getAttribute('data-path'), file);
+    assert.ok(statuses.slice(0, count).every((st) => st === 'verified') && statuses[count] !== 'verified', `above the line exactly the verified hits: ${statuses.slice(0, count + 1)}`);
+    assert.match(await divider.innerText(), new RegExp(`${count} likely match`));
+    // The line lies below the last verified tile and above the first unverified one.
+    const line = (await divider.boundingBox())!;
+    const last = (await page.getByTestId('result-tile').nth(count - 1).boundingBox())!;
+    const next = (await page.getByTestId('result-tile').nth(count).boundingBox())!;
+    assert.ok(last.y + last.height <= line.y && line.y + line.height <= next.y, JSON.stringify({ last, line, next }));
+    await divider.getByRole('button', { name: 'What is this?' }).click();
+    assert.match(await page.getByTestId('likely-legend').innerText(), /does not depend on the crop's size/);
+    await shot('likely-matches');
+    await divider.getByRole('button', { name: 'What is this?' }).click();
+    await page.getByTestId('likely-legend').waitFor({ state: 'detached' });
   });
 
   it('raised no page errors or CSP violations', () => {

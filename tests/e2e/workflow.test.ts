@@ -3,7 +3,8 @@
 // during keyboard moves, totals during ingest, a tiny crop, a truncated JPEG query, a note on an untagged hit, failed
 // files counted as images, Browse… without a picker, one box for a multi-crop hit, the report at 1280 px, a reload,
 // and the web host's default catalog location. Then the capabilities: match boxes on tiles, thumbnail size, the
-// query photo marked, relevance feedback, search from a hit, the examiner and the audit log of the session.
+// query photo marked, relevance feedback, search from a hit, the crop editor's zoom, pan, magnifier and resizable
+// panel, the likely-matches divider, a pack imported in the app, the examiner and the audit log of the session.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -14,6 +15,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Box } from '../../electron/shared/api.ts';
+import { makePack } from '../helpers/tinyPack.ts';
 import { makeScenes, SCENE_W, type SceneSet } from './support/scenes.ts';
 import { closeUi, openUi, type UiSession } from './support/session.ts';
 import { REPO_ROOT } from './support/webHost.ts';
@@ -125,6 +127,88 @@ describe('investigation workflow (issue 13) in the browser', { timeout: 600_000 
     await page.getByTestId('tiny-crop-warning').waitFor({ state: 'detached' });
   });
 
+  it('the crop editor zooms (keys, wheel), pans (arrows, Alt-drag), magnifies while drawing, and a crop drawn zoomed is exact', async () => {
+    const stage = page.getByTestId('crop-stage');
+    const img = stage.locator('img');
+    const zoom = async () => Number(await stage.getAttribute('data-zoom'));
+    const fitted = (await img.boundingBox())!;
+    await stage.focus();
+    await page.keyboard.press('+');
+    await page.keyboard.press('+');
+    assert.equal(await zoom(), 1.5625);
+    assert.equal(await page.getByTestId('crop-zoom').innerText(), '156%');
+    assert.ok(Math.abs((await img.boundingBox())!.width - fitted.width * 1.5625) < 1, 'the photo is drawn 1.5625× larger');
+    await page.keyboard.press('0');
+    assert.equal(await zoom(), 1);
+    const view = (await stage.boundingBox())!;
+    await page.mouse.move(view.x + view.width * 0.75, view.y + view.height * 0.75);
+    await page.mouse.wheel(0, -400);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="crop-stage"]')?.getAttribute('data-zoom')) > 1);
+    // Zoomed at the pointer: the photo moved up-left, so the point under the pointer stayed put.
+    const wheeled = (await img.boundingBox())!;
+    assert.ok(wheeled.x < fitted.x && wheeled.y < fitted.y, JSON.stringify(wheeled));
+
+    await stage.focus();
+    const before = (await img.boundingBox())!;
+    await page.keyboard.press('ArrowLeft');
+    assert.ok((await img.boundingBox())!.x > before.x, 'ArrowLeft with no box selected pans towards the left edge');
+    const panStart = (await img.boundingBox())!;
+    await page.keyboard.down('Alt');
+    await page.mouse.move(view.x + view.width / 2, view.y + view.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(view.x + view.width / 2 - 30, view.y + view.height / 2 - 20, { steps: 3 });
+    await page.mouse.up();
+    await page.keyboard.up('Alt');
+    const panned = (await img.boundingBox())!;
+    assert.ok(Math.abs(panned.x - (panStart.x - 30)) < 1.5 && Math.abs(panned.y - (panStart.y - 20)) < 1.5, `Alt-drag pans: ${JSON.stringify([panStart, panned])}`);
+    assert.equal(await page.getByTestId('crop-list').count(), 0, 'panning drew no box');
+
+    // Draw over a region visible at this zoom; the magnifier shows while the button is down.
+    const shown = (await img.boundingBox())!;
+    const scale = shown.width / SCENE_W;
+    const visible = { x: (view.x - shown.x) / scale, y: (view.y - shown.y) / scale };
+    const b = { x: Math.round(visible.x + 20), y: Math.round(visible.y + 20), w: 60, h: 40 };
+    await page.mouse.move(shown.x + b.x * scale, shown.y + b.y * scale);
+    await page.mouse.down();
+    await page.mouse.move(shown.x + (b.x + b.w / 2) * scale, shown.y + (b.y + b.h / 2) * scale, { steps: 3 });
+    await page.getByTestId('crop-magnifier').waitFor();
+    await page.mouse.move(shown.x + (b.x + b.w) * scale, shown.y + (b.y + b.h) * scale, { steps: 3 });
+    await page.mouse.up();
+    await page.getByTestId('crop-magnifier').waitFor({ state: 'detached' });
+    const m = /(\d+)×(\d+) at (\d+),(\d+)/.exec(await page.getByTestId('crop-list').locator('li').first().innerText())!;
+    const [w, h, x, y] = m.slice(1).map(Number);
+    const tol = Math.ceil(1 / scale) + 1;
+    for (const [got, want] of [[x, b.x], [y, b.y], [w, b.w], [h, b.h]] as const) assert.ok(Math.abs(got! - want) <= tol, `crop ${[x, y, w, h]} vs ${JSON.stringify(b)} (±${tol})`);
+    await page.getByRole('button', { name: 'Delete crop 1' }).click();
+    await page.getByRole('button', { name: 'Fit', exact: true }).click();
+    assert.equal(await zoom(), 1);
+  });
+
+  it('the query panel resizes by its handle, from the keyboard and by drag, and keeps its width across a reload', async () => {
+    const panel = page.locator('aside.query');
+    const handle = page.getByTestId('query-resize');
+    const width = async () => Math.round((await panel.boundingBox())!.width);
+    const start = await width();
+    await handle.focus();
+    for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowRight');
+    assert.equal(await width(), start + 64);
+    const box = (await handle.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + 100);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 50, box.y + 100, { steps: 4 });
+    await page.mouse.up();
+    const dragged = await width();
+    assert.ok(Math.abs(dragged - (start + 114)) <= 1, `dragged to ${dragged}, wanted ${start + 114}`);
+    // The crop editor follows the column.
+    assert.ok((await page.getByTestId('crop-stage').boundingBox())!.width > start - 40);
+    await page.reload();
+    await panel.waitFor();
+    assert.equal(await width(), dragged, 'the width is remembered');
+    await handle.focus();
+    await page.keyboard.press('Escape');
+    assert.equal(await width(), start, 'Escape returns to the default width');
+  });
+
   let multiSearch = 0;
   it('a two-crop search shows one match box per crop in the loupe and in compare', async () => {
     await openQuery(scenes.objectScene);
@@ -133,6 +217,9 @@ describe('investigation workflow (issue 13) in the browser', { timeout: 600_000 
     await drawCrop({ x: 20, y: 20, w: 120, h: 90 });
     assert.equal(await page.getByTestId('crop-list').locator('li').count(), 2);
     multiSearch = await search();
+    const divider = page.getByTestId('likely-divider');
+    assert.equal(await divider.getAttribute('data-count'), '0');
+    assert.match(await divider.innerText(), /several crops are not verified/);
     await page.getByRole('button', { name: /^Rank 1:/ }).hover();
     await page.getByTestId('loupe').waitFor();
     assert.equal(await page.getByTestId('loupe-box').count(), 2);
@@ -294,6 +381,18 @@ describe('investigation workflow (issue 13) in the browser', { timeout: 600_000 
     assert.equal(await page.getByTestId('results-stale').count(), 0);
   });
 
+  it('a model pack imported in the app is installed, listed and recorded in the audit log', async () => {
+    const source = path.join(tmp, 'usb', 'field-pack');
+    makePack(source, 'field-pack');
+    await page.getByRole('navigation').getByRole('button', { name: /^Catalog/ }).click();
+    await page.getByLabel('Pack folder').fill(source);
+    await page.getByRole('button', { name: 'Import pack' }).click();
+    await page.getByTestId('notice').filter({ hasText: /Imported model pack Test/ }).waitFor();
+    await page.getByRole('radio', { name: /^Test/ }).waitFor();
+    assert.equal(await page.getByLabel('Pack folder').inputValue(), '', 'the form clears after an import');
+    await fs.access(path.join(tmp, 'home', 'packs', 'field-pack', 'manifest.json'));
+  });
+
   it('the examiner set in the UI signs what follows in the audit log, which verifies', async () => {
     await page.getByRole('navigation').getByRole('button', { name: /^Catalog/ }).click();
     await page.getByLabel('Examiner').fill('E2E Examiner');
@@ -311,7 +410,10 @@ describe('investigation workflow (issue 13) in the browser', { timeout: 600_000 
     assert.equal(records[0]!.event, 'case.tagged');
     assert.equal(records[0]!.examiner, 'E2E Examiner');
     const events = new Set(records.map((r) => r.event));
-    for (const e of ['catalog.opened', 'ingest.started', 'ingest.finished', 'search.run', 'relevance.marked', 'note.set', 'case.exported', 'case.untagged']) assert.ok(events.has(e), `${e} is in the log`);
+    for (const e of ['catalog.opened', 'ingest.started', 'ingest.finished', 'search.run', 'relevance.marked', 'note.set', 'case.exported', 'case.untagged', 'pack.imported']) assert.ok(events.has(e), `${e} is in the log`);
+    const imported = records.find((r) => r.event === 'pack.imported')!;
+    assert.equal(imported.data.packId, 'field-pack');
+    assert.equal(imported.data.source, path.join(tmp, 'usb', 'field-pack'));
     assert.ok(records.some((r) => r.event === 'catalog.opened' && r.data.client === 'web'));
   });
 

@@ -140,6 +140,9 @@ test('eval excludes the query image and reports baseline and adaptive figures', 
   }
   assert.ok(report.verifyMsMean > 0, 'verification took measurable time');
   assert.equal(report.verifyParams.k, 100);
+  // The divider figures (arithmetic in tests/unit/eval-metrics.test.ts): the scene cropped in query 1 is excluded.
+  assert.deepEqual(Object.keys(report.divider), ['likelyPerQuery', 'queriesWithLikely', 'precision', 'recall', 'referencePrecision']);
+  assert.ok(report.divider.recall >= 0 && report.divider.recall <= 0.5);
   // One simulated feedback round in the best mode, both strategies: the relevant scene, when among the first 10,
   // is confirmed and leads the ranking, so feedback never scores below the plain search here.
   assert.equal(report.feedback.mode, 'adaptive');

@@ -4,7 +4,7 @@
 // and a different manifest under an id already imported or already in a catalog (refused at ingest and at search).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openCatalog } from '../../db/CatalogStore.ts';
 import { encoderFingerprint, type PackManifest } from '../../native-models/runtime/packs/manifest.ts';
+import { makePack } from '../helpers/tinyPack.ts';
 import { DEFAULT_PACK_ID, PackRegistry } from '../../native-models/runtime/packs/registry.ts';
 import { MANIFEST_MAX_BYTES, verifyPack } from '../../native-models/runtime/packs/verify.ts';
 import { SearchService } from '../../electron/engine/search/SearchService.ts';
@@ -25,27 +26,6 @@ const root = mkdtempSync(join(tmpdir(), 'quari-sec-packs-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 const env = { ...process.env, QUARI_HOME: join(root, 'home') };
 
-
-/** A pack without a QuARI checkpoint: the encoder bytes are arbitrary, verification checks integrity. */
-function makePack(dir: string, id: string, encoder = 'stand-in encoder bytes'): PackManifest {
-  mkdirSync(join(dir, 'sub'), { recursive: true });
-  writeFileSync(join(dir, 'encoder.onnx'), encoder);
-  writeFileSync(join(dir, 'sub', 'extra.bin'), 'extra');
-  const files = Object.fromEntries(['encoder.onnx', 'sub/extra.bin'].map((p) => {
-    const bytes = readFileSync(join(dir, p));
-    return [p, { sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length }];
-  }));
-  const manifest: PackManifest = {
-    schema: 1, id, version: '1', name: 'Test', licence: 'MIT', embeddingDim: 8, descriptor: 'test',
-    image: {
-      model: 'encoder.onnx', inputName: 'image', featureMapOutput: 'f', featureChannels: 8, gemP: 3,
-      preprocessing: { inputSize: [224, 224], resize: 'squash', scale: 1, mean: [0, 0, 0], std: [1, 1, 1], channelOrder: 'RGB', layout: 'NHWC' },
-    },
-    files,
-  };
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  return manifest;
-}
 
 async function cliFails(args: string[], pattern: RegExp, timeoutMs = 20_000): Promise<void> {
   await assert.rejects(run(process.execPath, [CLI, ...args], { env, timeout: timeoutMs }), (err: { code?: number | string; killed?: boolean; stderr?: string }) => {

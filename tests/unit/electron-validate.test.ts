@@ -8,6 +8,7 @@ import { LIMITS, ValidationError, validateArgs } from '../../electron/shared/pro
 const VALID: Record<ApiMethod, unknown[]> = {
   getCatalogInfo: [],
   setActivePack: ['mobilenetv2-nsfwjs'],
+  importPack: [process.platform === 'win32' ? 'C:\\packs\\new' : '/media/usb/packs/new-pack'],
   chooseFolder: [],
   startIngest: [process.platform === 'win32' ? 'C:\\evidence' : '/mnt/evidence/case 7'],
   cancelIngest: ['run-12'],
@@ -133,6 +134,7 @@ test('strings are typed, bounded and free of control characters', () => {
   rejects('setActivePack', ['/abs/pack/dir'], /not a pack id/); // a folder path would reach the registry's path branch
   rejects('setActivePack', ['Mixed'], /not a pack id/);
   rejects('setActivePack', [7], /expected a string, got number/);
+  rejects('importPack', ['relative/pack'], /absolute folder path/);
   rejects('startIngest', ['relative/folder'], /absolute folder path/);
   rejects('startIngest', [`/a${'b'.repeat(LIMITS.path)}`], /at most 4096 characters/);
   rejects('startIngest', ['/mnt/ev\0il'], /control characters/);

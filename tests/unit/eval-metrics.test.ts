@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { averagePrecisionAt, recallAt, summarise } from '../../electron/engine/eval/metrics.ts';
+import { averagePrecisionAt, dividerSummary, recallAt, summarise } from '../../electron/engine/eval/metrics.ts';
 
 test('AP@100 on a hand-made ranking: relevant at ranks 1, 3 and 6 of 4 relevant', () => {
   const ranked = ['a', 'x', 'b', 'y', 'z', 'c', 'w'];
@@ -38,3 +38,19 @@ test('summarise averages per-query metrics', () => {
   assert.throws(() => summarise([]), /no queries/);
   assert.throws(() => averagePrecisionAt(['a'], new Set(), 100), /at least one relevant/);
 });
+
+test('the likely-matches divider: pooled precision above it, recall, and the reference ranking cut at the same depth', () => {
+  const d = dividerSummary([
+    // 3 hits above the divider, 2 relevant; the unverified ranking's first 3 hold 1 relevant.
+    { ranked: ['a', 'x', 'b', 'c'], likely: 3, reference: ['x', 'y', 'a', 'b'], relevant: new Set(['a', 'b', 'c', 'd']) },
+    // nothing above it
+    { ranked: ['z', 'e'], likely: 0, reference: ['e', 'z'], relevant: new Set(['e']) },
+  ]);
+  assert.equal(d.likelyPerQuery, 1.5);
+  assert.equal(d.queriesWithLikely, 0.5);
+  assert.equal(d.precision, 2 / 3);
+  assert.equal(d.recall, (2 / 4 + 0) / 2);
+  assert.equal(d.referencePrecision, 1 / 3);
+  assert.equal(dividerSummary([{ ranked: ['x'], likely: 0, reference: ['x'], relevant: new Set(['a']) }]).precision, null);
+});
+

@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { boxFromCorners, expandBox, matchLabel, moveBox, quadPoints, resizeBox, roundBox, toImagePoint } from '../../renderer/src/lib/geometry.ts';
-import { gridMetrics, scrollToReveal, stepSelection, visibleRange } from '../../renderer/src/lib/virtualGrid.ts';
+import { bandTop, gridMetrics, itemPosition, scrollToReveal, stepSelection, visibleRange } from '../../renderer/src/lib/virtualGrid.ts';
+import { likelyMatches } from '../../renderer/src/lib/confidence.ts';
+import type { SearchHit, VerificationStatus } from '../../electron/shared/api.ts';
 import { paneTransform, resetZoom, zoomAt } from '../../renderer/src/lib/zoom.ts';
 import { base64ToBytes, bytesToBase64, decodeWire, encodeWire } from '../../electron/shared/protocol/wire.ts';
 import { createWebSession } from '../../electron/web/host.ts';
@@ -53,6 +55,23 @@ describe('virtual grid', () => {
     assert.equal(scrollToReveal(0, 4, 180, 500, 600), 0);
     assert.equal(scrollToReveal(20, 4, 180, 0, 600), 5 * 180 + 180 - 600);
     assert.equal(scrollToReveal(5, 4, 180, 100, 600), 100);
+  });
+
+  it('a band after the first items starts the rest on a new row below it', () => {
+    const band = { after: 6, height: 40 };
+    const m = gridMetrics(20, 700, 160, 180, 10, band);
+    assert.equal(m.columns, 4);
+    assert.equal(m.rows, 2 + 4, 'six items fill two rows above the band, fourteen four rows below');
+    assert.equal(m.totalHeight, 6 * 180 + 40);
+    assert.equal(bandTop(4, 180, band), 2 * 180);
+    assert.deepEqual(itemPosition(5, 4, 180, band), { row: 1, column: 1, top: 180 });
+    assert.deepEqual(itemPosition(6, 4, 180, band), { row: 2, column: 0, top: 2 * 180 + 40 });
+    assert.deepEqual(itemPosition(11, 4, 180, band), { row: 3, column: 1, top: 3 * 180 + 40 });
+    // Scrolled to the row after the band: items from index 6 + 4 on are in view, minus one overscan row.
+    assert.deepEqual(visibleRange(20, 4, 180, 3 * 180 + 40, 180, 1, band), { start: 6, end: 18 });
+    assert.equal(scrollToReveal(6, 4, 180, 0, 300, band), 2 * 180 + 40 + 180 - 300);
+    // A band above every item (no likely match) shifts them all.
+    assert.deepEqual(itemPosition(0, 4, 180, { after: 0, height: 40 }), { row: 0, column: 0, top: 40 });
   });
 
   it('moves the selection by arrows and stops at the edges', () => {
@@ -129,5 +148,25 @@ describe('verified match outline', () => {
     assert.equal(matchLabel({ status: 'verified', inliers: 37 }), 'verified · 37 inliers');
     assert.equal(matchLabel({ status: 'unverified', inliers: 0 }), 'unverified · window match');
     assert.equal(matchLabel({ status: 'query-too-few-features', inliers: 0 }), 'unverified · crop has too few features');
+  });
+});
+
+describe('likely matches divider', () => {
+  const hits = (...statuses: VerificationStatus[]) => statuses.map((status) => ({ verification: { status, inliers: 0, matches: 0, quad: null } }) as unknown as SearchHit);
+
+  it('sits after the leading run of verified hits, whatever their scores', () => {
+    const l = likelyMatches(hits('verified', 'verified', 'unverified', 'verified', 'not-checked'));
+    assert.equal(l.count, 2);
+    assert.match(l.label, /2 likely matches \(verified\)/);
+    assert.match(l.legend, /does not depend on the crop's size/);
+    assert.equal(likelyMatches(hits('verified')).count, 1);
+  });
+
+  it('says why there is no likely match', () => {
+    assert.match(likelyMatches(hits('multi-region', 'multi-region')).label, /several crops are not verified/);
+    assert.match(likelyMatches(hits('query-too-few-features')).label, /too few features/);
+    assert.match(likelyMatches(hits('unverified', 'failed', 'not-checked')).label, /No hit was verified/);
+    assert.equal(likelyMatches(hits('not-checked')).count, 0);
+    assert.match(likelyMatches(hits('not-checked')).label, /restored search/);
   });
 });

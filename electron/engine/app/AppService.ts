@@ -43,6 +43,7 @@ import { ImageViews } from './imageViews.ts';
 import { IngestJobs } from './ingestJobs.ts';
 import { MediaLookup } from './media.ts';
 import { ActivePack } from './packs.ts';
+import { importPackAudited } from './packImport.ts';
 import { SearchSession, type MediaUrlBuilder } from './searchSession.ts';
 import { ivfIndexPath } from '../search/SearchService.ts';
 
@@ -84,7 +85,7 @@ class CatalogApp implements AppService {
   constructor(
     private readonly catalogPath: string,
     private readonly store: CatalogStore,
-    registry: PackRegistry,
+    private readonly registry: PackRegistry,
     mediaUrl: MediaUrlBuilder,
   ) {
     this.dataDir = catalogDataDir(catalogPath);
@@ -125,6 +126,13 @@ class CatalogApp implements AppService {
   async setActivePack(packId: string): Promise<CatalogInfo> {
     await this.packs.choose(packId);
     await this.session.drop();
+    return this.getCatalogInfo();
+  }
+
+  async importPack(folder: string): Promise<CatalogInfo> {
+    await importPackAudited(this.registry, this.store, folder).catch((err: Error) => {
+      throw new QuariApiError('bad-request', err.message);
+    });
     return this.getCatalogInfo();
   }
 

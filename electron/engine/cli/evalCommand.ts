@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { evalFeedback } from '../eval/feedbackEval.ts';
-import { summarise, type RetrievalSummary } from '../eval/metrics.ts';
+import { dividerSummary, summarise, type RetrievalSummary } from '../eval/metrics.ts';
 import type { Box } from '../../shared/api.ts';
 import { DEFAULT_VERIFY_PARAMS, verifyParams } from '../verify/params.ts';
 import { parse, positiveInt, requireString, type Command } from './args.ts';
@@ -17,8 +17,11 @@ JSON file. Each query is searched in three modes, with the query's own image exc
 "verified" (the full default pipeline: adaptive, or baseline without a checkpoint, then geometric verification of
 the --verify-k best hits, default ${DEFAULT_VERIFY_PARAMS.k}). Prints
 {"queries":n,"baseline":{"mAP@100","R@1","R@10","R@100"},"adaptive":{...},"verified":{...},"verifyMsMean":ms,
-"verifyParams":{...}}: AP over the first --top ranks, normalised by min(|relevant|, top); R@k = share of the relevant
-images in the first k; verifyMsMean = the mean time verification added per query.
+"verifyParams":{...},"divider":{...}}: AP over the first --top ranks, normalised by min(|relevant|, top); R@k = share of
+the relevant images in the first k; verifyMsMean = the mean time verification added per query; divider = what the
+results grid's "likely matches" line (after the leading verified hits of the verified mode) is worth: hits above it
+per query, the share of queries with any, their precision, the precision of the model's ranking cut at the same
+depth, and the share of the relevant images above it.
 --feedback adds "feedback": one simulated round of relevance feedback (the relevant images among the first 10 are
 marked, the rest of the 10 marked not relevant, the search runs again) in the best mode, for both ways of joining the
 marked regions to the query: {"mode","reviewed":10,"regions":{...},"queries":{...}}.`;
@@ -73,6 +76,7 @@ export const evalCommand: Command = {
       const modelModes = service.checkpointHash ? (['baseline', 'adaptive'] as const) : (['baseline'] as const);
       const modes = [...modelModes, 'verified'] as const;
       const rankings: Record<string, { ranked: string[]; relevant: Set<string> }[]> = { baseline: [], adaptive: [], verified: [] };
+      const divider: { ranked: string[]; likely: number; reference: string[]; relevant: Set<string> }[] = [];
       let verifyMs = 0;
       const missing = new Set<string>();
       for (const [i, q] of queries.entries()) {
@@ -87,7 +91,11 @@ export const evalCommand: Command = {
             { record: false, vectors, excludeImageIds: own ? [own.id] : [] },
           );
           rankings[mode]!.push({ ranked: result.hits.map((h) => h.path), relevant: new Set(q.relevant) });
-          if (mode === 'verified') verifyMs += result.verification?.ms ?? 0;
+          if (mode === 'verified') {
+            verifyMs += result.verification?.ms ?? 0;
+            const lead = result.hits.findIndex((h) => h.verification.status !== 'verified');
+            divider.push({ ranked: result.hits.map((h) => h.path), likely: lead === -1 ? result.hits.length : lead, reference: rankings[model]!.at(-1)!.ranked, relevant: new Set(q.relevant) });
+          }
         }
         if (process.stderr.isTTY) process.stderr.write(`\rquery ${i + 1}/${queries.length}`);
       }
@@ -100,7 +108,8 @@ export const evalCommand: Command = {
         verified: summarise(rankings.verified!, cutoff),
         verifyMsMean: +(verifyMs / queries.length).toFixed(1),
         verifyParams: verify,
-      } satisfies { queries: number; baseline: RetrievalSummary; adaptive: RetrievalSummary | null; verified: RetrievalSummary; verifyMsMean: number; verifyParams: object };
+        divider: dividerSummary(divider),
+      } satisfies { queries: number; baseline: RetrievalSummary; adaptive: RetrievalSummary | null; verified: RetrievalSummary; verifyMsMean: number; verifyParams: object; divider: object };
       const feedback = values.feedback
         ? await evalFeedback(service, store, queries.map((q) => ({ image: q.image, crops: q.crop ? [{ x: q.crop[0], y: q.crop[1], w: q.crop[2], h: q.crop[3] }] : [], relevant: new Set(q.relevant) })), { mode: modelModes.at(-1)!, k, cutoff })
         : undefined;
@@ -118,6 +127,9 @@ export const evalCommand: Command = {
           }
         }
         console.log(`${queries.length} queries; verification added ${report.verifyMsMean} ms per query on average (K = ${verify.k})`);
+        const d = report.divider;
+        const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
+        console.log(`likely-matches divider: ${d.likelyPerQuery.toFixed(2)} verified hits per query (${pct(d.queriesWithLikely)} of queries have one); ${pct(d.precision)} of them relevant (the unverified ranking cut at the same depth: ${pct(d.referencePrecision)}); ${pct(d.recall)} of the relevant images above it`);
       }
       return 0;
     } finally {

@@ -1,24 +1,32 @@
-// quari pack list | verify <id|dir> | import <dir>
+// quari pack list | verify <id|dir> | import <dir> [--catalog F]
+import { resolve } from 'node:path';
 import { PackRegistry } from '../../../native-models/runtime/packs/registry.ts';
+import { importPackAudited } from '../app/packImport.ts';
 import { parse, UsageError, type Command } from './args.ts';
+import { openCliCatalog } from './catalog.ts';
 import { terminalSafe } from './terminal.ts';
 
 const usage = `Usage:
   quari pack list [--json]            list built-in and imported model packs
   quari pack verify <id|dir> [--json] check a pack's manifest and every file's SHA-256
-  quari pack import <dir> [--json]    verify a pack folder and copy it into the user's pack folder
+  quari pack import <dir> [--catalog <file>] [--json]
+                                      verify a pack folder and copy it into the user's pack folder
 
-The user's pack folder is $QUARI_HOME/packs (default: $XDG_DATA_HOME/quari-workstation/packs).`;
+The user's pack folder is $QUARI_HOME/packs (default: $XDG_DATA_HOME/quari-workstation/packs). It serves every
+catalog, so an import is recorded ('pack.imported', with the manifest and checkpoint SHA-256) in the audit log of
+the catalog named by --catalog; every catalog also records 'pack.registered' when it first uses a pack.`;
 
 export const packCommand: Command = {
   synopsis: 'pack list|verify|import   manage model packs',
   usage,
   async run(argv) {
-    const parsed = parse(argv, { json: { type: 'boolean' } }, usage);
+    const parsed = parse(argv, { catalog: { type: 'string' }, json: { type: 'boolean' } }, usage);
     if (!parsed) return 0;
     const [action, target, ...extra] = parsed.positionals;
     const json = parsed.values.json === true;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    const catalogFile = parsed.values.catalog;
+    if (catalogFile !== undefined && action !== 'import') throw new UsageError(`--catalog is for pack import only (the audit log it records into)`);
     const registry = new PackRegistry();
 
     if (action === 'list') {
@@ -39,11 +47,17 @@ export const packCommand: Command = {
     }
     if (action === 'verify' || action === 'import') {
       if (!target) throw new UsageError(`pack ${action} needs a pack ${action === 'verify' ? 'id or folder' : 'folder'}`);
-      const pack = action === 'verify' ? await registry.load(target) : await registry.import(target);
-      const files = Object.keys(pack.manifest.files).length;
-      if (json) console.log(JSON.stringify({ id: pack.manifest.id, dir: pack.dir, ok: true, files }));
-      else console.log(`${pack.manifest.id}: ${action === 'verify' ? 'verified' : 'imported into'} ${terminalSafe(pack.dir)} (${files} files checked)`);
-      return 0;
+      const store = catalogFile === undefined ? null : openCliCatalog(catalogFile, 'pack');
+      try {
+        const pack = action === 'verify' ? await registry.load(target) : store ? await importPackAudited(registry, store, target) : await registry.import(target);
+        const files = Object.keys(pack.manifest.files).length;
+        const audited = store ? { auditedIn: resolve(catalogFile!) } : {};
+        if (json) console.log(JSON.stringify({ id: pack.manifest.id, dir: pack.dir, ok: true, files, ...audited }));
+        else console.log(`${pack.manifest.id}: ${action === 'verify' ? 'verified' : 'imported into'} ${terminalSafe(pack.dir)} (${files} files checked)${store ? `; recorded in the audit log of ${terminalSafe(resolve(catalogFile!))}` : ''}`);
+        return 0;
+      } finally {
+        store?.close();
+      }
     }
     throw new UsageError(action ? `unknown pack action "${action}"` : 'pack needs an action: list, verify or import');
   },

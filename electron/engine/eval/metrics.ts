@@ -46,3 +46,41 @@ export function summarise<T>(rankings: readonly { ranked: readonly T[]; relevant
     'R@100': mean((r) => recallAt(r.ranked, r.relevant, 100)),
   };
 }
+
+/** What the results grid's "likely matches" divider (the leading verified hits) is worth, pooled over queries. */
+export interface DividerSummary {
+  /** Mean number of hits above the divider per query. */
+  likelyPerQuery: number;
+  /** Share of the queries with at least one hit above it. */
+  queriesWithLikely: number;
+  /** Share of the hits above it that are relevant (pooled). */
+  precision: number | null;
+  /** Mean share of each query's relevant images that are above it. */
+  recall: number;
+  /** The same share for the first as many hits of the reference ranking (the model's, unverified): what a cut at that depth would give without verification. */
+  referencePrecision: number | null;
+}
+
+export function dividerSummary<T>(queries: readonly { ranked: readonly T[]; likely: number; reference: readonly T[]; relevant: ReadonlySet<T> }[]): DividerSummary {
+  if (queries.length === 0) throw new Error('no queries to summarise');
+  let likely = 0;
+  let relevantAbove = 0;
+  let referenceRelevant = 0;
+  let withLikely = 0;
+  let recall = 0;
+  for (const q of queries) {
+    const above = q.ranked.slice(0, q.likely).filter((x) => q.relevant.has(x)).length;
+    likely += q.likely;
+    relevantAbove += above;
+    referenceRelevant += q.reference.slice(0, q.likely).filter((x) => q.relevant.has(x)).length;
+    if (q.likely > 0) withLikely++;
+    recall += above / q.relevant.size;
+  }
+  return {
+    likelyPerQuery: likely / queries.length,
+    queriesWithLikely: withLikely / queries.length,
+    precision: likely > 0 ? relevantAbove / likely : null,
+    recall: recall / queries.length,
+    referencePrecision: likely > 0 ? referenceRelevant / likely : null,
+  };
+}

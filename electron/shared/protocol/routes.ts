@@ -115,6 +115,7 @@ export const REQUEST_BODY_BYTES: Readonly<Record<ApiMethod, number>> = {
   setSettings: SMALL_BODY_BYTES,
   importHashSet: SMALL_BODY_BYTES,
   cancelHashSetImport: SMALL_BODY_BYTES,
+  importPack: SMALL_BODY_BYTES,
   listHashSets: SMALL_BODY_BYTES,
   getKnownMatches: SMALL_BODY_BYTES,
 };

@@ -240,6 +240,7 @@ const VALIDATORS: Record<ApiMethod, ArgValidator> = {
   setActivePack: args((w, v) =>
     str(`${w} (packId)`, v, { min: 1, max: LIMITS.id, pattern: PACK_ID, patternHint: 'is not a pack id (lowercase letters, digits, ".", "_" or "-")' }),
   ),
+  importPack: args((w, v) => folderPath(`${w} (folder)`, v)),
   chooseFolder: args(),
   startIngest: args((w, v) => folderPath(`${w} (folder)`, v)),
   cancelIngest: args((w, v) => token(`${w} (runId)`, v)),

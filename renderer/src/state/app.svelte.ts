@@ -40,6 +40,9 @@ export interface GridDisplay {
   /** Hide hits already marked relevant or not relevant in the active case. */
   hideReviewed: boolean;
 }
+/** The query panel's width as the analyst dragged it (px; absent: the layout's default), kept for the next session. */
+const QUERY_PANEL_KEY = 'quari.queryPanelWidth';
+export const QUERY_PANEL_PX = { min: 240, max: 900 } as const;
 /** This tab's query, crops and the search on screen, so a reload (or a crash of the window) brings them back. */
 const SESSION_KEY = 'quari.session';
 /** Crops narrower or shorter than this hold too few pixels for a meaningful match; the UI warns about them. */
@@ -91,6 +94,7 @@ class AppState {
   compareOpen = $state(false);
   /** Results grid display: tile size, the matched region drawn on tiles, and hiding copies of the query photo. */
   grid = $state<GridDisplay>(loadGrid());
+  queryPanelWidth = $state<number | null>(loadQueryPanelWidth());
 
   cases = $state.raw<CaseSummary[]>([]);
   activeCase = $state.raw<CaseDetails | null>(null);
@@ -164,6 +168,13 @@ class AppState {
   get queryCopies(): number {
     const hits = this.response?.hits ?? [];
     return hits.filter((h) => this.isQueryCopy(h)).length;
+  }
+
+  /** null: back to the default width. The CSS clamps it to what the window leaves the results and case columns. */
+  setQueryPanelWidth(px: number | null) {
+    this.queryPanelWidth = px === null ? null : Math.round(Math.min(QUERY_PANEL_PX.max, Math.max(QUERY_PANEL_PX.min, px)));
+    if (this.queryPanelWidth === null) localStorage.removeItem(QUERY_PANEL_KEY);
+    else localStorage.setItem(QUERY_PANEL_KEY, String(this.queryPanelWidth));
   }
 
   setGrid(patch: Partial<GridDisplay>) {
@@ -296,6 +307,18 @@ class AppState {
       this.catalog = catalog;
       this.say(`Active model pack: ${this.activePack?.name ?? packId}`);
     }
+  }
+
+  /** True when the pack was imported (the form then clears). */
+  async importPack(folder: string): Promise<boolean> {
+    const before = new Set(this.catalog?.packs.map((p) => p.id));
+    const catalog = await this.task(`Verifying and importing the model pack in ${folder}…`, () => api().importPack(folder));
+    if (catalog) {
+      this.catalog = catalog;
+      const added = catalog.packs.find((p) => !before.has(p.id));
+      this.say(added ? `Imported model pack ${added.name}; choose it above to use it` : 'The pack was already imported (identical manifest)');
+    }
+    return !!catalog;
   }
 
   async chooseFolder(): Promise<string | null> {
@@ -567,6 +590,11 @@ class AppState {
       this.say(`Report written to ${result.path}`);
     }
   }
+}
+
+function loadQueryPanelWidth(): number | null {
+  const saved = Number(localStorage.getItem(QUERY_PANEL_KEY));
+  return Number.isFinite(saved) && saved >= QUERY_PANEL_PX.min && saved <= QUERY_PANEL_PX.max ? saved : null;
 }
 
 function loadGrid(): GridDisplay {

@@ -17,6 +17,8 @@ export interface SceneSet {
   objectScene: string;
   objectBox: Box;
   badFile: string;
+  /** Width of every scene, px. */
+  width: number;
 }
 
 
@@ -82,5 +84,5 @@ export async function makeScenes(folder: string, count = 12): Promise<SceneSet> 
   const whole = await fs.readFile(scenes[0]);
   const badFile = path.join(folder, 'corrupt-upload.jpg');
   await fs.writeFile(badFile, whole.subarray(0, Math.floor(whole.length * 0.4)));
-  return { folder, scenes, objectScene: scenes[objectIndex], objectBox, badFile };
+  return { folder, scenes, objectScene: scenes[objectIndex], objectBox, badFile, width: SCENE_W };
 }
