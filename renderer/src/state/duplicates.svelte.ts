@@ -124,8 +124,10 @@ class BrowserState {
       return app.task('Listing catalogued images…', () => api().browseImages({ offset, limit, ...(filter ? { filter } : {}) }).then((p) => ({ total: p.total, items: p.images })));
     },
     () => this.revision++,
-    // 200 images a page (the most a screen shows at the smallest tiles is ~150); two requests at once; 50 pages
-    // (10,000 images) kept.
+    // 200 images a page (a 2560×1440 screen shows ~150 tiles); 50 pages (10,000 images) kept. The engine answers
+    // one request at a time, so two in flight only overlap one page's transfer with the next query. Measured on
+    // 1,000,000 catalogued images (load 9–10): a page takes 86 ms at the start, 160 ms at the end (the count and
+    // OFFSET walk the id index), 0.36–0.90 s with a folder filter, so a jump to the end costs under a second.
     { pageSize: 200, maxInFlight: 2, maxPages: 50 },
   );
   private filter: SearchFilter | undefined;
