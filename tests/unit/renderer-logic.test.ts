@@ -1,10 +1,11 @@
-// The renderer's pure logic: crop geometry in image pixels, grid virtualisation, zoom/pan, the wire encoding
+// The renderer's pure logic: crop geometry in image pixels, grid virtualisation, on-demand pages of a long list, zoom/pan, the wire encoding
 // shared with the web host, and the host's media-URL rewriting.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { boxFromCorners, expandBox, matchLabel, moveBox, quadPoints, resizeBox, roundBox, toImagePoint } from '../../renderer/src/lib/geometry.ts';
 import { bandTop, gridMetrics, itemPosition, scrollToReveal, stepSelection, visibleRange } from '../../renderer/src/lib/virtualGrid.ts';
 import { likelyMatches } from '../../renderer/src/lib/confidence.ts';
+import { PagedList, type ListPage } from '../../renderer/src/lib/pagedList.ts';
 import type { SearchHit, VerificationStatus } from '../../electron/shared/api.ts';
 import { paneTransform, resetZoom, zoomAt } from '../../renderer/src/lib/zoom.ts';
 import { base64ToBytes, bytesToBase64, decodeWire, encodeWire } from '../../electron/shared/protocol/wire.ts';
@@ -80,6 +81,111 @@ describe('virtual grid', () => {
     assert.equal(stepSelection(0, 'ArrowLeft', 4, 10), 0);
     assert.equal(stepSelection(-1, 'ArrowRight', 4, 10), 0);
     assert.equal(stepSelection(3, 'End', 4, 10), 9);
+  });
+});
+
+describe('paged list (the catalog browser)', () => {
+  /** A list of `total` numbers whose page requests are answered only when the test says so. */
+  function fakeList(total: number, options = { pageSize: 10, maxInFlight: 2, maxPages: 4 }) {
+    const calls: { offset: number; limit: number; answer: (ok?: boolean) => Promise<void> }[] = [];
+    let changes = 0;
+    const list = new PagedList<number>(
+      (offset, limit) =>
+        new Promise<ListPage<number> | undefined>((resolve) => {
+          calls.push({
+            offset,
+            limit,
+            answer: async (ok = true) => {
+              resolve(ok ? { total, items: Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => offset + i) } : undefined);
+              await new Promise((r) => setImmediate(r));
+            },
+          });
+        }),
+      () => changes++,
+      options,
+    );
+    return { list, calls, changes: () => changes };
+  }
+
+  it('fetches the first page to learn the total, then only the pages of the rows in view', async () => {
+    const { list, calls } = fakeList(1000);
+    list.want(0, 0);
+    assert.deepEqual(calls.map((c) => c.offset), [0]);
+    await calls[0]!.answer();
+    assert.equal(list.total, 1000);
+    assert.equal(list.at(7), 7);
+    assert.equal(list.at(10), undefined);
+    list.want(500, 525);
+    assert.deepEqual(calls.map((c) => c.offset), [0, 500, 510], 'pages 50 and 51, not the 48 scrolled past');
+  });
+
+  it('never asks twice for a page, and keeps at most maxInFlight requests out', async () => {
+    const { list, calls } = fakeList(1000);
+    list.want(0, 1);
+    await calls[0]!.answer();
+    list.want(0, 40);
+    list.want(0, 40);
+    assert.deepEqual(calls.map((c) => c.offset), [0, 10, 20], 'page 0 cached; pages 1 and 2 out, page 3 waits');
+    await calls[1]!.answer();
+    assert.deepEqual(calls.map((c) => c.offset), [0, 10, 20, 30], 'a freed slot takes the waiting page');
+    list.want(0, 40);
+    assert.equal(calls.length, 4);
+  });
+
+  it('forgets the waiting pages of a view scrolled past', async () => {
+    const { list, calls } = fakeList(1000);
+    list.want(0, 1);
+    await calls[0]!.answer();
+    list.want(100, 140);
+    list.want(900, 910);
+    await calls[1]!.answer();
+    await calls[2]!.answer();
+    assert.deepEqual(calls.map((c) => c.offset), [0, 100, 110, 900]);
+  });
+
+  it('drops the least recently shown pages past the cap and fetches them again when shown', async () => {
+    const { list, calls } = fakeList(1000);
+    for (const p of [0, 1, 2, 3, 4]) {
+      list.want(p * 10, p * 10 + 1);
+      await calls.at(-1)!.answer();
+    }
+    assert.equal(list.at(5), undefined, 'page 0 dropped for page 4');
+    assert.equal(list.at(15), 15);
+    list.want(0, 1);
+    assert.equal(calls.at(-1)!.offset, 0);
+  });
+
+  it('a reset ignores answers from before it, yet counts their requests against the bound', async () => {
+    const { list, calls, changes } = fakeList(1000);
+    list.want(0, 20);
+    assert.equal(calls.length, 2);
+    list.reset();
+    list.want(0, 20);
+    assert.equal(calls.length, 2, 'both slots still held by the stale requests');
+    await calls[0]!.answer();
+    assert.equal(list.at(0), undefined, 'a stale answer is not cached');
+    assert.equal(changes(), 0);
+    assert.deepEqual(calls.map((c) => c.offset), [0, 10, 0]);
+    await calls[2]!.answer();
+    assert.equal(list.at(0), 0);
+    assert.equal(list.total, 1000);
+  });
+
+  it('asks again for a page whose request failed, when it is next in view', async () => {
+    const { list, calls } = fakeList(1000);
+    list.want(0, 1);
+    await calls[0]!.answer(false);
+    assert.equal(list.loaded, false);
+    list.want(0, 1);
+    assert.deepEqual(calls.map((c) => c.offset), [0, 0]);
+  });
+
+  it('does not ask past the end of the list', async () => {
+    const { list, calls } = fakeList(25);
+    list.want(0, 1);
+    await calls[0]!.answer();
+    list.want(0, 1000);
+    assert.deepEqual(calls.map((c) => c.offset), [0, 10, 20]);
   });
 });
 

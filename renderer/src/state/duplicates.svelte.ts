@@ -3,6 +3,7 @@
 import type { BrowsedImage, DuplicateStacks, ImageDetails, KnownFilter, KnownMatchInfo, SearchFilter, SearchRequest, StackTier } from '../../../electron/shared/api.ts';
 import { api } from '../api/index.ts';
 import { fileName } from '../lib/format.ts';
+import { PagedList } from '../lib/pagedList.ts';
 import { app } from './app.svelte.ts';
 
 export const TIER_LABELS: Record<StackTier, string> = {
@@ -113,20 +114,48 @@ export function knownBadge(matches: readonly KnownMatchInfo[]): { kind: 'of-inte
   return { kind: 'ignorable', label: 'known', title };
 }
 
-const BROWSE_PAGE = 200;
-
-/** The catalog browser: pages of the images the search filters allow. */
+/** The catalog browser: the images the search filters allow, fetched in pages as the grid scrolls them into view. */
 class BrowserState {
-  images = $state.raw<BrowsedImage[]>([]);
-  total = $state(0);
+  /** Bumped when a page arrives or the list is reset: the grid reads it to redraw. */
+  revision = $state(0);
+  private readonly list = new PagedList<BrowsedImage>(
+    (offset, limit) => {
+      const filter = this.filter;
+      return app.task('Listing catalogued images…', () => api().browseImages({ offset, limit, ...(filter ? { filter } : {}) }).then((p) => ({ total: p.total, items: p.images })));
+    },
+    () => this.revision++,
+    // 200 images a page (a 2560×1440 screen shows ~150 tiles); 50 pages (10,000 images) kept. The engine answers
+    // one request at a time, so two in flight only overlap one page's transfer with the next query. Measured on
+    // 1,000,000 catalogued images (load 9–10): a page takes 86 ms at the start, 160 ms at the end (the count and
+    // OFFSET walk the id index), 0.36–0.90 s with a folder filter, so a jump to the end costs under a second.
+    { pageSize: 200, maxInFlight: 2, maxPages: 50 },
+  );
+  private filter: SearchFilter | undefined;
 
-  async load(more = false) {
-    const offset = more ? this.images.length : 0;
-    const filter = searchFilters.filter(app.activeCase?.caseId ?? null);
-    const page = await app.task('Listing catalogued images…', () => api().browseImages({ offset, limit: BROWSE_PAGE, ...(filter ? { filter } : {}) }));
-    if (!page) return;
-    this.images = more ? [...this.images, ...page.images] : page.images;
-    this.total = page.total;
+  get total(): number {
+    void this.revision;
+    return this.list.total;
+  }
+
+  get loaded(): boolean {
+    void this.revision;
+    return this.list.loaded;
+  }
+
+  at(index: number): BrowsedImage | undefined {
+    void this.revision;
+    return this.list.at(index);
+  }
+
+  /** Starts over with the current search filters (the grid then asks for the rows it shows). */
+  reset() {
+    this.filter = searchFilters.filter(app.activeCase?.caseId ?? null);
+    this.list.reset();
+    this.revision++;
+  }
+
+  want(start: number, end: number) {
+    this.list.want(start, end);
   }
 }
 
