@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { checkId } from './connection.ts';
 import { CatalogError } from './errors.ts';
+import { appendSessionAudit, audited } from './session.ts';
 import type { HashSetInput, HashSetRecord, HashSetRow, KnownMatch, KnownStats, VicsCategoryRow } from './Interface.ts';
 
 /** hash_type codes of hash_set_entries, by hex length and by name. */
@@ -79,7 +80,22 @@ export function importHashSet(
           .run(id).changes;
         db.prepare(`UPDATE hash_sets SET hash_count = ? WHERE id = ?`).run(stored, id);
         matchSet(db, id);
-        return getHashSet(db, id)!;
+        const set = getHashSet(db, id)!;
+        // In the same transaction: a set is never in the catalog without the record of where it came from.
+        appendSessionAudit(db, 'hashset.imported', {
+          setId: set.id,
+          name: set.name,
+          format: set.format,
+          kind: set.kind,
+          version: set.version,
+          sourceFile: set.sourceFile,
+          sourceSha256: set.sourceSha256,
+          sourceBytes: set.sourceBytes,
+          records: set.records,
+          hashes: set.hashCount,
+          matchedImages: set.matchedImages,
+        });
+        return set;
       })
       .immediate();
   } finally {
@@ -109,7 +125,11 @@ export function listHashSets(db: Database.Database): HashSetRow[] {
 /** Deletes the set, its entries and its matches. */
 export function deleteHashSet(db: Database.Database, id: number): void {
   checkId('deleteHashSet', id);
-  if (db.prepare(`DELETE FROM hash_sets WHERE id = ?`).run(id).changes !== 1) throw new CatalogError('not-found', 'id', `deleteHashSet: no hash set with id ${id}`);
+  audited(db, 'hashset.deleted', () => {
+    const set = getHashSet(db, id);
+    if (!set || db.prepare(`DELETE FROM hash_sets WHERE id = ?`).run(id).changes !== 1) throw new CatalogError('not-found', 'id', `deleteHashSet: no hash set with id ${id}`);
+    return set;
+  }, (set) => ({ setId: set.id, name: set.name, sourceSha256: set.sourceSha256, matchedImages: set.matchedImages }));
 }
 
 /** The sets image `imageId` is in, with the category each gives it. */

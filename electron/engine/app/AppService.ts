@@ -104,6 +104,7 @@ class CatalogApp implements AppService {
     this.hashSetImports = new HashSetImports({
       catalogPath,
       dataDir: this.dataDir,
+      examiner: () => store.examiner(),
       publish: (progress) => this.events.emit('event', { type: 'hashset-import-progress', progress }),
     });
   }

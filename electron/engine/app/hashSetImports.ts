@@ -15,6 +15,8 @@ import { HashSetImportCancelled, type ImportFileProgress } from '../hashsets/imp
 export interface HashSetImportsOptions {
   catalogPath: string;
   dataDir: string;
+  /** Who the import is by: the worker's own connection records the set under this session's examiner. */
+  examiner(): string;
   publish(progress: HashSetImportProgress): void;
 }
 
@@ -41,6 +43,7 @@ export class HashSetImports {
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.format ? { format: input.format } : {}),
       ...(input.kind ? { kind: input.kind } : {}),
+      examiner: this.options.examiner(),
       signal: controller.signal,
       onProgress: (p: ImportFileProgress) => publish({ state: p.phase, records: p.records, fraction: p.fraction, recordsPerSecond: p.recordsPerSecond, seconds: p.seconds }),
     });

@@ -13,11 +13,13 @@ export interface ThreadImportOptions extends Omit<HashSetImportOptions, 'onProgr
   onProgress?: (p: ImportFileProgress) => void;
   /** Aborting it cancels the import between two records (nothing is imported). */
   signal?: AbortSignal;
+  /** The examiner the audit record names (the worker's connection has no session of its own). */
+  examiner?: string;
 }
 
 /** Imports `file` into the catalog at `catalogPath` on a worker thread with its own connection. */
 export async function importHashSetInThread(catalogPath: string, file: string, options: ThreadImportOptions = {}): Promise<HashSetImportResult> {
-  const { onProgress, signal, ...rest } = options;
+  const { onProgress, signal, examiner, ...rest } = options;
   const cancel = new SharedArrayBuffer(4);
   const flag = new Int32Array(cancel);
   const onAbort = () => Atomics.store(flag, 0, 1);
@@ -28,7 +30,7 @@ export async function importHashSetInThread(catalogPath: string, file: string, o
     pool = await WorkerPool.open<ImportReply, PoolSlot>(WORKER_URL, 1, { what: 'hash-set import worker', loading: 'the catalog' }, (worker) => ({ worker, busy: 0 }), {
       onNotice: (m) => onProgress?.((m as ImportNotice).progress),
     });
-    const reply = await pool.request(pool.slots[0]!, (id) => ({ id, catalogPath, file, options: rest, cancel }) satisfies ImportRequest);
+    const reply = await pool.request(pool.slots[0]!, (id) => ({ id, catalogPath, file, options: rest, cancel, ...(examiner ? { examiner } : {}) }) satisfies ImportRequest);
     return reply.set;
   } catch (err) {
     if (err instanceof WorkerError && err.code === 'cancelled') throw new HashSetImportCancelled(err.message);

@@ -21,6 +21,8 @@ export interface ImportRequest {
   file: string;
   options: Omit<HashSetImportOptions, 'onProgress' | 'cancelled'>;
   cancel: SharedArrayBuffer;
+  /** The calling session's examiner, for the import's audit record. */
+  examiner?: string;
 }
 
 /** 'input': the file's fault (HashSetInputError); 'cancelled': the flag was set; no code: the catalog's failure. */
@@ -40,7 +42,7 @@ port.on('message', async (msg: ImportRequest | 'close') => {
   const flag = new Int32Array(msg.cancel);
   let store: CatalogStore | undefined;
   try {
-    store = openCatalog(msg.catalogPath);
+    store = openCatalog(msg.catalogPath, msg.examiner ? { examiner: msg.examiner } : {});
     const set = await importHashSetFile(store, msg.file, {
       ...msg.options,
       onProgress: (progress) => port.postMessage({ progress } satisfies ImportNotice),
