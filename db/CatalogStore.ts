@@ -90,6 +90,7 @@ function catalogStore(db: Database.Database, file: string): CatalogStore {
     getEmbedding: (imageId, packId) => embeddings.getEmbedding(db, imageId, packId),
     loadEmbeddings: (packId, options) => embeddings.loadEmbeddings(db, packId, options),
     loadEmbeddingsOf: (packId, imageIds) => embeddings.loadEmbeddingsOf(db, packId, imageIds),
+    embeddedImageIds: (packId) => embeddings.embeddedImageIds(db, packId),
 
     createCase: (input) => cases.createCase(db, input),
     getCase: (id) => cases.getCase(db, id),

@@ -482,6 +482,8 @@ export interface CatalogStore {
   loadEmbeddings(packId: string, options?: LoadEmbeddingsOptions): LoadedEmbeddings;
   /** The embeddings of the given images (ascending id; images without one are left out): stage 2 over a disk index. */
   loadEmbeddingsOf(packId: string, imageIds: readonly number[]): LoadedEmbeddings;
+  /** The ids of the images with an embedding of the pack, ascending (no vectors read). */
+  embeddedImageIds(packId: string): Uint32Array;
 
   // Cases, categories, tags, notes
   /** Creates the case and its categories atomically. */

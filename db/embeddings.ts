@@ -134,6 +134,13 @@ export function loadEmbeddings(db: Db, packId: string, options?: LoadEmbeddingsO
   return collectEmbeddings(db, 'loadEmbeddings', packId, dim, [packId, after, limit], summary, rows);
 }
 
+/** The ids of the images with an embedding of the pack, ascending: the primary key alone, no vector is read. */
+export function embeddedImageIds(db: Db, packId: string): Uint32Array {
+  packDim(db, 'embeddedImageIds', packId);
+  const ids = sql(db, `SELECT image_id FROM embeddings WHERE pack_id = ? ORDER BY image_id`).pluck().all(packId) as number[];
+  return Uint32Array.from(ids);
+}
+
 /** The embeddings of the given images (ascending id; images without one are left out): stage 2 over a disk index. */
 export function loadEmbeddingsOf(db: Db, packId: string, imageIds: readonly number[]): LoadedEmbeddings {
   const dim = packDim(db, 'loadEmbeddingsOf', packId);

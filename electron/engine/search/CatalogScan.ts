@@ -35,10 +35,7 @@ export class CatalogScan implements CandidateSource {
   }
 
   allImageIds(): Uint32Array {
-    const parts = [...this.pages()].map((p) => p.allImageIds());
-    const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-    return out;
+    return this.store.embeddedImageIds(this.packId);
   }
 
   async topImages(queries: readonly Float32Array[], k: number): Promise<ImageHits[]> {
