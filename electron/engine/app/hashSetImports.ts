@@ -7,8 +7,9 @@
 // itself or its journal files, and that is a regular file of at most HASH_SET_MAX_BYTES whose bytes do not change
 // or grow while they are read (the readers); what an error quotes of the file is short and escaped (quoteContent).
 import { realpathSync } from 'node:fs';
-import { basename, sep } from 'node:path';
+import { basename } from 'node:path';
 import { QuariApiError, type HashSetFormat, type HashSetImportProgress, type HashSetInfo, type HashSetKind } from '../../shared/api.ts';
+import { isPathInside } from '../../shared/paths.ts';
 import { importHashSetInThread } from '../hashsets/ImportThread.ts';
 import { HashSetImportCancelled, type ImportFileProgress } from '../hashsets/importFile.ts';
 
@@ -92,7 +93,7 @@ export class HashSetImports {
     } catch {
       // no data folder yet: nothing can lie in it
     }
-    if (file.startsWith(`${dataDir}${sep}`)) throw new QuariApiError('bad-request', `importHashSet: ${path} lies in the catalog's own data folder`);
+    if (isPathInside(file, dataDir)) throw new QuariApiError('bad-request', `importHashSet: ${path} lies in the catalog's own data folder`);
     if ([catalog, `${catalog}-wal`, `${catalog}-shm`, `${catalog}-journal`].includes(file)) {
       throw new QuariApiError('bad-request', `importHashSet: ${path} is the catalog itself (or its journal), not a hash set`);
     }
