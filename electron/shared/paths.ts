@@ -31,11 +31,6 @@ export function isSameOrInside(child: string, parent: string): boolean {
   return c === p || isPathInside(c, p);
 }
 
-/** True when `child` lies strictly inside at least one of `roots`. */
-export function isInsideAnyRoot(child: string, roots: readonly string[], pathApi: PathApi = path): boolean {
-  return roots.some((root) => isPathInside(child, root, pathApi));
-}
-
 /**
  * Checks that the file open on `handle` lies inside `root` (a real path), on the descriptor rather than on a path, so
  * nothing swapped between a caller's containment check and its open — a folder on the way replaced by a link out

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isInsideAnyRoot, isPathInside, resolveServableFile } from '../../electron/shared/paths.ts';
+import { isPathInside, resolveServableFile } from '../../electron/shared/paths.ts';
 
 describe('isPathInside (posix)', () => {
   const p = path.posix;
@@ -56,13 +56,6 @@ describe('isPathInside (win32)', () => {
       assert.equal(isPathInside(child, parent, w), expected);
     });
   }
-});
-
-test('isInsideAnyRoot accepts a file under any one root and nothing with no roots', () => {
-  const p = path.posix;
-  assert.equal(isInsideAnyRoot('/b/x.jpg', ['/a', '/b'], p), true);
-  assert.equal(isInsideAnyRoot('/c/x.jpg', ['/a', '/b'], p), false);
-  assert.equal(isInsideAnyRoot('/a/x.jpg', [], p), false);
 });
 
 describe('resolveServableFile on a real file system', () => {
