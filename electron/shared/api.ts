@@ -165,7 +165,9 @@ export interface Point {
 
 /**
  * - verified: a homography with at least minInliers inliers; `quad` is the query crop's outline in the hit (pixels,
- *   corners top-left, top-right, bottom-right, bottom-left) and `box` its bounding box. Verified hits rank first.
+ *   corners top-left, top-right, bottom-right, bottom-left of the crop) and `box` its bounding box. Verified hits
+ *   rank first. `mirrored`: the hit shows the crop mirrored left–right (a selfie camera, a mirror, a flipped
+ *   repost), so its outline turns the other way.
  * - unverified: checked, no plausible fit; the hit keeps its window box and model score order.
  * - failed: the image's features could not be computed (`error` says why); treated as unverified.
  * - not-checked: ranked below the verification depth K, or verification turned off.
@@ -179,6 +181,7 @@ export interface HitVerification {
   inliers: number;
   matches: number;
   quad: Point[] | null;
+  mirrored: boolean;
   error?: string;
 }
 

@@ -251,9 +251,10 @@ describe('web host media URLs', () => {
 describe('verified match outline', () => {
   it('scales the quadrilateral into SVG points and labels verified and unverified hits', () => {
     assert.equal(quadPoints([{ x: 10, y: 20 }, { x: 110, y: 22 }, { x: 108, y: 90 }, { x: 12, y: 88 }], 0.5), '5.0,10.0 55.0,11.0 54.0,45.0 6.0,44.0');
-    assert.equal(matchLabel({ status: 'verified', inliers: 37 }), 'verified · 37 inliers');
-    assert.equal(matchLabel({ status: 'unverified', inliers: 0 }), 'unverified · window match');
-    assert.equal(matchLabel({ status: 'query-too-few-features', inliers: 0 }), 'unverified · crop has too few features');
+    assert.equal(matchLabel({ status: 'verified', inliers: 37, mirrored: false }), 'verified · 37 inliers');
+    assert.equal(matchLabel({ status: 'verified', inliers: 21, mirrored: true }), 'verified mirrored · 21 inliers');
+    assert.equal(matchLabel({ status: 'unverified', inliers: 0, mirrored: false }), 'unverified · window match');
+    assert.equal(matchLabel({ status: 'query-too-few-features', inliers: 0, mirrored: false }), 'unverified · crop has too few features');
   });
 });
 

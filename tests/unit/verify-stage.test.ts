@@ -1,6 +1,7 @@
 // Stage 3 on real OpenCV.js workers and real JPEG files: a textured object pasted (scaled) into one scene is
 // verified there with its outline where it was pasted, a scene without it is not, verified hits move first, a
-// flat-colour crop keeps the model order and says so, and an unreadable hit is recorded without failing the run.
+// flat-colour crop keeps the model order and says so, an unreadable hit is recorded without failing the run, and
+// the object pasted mirrored is verified only when the mirrored crop is matched too, its outline turned over.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,20 +22,24 @@ let objectPath: string;
 let flatPath: string;
 let sceneA: string;
 let sceneB: string;
+let sceneMirrored: string;
 
 before(async () => {
   const object = await sharp(shapesSvg(300, 225, 7, 250)).png().toBuffer();
   objectPath = join(dir, 'object.png');
   writeFileSync(objectPath, object);
-  const scene = async (seed: number, paste: boolean) => {
+  const scene = async (seed: number, paste: 'no' | 'yes' | 'mirrored') => {
     let img = sharp(shapesSvg(1200, 900, seed, 120));
-    if (paste) img = sharp(await img.png().toBuffer()).composite([{ input: await sharp(object).resize(OBJECT.w, OBJECT.h).toBuffer(), left: OBJECT.x, top: OBJECT.y }]);
+    const pasted = paste === 'mirrored' ? sharp(object).flop() : sharp(object);
+    if (paste !== 'no') img = sharp(await img.png().toBuffer()).composite([{ input: await pasted.resize(OBJECT.w, OBJECT.h).toBuffer(), left: OBJECT.x, top: OBJECT.y }]);
     return img.jpeg({ quality: 85 }).toBuffer();
   };
   sceneA = join(dir, 'a.jpg');
   sceneB = join(dir, 'b.jpg');
-  writeFileSync(sceneA, await scene(21, true));
-  writeFileSync(sceneB, await scene(22, false));
+  sceneMirrored = join(dir, 'm.jpg');
+  writeFileSync(sceneA, await scene(21, 'yes'));
+  writeFileSync(sceneB, await scene(22, 'no'));
+  writeFileSync(sceneMirrored, await scene(23, 'mirrored'));
   flatPath = join(dir, 'flat.png');
   writeFileSync(flatPath, await sharp({ create: { width: 200, height: 150, channels: 3, background: '#808080' } }).png().toBuffer());
   pool = await VerifyPool.open(2);
@@ -78,6 +83,29 @@ test('the pasted object is verified where it was pasted and ranks first; other h
   assert.deepEqual(summary.failed.map((f) => f.path), [join(dir, 'missing.jpg')]);
   assert.equal(summary.verified, 1);
   assert.equal(summary.checked, 3);
+});
+
+test('the object pasted mirrored verifies only with the mirrored crop, flagged mirrored, its outline turned over', async () => {
+  const params = verifyParams();
+  const query = await queryGray(objectPath, null, params);
+  const direct = await verifyHits(pool, query, [hit(sceneMirrored, 0.9), hit(sceneA, 0.5)], { ...params, mirror: 0 });
+  assert.equal(direct.hits.find((h) => h.path === sceneMirrored)!.verification.status, 'unverified');
+  assert.equal(direct.hits[0]!.verification.mirrored, false);
+  const { hits } = await verifyHits(pool, query, [hit(sceneB, 0.9), hit(sceneMirrored, 0.8), hit(sceneA, 0.5)], params);
+  const byPath = new Map(hits.map((h) => [h.path, h.verification]));
+  const v = byPath.get(sceneMirrored)!;
+  assert.equal(v.status, 'verified');
+  assert.equal(v.mirrored, true);
+  assert.equal(byPath.get(sceneA)!.mirrored, false); // the unmirrored copy still fits directly
+  assert.equal(byPath.get(sceneB)!.status, 'unverified');
+  // The crop's own top-left corner lies at the pasted rectangle's top-right, and so on.
+  const expected = [
+    [OBJECT.x + OBJECT.w, OBJECT.y],
+    [OBJECT.x, OBJECT.y],
+    [OBJECT.x, OBJECT.y + OBJECT.h],
+    [OBJECT.x + OBJECT.w, OBJECT.y + OBJECT.h],
+  ];
+  v.quad!.forEach((p, i) => assert.ok(Math.hypot(p.x - expected[i]![0]!, p.y - expected[i]![1]!) < 12, `corner ${i}: ${JSON.stringify(p)}`));
 });
 
 test('a crop of the query photo is verified too (crop coordinates in the photo)', async () => {
@@ -128,6 +156,7 @@ test('candidate regions are the window grown around its centre and clamped to th
 test('verification parameters name the one at fault', () => {
   assert.throws(() => verifyParams({ k: -1 }), /"k" must be an integer in \[0, 10000\]/);
   assert.throws(() => verifyParams({ ratio: 2 }), /"ratio"/);
+  assert.throws(() => verifyParams({ mirror: 0.5 }), /"mirror" must be an integer in \[0, 1\]/);
   assert.throws(() => verifyParams({ inlier: 3 }), /"inlier" is unknown/);
   assert.equal(verifyParams({ k: 0 }).k, 0);
 });

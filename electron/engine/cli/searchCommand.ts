@@ -20,9 +20,9 @@ applied; repeat it for several regions) restricts the query to regions; with sev
 its best match to each region. --mode adaptive (the default when the pack ships a QuARI checkpoint) rescores the
 --k best images of the plain search (default ${DEFAULT_K}; 0 = the whole catalog) with QuARI; --top hits are printed
 (default ${DEFAULT_TOP}). Then the --verify-k best hits (default ${DEFAULT_VERIFY_PARAMS.k}; 0 = off; single-region
-queries) are verified geometrically: local features of the crop matched in the hit and a homography fitted; verified
-hits rank first by inliers and their box is the fitted outline's. The search and every parameter are recorded in the
-catalog's history.
+queries) are verified geometrically: local features of the crop (and of its mirror image) matched in the hit and a
+homography fitted; verified hits rank first by inliers and their box is the fitted outline's. The search and every
+parameter are recorded in the catalog's history.
 
 Filters apply inside the search, before --k and --top are cut: --folder (images at or below an absolute folder),
 --captured-from/--captured-to (EXIF capture time, YYYY-MM-DD[THH[:MM[:SS]]], inclusive at the precision given),
@@ -31,7 +31,8 @@ Filters apply inside the search, before --k and --top are cut: --folder (images 
 NSRL; only those in an of-interest set such as VICS). --stack-tier folds lower-ranked duplicates of a hit (see
 quari dupes) under it (default none: every copy is a hit).
 With --json each hit is one line:
-{"rank","path","score","baselineScore","box","verification":{"status","inliers","quad"[,"error"]}}, plus, with a
+{"rank","path","score","baselineScore","box","verification":{"status","inliers","quad"[,"mirrored":true][,"error"]}}
+("mirrored": the crop was found mirrored left–right), plus, with a
 --stack-tier, "stack": null or {"stackId","tier","size","folded":[image ids]}.`;
 
 export const searchCommand: Command = {
@@ -96,10 +97,10 @@ export const searchCommand: Command = {
         const v = hit.verification;
         const quad = v.quad ? v.quad.flatMap((p) => [Math.round(p.x), Math.round(p.y)]) : null;
         if (values.json) {
-          const line = { rank: hit.rank, path: hit.path, score: hit.score, baselineScore: hit.baselineScore, box, verification: { status: v.status, inliers: v.inliers, quad, ...(v.error ? { error: v.error } : {}) } };
+          const line = { rank: hit.rank, path: hit.path, score: hit.score, baselineScore: hit.baselineScore, box, verification: { status: v.status, inliers: v.inliers, quad, ...(v.mirrored ? { mirrored: true } : {}), ...(v.error ? { error: v.error } : {}) } };
           console.log(JSON.stringify(stackTier === 'none' ? line : { ...line, stack: hit.stack }));
         } else {
-          const tag = v.status === 'verified' ? `verified ${v.inliers} inliers, quad ${quad!.join(',')}` : v.status;
+          const tag = v.status === 'verified' ? `verified${v.mirrored ? ' mirrored' : ''} ${v.inliers} inliers, quad ${quad!.join(',')}` : v.status;
           const stack = hit.stack ? `  (${hit.stack.tier} stack of ${hit.stack.size}, ${hit.stack.folded.length} folded)` : '';
           console.log(`${String(hit.rank).padStart(4)}  ${hit.score.toFixed(4)}  (baseline ${hit.baselineScore.toFixed(4)})  ${terminalSafe(hit.path)}  [${box.join(',')}]  ${tag}${stack}`);
         }

@@ -1,7 +1,8 @@
 // One verification of a query crop against one candidate region with OpenCV: ORB keypoints and descriptors,
 // brute-force Hamming 2-NN matching with Lowe's ratio test, a RANSAC homography, and the crop's outline mapped
 // through it. A fit counts only when enough matches are inliers and the mapped outline is a plausible view of
-// the crop (convex, same orientation, not collapsed), so that a degenerate homography never draws a region.
+// the crop (convex, same orientation, not collapsed), so that a degenerate homography never draws a region. A
+// mirrored view is found by matching the mirrored crop (mirrorGray), whose fit then is a proper view of it.
 import type { Cv, CvMat } from './opencv.ts';
 import type { VerifyParams } from './params.ts';
 
@@ -98,6 +99,25 @@ export function matchPair(cv: Cv, query: Features, queryWidth: number, queryHeig
     inlierMask.delete();
     h?.delete();
   }
+}
+
+/** The image mirrored left–right (a new buffer). */
+export function mirrorGray(image: GrayImage): GrayImage {
+  const { data, width, height } = image;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let x = 0; x < width; x++) out[row + x] = data[row + width - 1 - x]!;
+  }
+  return { data: out, width, height };
+}
+
+/**
+ * A fit of the mirrored crop, as the outline of the crop itself: the mirrored crop's corners TL, TR, BR, BL are the
+ * crop's TR, TL, BL, BR, so the crop's own TL, TR, BR, BL are entries 1, 0, 3, 2 (the result turns the other way).
+ */
+export function unmirrorQuad(q: readonly number[]): number[] {
+  return [1, 0, 3, 2].flatMap((c) => [q[2 * c]!, q[2 * c + 1]!]);
 }
 
 /** The rectangle [0,w]×[0,h] through homography `m` (row-major 3×3); null when a corner maps to infinity. */

@@ -27,6 +27,12 @@ export interface VerifyParams {
    * a 160×120 crop at its own size yields too few keypoints to verify anything.
    */
   queryMinSide: number;
+  /**
+   * 1: the crop is also matched mirrored (left–right), and the better fit counts. ORB descriptors are not
+   * mirror-invariant, yet mirrored views are common evidence: front-camera selfies, photos of a mirror, flipped
+   * reposts. 0: direct matches only (half the matching work).
+   */
+  mirror: number;
 }
 
 /**
@@ -62,6 +68,7 @@ export const DEFAULT_VERIFY_PARAMS: Readonly<VerifyParams> = Object.freeze({
   regionScale: 2,
   maxSide: 320,
   queryMinSide: 256,
+  mirror: 1,
 });
 
 const LIMITS: Record<keyof VerifyParams, { min: number; max: number; integer: boolean }> = {
@@ -75,6 +82,7 @@ const LIMITS: Record<keyof VerifyParams, { min: number; max: number; integer: bo
   regionScale: { min: 1, max: 10, integer: false },
   maxSide: { min: 64, max: 4096, integer: true },
   queryMinSide: { min: 16, max: 4096, integer: true },
+  mirror: { min: 0, max: 1, integer: true },
 };
 
 /** Defaults overridden by `given`; throws naming the parameter at fault for unknown keys or out-of-range values. */

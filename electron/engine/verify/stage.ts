@@ -1,6 +1,7 @@
 // Stage 3 of the default search pipeline: geometric verification of the K best hits of stage 2 (QuARI rescoring).
 // The query crop is matched against each hit's best window grown by params.regionScale (query-time extraction
-// over a small region: no features are stored at ingest, so the catalog grows by 0 bytes per image); verified
+// over a small region: no features are stored at ingest, so the catalog grows by 0 bytes per image), directly and
+// mirrored (params.mirror); verified
 // hits rank first by inlier count, then by model score, and the rest keep the model order — the calibration of
 // issue 10, which raised held-out mAP@100 from 0.16 to 0.40 with ORB and a RANSAC homography.
 import sharp from 'sharp';
@@ -18,6 +19,8 @@ export interface HitVerification {
   inliers: number;
   matches: number;
   quad: { x: number; y: number }[] | null;
+  /** Verified as a mirrored (left–right) view of the crop. */
+  mirrored: boolean;
   error?: string;
 }
 
@@ -40,7 +43,7 @@ export interface StageSummary {
   ms: number;
 }
 
-export const NOT_CHECKED: Readonly<HitVerification> = Object.freeze({ status: 'not-checked', inliers: 0, matches: 0, quad: null });
+export const NOT_CHECKED: Readonly<HitVerification> = Object.freeze({ status: 'not-checked', inliers: 0, matches: 0, quad: null, mirrored: false });
 
 /** The query crop (or the whole photo) as grey pixels, long side in [minSide, maxSide], EXIF orientation applied. */
 export async function queryGray(imagePath: string, crop: Box | null, p: Pick<VerifyParams, 'maxSide' | 'queryMinSide'>): Promise<GrayImage> {
@@ -101,14 +104,14 @@ export async function verifyHits<H extends VerifiableHit>(
   );
   const failed: StageSummary['failed'] = [];
   if (!outcome.results) {
-    for (const h of head) h.verification = { status: 'query-too-few-features', inliers: 0, matches: 0, quad: null };
+    for (const h of head) h.verification = { status: 'query-too-few-features', inliers: 0, matches: 0, quad: null, mirrored: false };
     return { hits, summary: { queryFeatures: outcome.queryFeatures, verified: 0, checked: 0, failed, ms: performance.now() - started } };
   }
   let verified = 0;
   head.forEach((h, i) => {
     const r = outcome.results![i]!;
     const quad = r.quad ? [0, 1, 2, 3].map((c) => ({ x: r.quad![2 * c]!, y: r.quad![2 * c + 1]! })) : null;
-    h.verification = { status: r.status, inliers: r.inliers, matches: r.matches, quad, ...(r.error ? { error: r.error } : {}) };
+    h.verification = { status: r.status, inliers: r.inliers, matches: r.matches, quad, mirrored: r.mirrored, ...(r.error ? { error: r.error } : {}) };
     if (r.status === 'failed') failed.push({ path: h.path, error: r.error ?? 'unknown error' });
     if (quad) {
       verified++;

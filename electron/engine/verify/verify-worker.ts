@@ -1,13 +1,14 @@
 // A verification worker: owns one OpenCV.js instance, keeps the current query crop's features, and for each
 // candidate reads the file (bounded, regular files only), decodes only its candidate region scaled to
-// params.maxSide, extracts ORB features there and fits a homography. A candidate that cannot be read or decoded
+// params.maxSide, extracts ORB features there and fits a homography — to the crop and, with params.mirror, to the
+// crop mirrored, keeping the fit with more inliers. A candidate that cannot be read or decoded
 // is answered with its error; the worker itself never fails a search for one file.
 import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
 import { DEFAULT_MAX_PIXELS } from '../images/decode.ts';
-import { extractFeatures, matchPair, type Features, type GrayImage } from './geometry.ts';
+import { extractFeatures, matchPair, mirrorGray, unmirrorQuad, type Features, type GrayImage } from './geometry.ts';
 import { loadOpenCv } from './opencv.ts';
 import type { VerifyParams } from './params.ts';
 
@@ -27,6 +28,8 @@ export interface CandidateOutcome {
   matches: number;
   inliers: number;
   quad: number[] | null;
+  /** The better fit was the mirrored crop's: the hit shows the object mirrored left–right. */
+  mirrored: boolean;
   error?: string;
 }
 
@@ -39,7 +42,19 @@ export type WorkerReply = { id: number; ok: true; queryFeatures: number; results
 const port = parentPort;
 if (!port) throw new Error('verify-worker.ts must run in a worker thread');
 const cv = await loadOpenCv();
-let current: { key: number; image: GrayImage; features: Features } | null = null;
+/** The current query crop's features, and its mirror's when params.mirror asks for them. */
+interface QueryFeatures {
+  key: number;
+  image: GrayImage;
+  features: Features;
+  mirrored: Features | null;
+}
+let current: QueryFeatures | null = null;
+
+function release(q: QueryFeatures | null): void {
+  q?.features.descriptors.delete();
+  q?.mirrored?.descriptors.delete();
+}
 
 async function readBounded(path: string): Promise<Buffer> {
   const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
@@ -53,7 +68,7 @@ async function readBounded(path: string): Promise<Buffer> {
   }
 }
 
-async function verifyOne(job: CandidateJob, p: VerifyParams, query: Features, q: GrayImage): Promise<CandidateOutcome> {
+async function verifyOne(job: CandidateJob, p: VerifyParams, query: QueryFeatures): Promise<CandidateOutcome> {
   let gray: GrayImage;
   const { scale } = job;
   try {
@@ -67,19 +82,23 @@ async function verifyOne(job: CandidateJob, p: VerifyParams, query: Features, q:
       .toBuffer({ resolveWithObject: true });
     gray = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
   } catch (err) {
-    return { status: 'failed', matches: 0, inliers: 0, quad: null, error: `${job.path}: ${(err as Error).message}` };
+    return { status: 'failed', matches: 0, inliers: 0, quad: null, mirrored: false, error: `${job.path}: ${(err as Error).message}` };
   }
   let features: Features | null = null;
   try {
     features = extractFeatures(cv, gray, p.candidateFeatures);
-    const pair = matchPair(cv, query, q.width, q.height, features, p);
+    const { width, height } = query.image;
+    const direct = matchPair(cv, query.features, width, height, features, p);
+    const flipped = query.mirrored ? matchPair(cv, query.mirrored, width, height, features, p) : null;
+    const mirrored = flipped !== null && flipped.inliers > direct.inliers;
+    const pair = mirrored ? { ...flipped, quad: flipped.quad && unmirrorQuad(flipped.quad) } : direct;
     const verified = pair.quad !== null && pair.inliers >= p.minInliers;
     // Back to image pixels: the region was scaled by `scale` and starts at (left, top).
     const quad = verified ? pair.quad!.map((v, i) => v / scale + (i % 2 === 0 ? job.region.left : job.region.top)) : null;
-    return { status: verified ? 'verified' : 'unverified', matches: pair.matches, inliers: pair.inliers, quad };
+    return { status: verified ? 'verified' : 'unverified', matches: pair.matches, inliers: pair.inliers, quad, mirrored: verified && mirrored };
   } catch (err) {
     // OpenCV.js throws C++ exceptions as bare numbers: say where, whatever was thrown.
-    return { status: 'failed', matches: 0, inliers: 0, quad: null, error: `${job.path}: OpenCV failed (${err instanceof Error ? err.message : String(err)})` };
+    return { status: 'failed', matches: 0, inliers: 0, quad: null, mirrored: false, error: `${job.path}: OpenCV failed (${err instanceof Error ? err.message : String(err)})` };
   } finally {
     features?.descriptors.delete();
   }
@@ -87,18 +106,20 @@ async function verifyOne(job: CandidateJob, p: VerifyParams, query: Features, q:
 
 port.on('message', async (msg: WorkerRequest) => {
   if (msg === 'close') {
-    current?.features.descriptors.delete();
+    release(current);
     process.exit(0);
   }
   try {
     if (msg.query) {
-      current?.features.descriptors.delete();
+      release(current);
       current = null;
-      current = { key: msg.queryKey, image: msg.query, features: extractFeatures(cv, msg.query, msg.params.queryFeatures) };
+      const features = extractFeatures(cv, msg.query, msg.params.queryFeatures);
+      current = { key: msg.queryKey, image: msg.query, features, mirrored: null };
+      if (msg.params.mirror) current.mirrored = extractFeatures(cv, mirrorGray(msg.query), msg.params.queryFeatures);
     }
     if (!current || current.key !== msg.queryKey) throw new Error(`verification worker has no features for query ${msg.queryKey}`);
     const results: CandidateOutcome[] = [];
-    for (const c of msg.candidates) results.push(await verifyOne(c, msg.params, current.features, current.image));
+    for (const c of msg.candidates) results.push(await verifyOne(c, msg.params, current));
     port.postMessage({ id: msg.id, ok: true, queryFeatures: current.features.count, results } satisfies WorkerReply);
   } catch (err) {
     port.postMessage({ id: msg.id, ok: false, error: (err as Error).message } satisfies WorkerReply);

@@ -77,8 +77,8 @@ export function quadPoints(quad: readonly Point[], scale = 1): string {
 }
 
 /** What the match outline of a hit says: the verified outline with its inliers, or the window box, unverified. */
-export function matchLabel(v: { status: string; inliers: number }): string {
-  if (v.status === 'verified') return `verified · ${v.inliers} inliers`;
+export function matchLabel(v: { status: string; inliers: number; mirrored: boolean }): string {
+  if (v.status === 'verified') return `verified${v.mirrored ? ' mirrored' : ''} · ${v.inliers} inliers`;
   if (v.status === 'query-too-few-features') return 'unverified · crop has too few features';
   if (v.status === 'failed') return 'unverified · features could not be computed';
   return 'unverified · window match';
