@@ -155,6 +155,9 @@ test('eval excludes the query image and reports baseline and adaptive figures', 
   const bad = await quari('eval', '--catalog', catalog, '--queries', join(root, 'missing.json'));
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /no queries file/);
+  const noLists = await quari('eval', '--catalog', catalog, '--queries', queries, '--nprobe', '0');
+  assert.equal(noLists.code, 2);
+  assert.match(noLists.stderr, /--nprobe must be at least 1/);
 });
 
 test('the CLI\'s ingest and searches are in the catalog\'s audit log, as $QUARI_EXAMINER, and the chain verifies', async () => {

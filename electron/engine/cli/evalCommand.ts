@@ -1,15 +1,16 @@
-// quari eval --catalog F --queries queries.json [--top 100] [--k K] [--verify-k K] [--json]
+// quari eval --catalog F --queries queries.json [--top 100] [--k K] [--verify-k K] [--nprobe N] [--json]
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { evalFeedback } from '../eval/feedbackEval.ts';
 import { dividerSummary, summarise, type RetrievalSummary } from '../eval/metrics.ts';
 import type { Box } from '../../shared/api.ts';
+import { DEFAULT_NPROBE } from '../search/SearchService.ts';
 import { DEFAULT_VERIFY_PARAMS, verifyParams } from '../verify/params.ts';
-import { parse, positiveInt, requireString, type Command } from './args.ts';
+import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
 import { terminalSafe } from './terminal.ts';
 
-const usage = `Usage: quari eval --catalog <file> --queries <queries.json> [--top 100] [--k K] [--verify-k K] [--pack <id>] [--feedback] [--json]
+const usage = `Usage: quari eval --catalog <file> --queries <queries.json> [--top 100] [--k K] [--verify-k K] [--pack <id>] [--nprobe N] [--feedback] [--json]
 
 queries.json is a list of {"image": path, "crop": [x,y,w,h] or null, "relevant": [paths]}, paths relative to the
 JSON file. Each query is searched in three modes, with the query's own image excluded from its ranking:
@@ -24,7 +25,9 @@ per query, the share of queries with any, their precision, the precision of the 
 depth, and the share of the relevant images above it.
 --feedback adds "feedback": one simulated round of relevance feedback (the relevant images among the first 10 are
 marked, the rest of the 10 marked not relevant, the search runs again) in the best mode, for both ways of joining the
-marked regions to the query: {"mode","reviewed":10,"regions":{...},"queries":{...}}.`;
+marked regions to the query: {"mode","reviewed":10,"regions":{...},"queries":{...}}.
+--nprobe sets how many IVF lists stage 1 reads where the catalog has an on-disk index (quari index; default
+${DEFAULT_NPROBE}), to measure what the approximation costs against the exact scan of a catalog without one.`;
 
 interface EvalQuery {
   image: string;
@@ -61,7 +64,7 @@ export const evalCommand: Command = {
   async run(argv) {
     const parsed = parse(
       argv,
-      { catalog: { type: 'string' }, queries: { type: 'string' }, top: { type: 'string' }, k: { type: 'string' }, 'verify-k': { type: 'string' }, pack: { type: 'string' }, 'index-dtype': { type: 'string' }, feedback: { type: 'boolean' }, json: { type: 'boolean' } },
+      { catalog: { type: 'string' }, queries: { type: 'string' }, top: { type: 'string' }, k: { type: 'string' }, 'verify-k': { type: 'string' }, pack: { type: 'string' }, nprobe: { type: 'string' }, 'index-dtype': { type: 'string' }, feedback: { type: 'boolean' }, json: { type: 'boolean' } },
       usage,
     );
     if (!parsed) return 0;
@@ -70,7 +73,9 @@ export const evalCommand: Command = {
     const cutoff = positiveInt(values.top, '--top', 100) || 100;
     const k = positiveInt(values.k, '--k', 1000);
     const verify = verifyParams({ k: positiveInt(values['verify-k'], '--verify-k', DEFAULT_VERIFY_PARAMS.k) });
-    const session = await openSearch(requireString(values.catalog, '--catalog'), values.pack, parseIndexDtype(values['index-dtype']), 'eval');
+    const nprobe = positiveInt(values.nprobe, '--nprobe', DEFAULT_NPROBE);
+    if (nprobe < 1) throw new UsageError('--nprobe must be at least 1');
+    const session = await openSearch(requireString(values.catalog, '--catalog'), values.pack, parseIndexDtype(values['index-dtype']), 'eval', nprobe);
     try {
       const { store, service } = session;
       const modelModes = service.checkpointHash ? (['baseline', 'adaptive'] as const) : (['baseline'] as const);

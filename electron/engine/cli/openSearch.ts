@@ -16,13 +16,13 @@ export function choosePackId(store: CatalogStore, requested: string | undefined)
   return DEFAULT_PACK_ID;
 }
 
-export async function openSearch(catalogFile: string, packId: string | undefined, indexDtype: IndexDtype, command: string) {
+export async function openSearch(catalogFile: string, packId: string | undefined, indexDtype: IndexDtype, command: string, nprobe?: number) {
   if (!existsSync(catalogFile)) throw new Error(`no catalog at ${catalogFile}`);
   const store = openCliCatalog(catalogFile, command);
   try {
     const pack = await new PackRegistry().load(choosePackId(store, packId));
     const indexFile = ivfIndexPath(catalogDataDir(catalogFile), pack.manifest.id);
-    const service = await SearchService.open(store, pack, { indexDtype, indexFile });
+    const service = await SearchService.open(store, pack, { indexDtype, indexFile, nprobe });
     if (service.indexWarning) console.error(`warning: ${service.indexWarning}`);
     if (service.imageCount === 0) throw new Error(`the catalog has no embeddings of pack ${pack.manifest.id}; run quari ingest first`);
     return { store, service, close: async () => { await service.close(); store.close(); } };
