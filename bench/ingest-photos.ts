@@ -52,15 +52,18 @@ function noiseTile(width: number, height: number): Promise<Buffer> {
   return tile;
 }
 
-/** A photo-like image as a sharp pipeline (before encoding), so callers pick the format. */
-export async function photoLike(seed: number, width: number, height: number): Promise<Sharp> {
+/**
+ * A photo-like image as a sharp pipeline (before encoding), so callers pick the format. `shapes` sets how busy it
+ * is: the default 24 gives smooth scenes with few corners; a few hundred give the keypoint density of real photos.
+ */
+export async function photoLike(seed: number, width: number, height: number, shapes?: number): Promise<Sharp> {
   const tile = await noiseTile(width, height);
   const r = rng(seed * 7919);
   const noise = await sharp(tile, { raw: { width: width + 32, height: height + 32, channels: 3 } })
     .extract({ left: Math.floor(r() * 32), top: Math.floor(r() * 32), width, height })
     .raw()
     .toBuffer();
-  const scene = await sharp(Buffer.from(sceneSvg(seed, width, height))).removeAlpha().raw().toBuffer();
+  const scene = await sharp(Buffer.from(sceneSvg(seed, width, height, shapes))).removeAlpha().raw().toBuffer();
   return sharp(scene, { raw: { width, height, channels: 3 } }).composite([
     { input: noise, raw: { width, height, channels: 3 }, blend: 'soft-light' },
   ]);

@@ -1,5 +1,5 @@
 // One verification of a query crop against one candidate region with OpenCV: ORB keypoints and descriptors,
-// brute-force Hamming 2-NN matching with Lowe's ratio test, a RANSAC homography, and the crop's outline mapped
+// brute-force Hamming 2-NN matching with Lowe's ratio test, a robust homography (USAC), and the crop's outline mapped
 // through it. A fit counts only when enough matches are inliers and the mapped outline is a plausible view of
 // the crop (convex, same orientation, not collapsed), so that a degenerate homography never draws a region. A
 // mirrored view is found by matching the mirrored crop (mirrorGray), whose fit then is a proper view of it.
@@ -56,6 +56,15 @@ export interface PairResult {
   quad: number[] | null;
 }
 
+/**
+ * The estimator is OpenCV's USAC framework with its default settings (USAC_DEFAULT: among others a verification
+ * that stops scoring a hypothesis once it is clearly bad, and local optimisation of the best one), not classic RANSAC. Measured on held-out pairs (training families, EVAL split,
+ * 45 crop queries × 3 relevant regions + 2 non-relevant, the crop direct and mirrored, 2026-12-07, load ≈ 5,
+ * scratch script, same matches for every estimator): per candidate classic RANSAC 236 ms (it runs its 2,000
+ * iterations whenever most matches are outliers, i.e. on nearly every non-matching hit) with 116 of the relevant
+ * fits verified, RANSAC capped at 500 iterations 74 ms / 113, RHO 1.9 ms / 110, USAC_FAST 3.0 ms / 118,
+ * USAC_MAGSAC 4.1 ms / 109, USAC_DEFAULT 5.4 ms / 120; no estimator verified more than 1 non-relevant pair.
+ */
 export function matchPair(cv: Cv, query: Features, queryWidth: number, queryHeight: number, candidate: Features, p: VerifyParams): PairResult {
   if (query.count < 2 || candidate.count < 2) return { matches: 0, inliers: 0, quad: null };
   const matcher = new cv.BFMatcher(cv.NORM_HAMMING, false);
@@ -86,7 +95,7 @@ export function matchPair(cv: Cv, query: Features, queryWidth: number, queryHeig
   const inlierMask = new cv.Mat();
   let h: CvMat | null = null;
   try {
-    h = cv.findHomography(srcMat, dstMat, cv.RANSAC, p.ransacPx, inlierMask);
+    h = cv.findHomography(srcMat, dstMat, cv.USAC_DEFAULT, p.ransacPx, inlierMask, 2000, 0.995);
     if (h.rows !== 3 || h.cols !== 3) return { matches, inliers: 0, quad: null };
     let inliers = 0;
     for (let i = 0; i < inlierMask.rows; i++) inliers += inlierMask.data[i] ? 1 : 0;
