@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { openCatalog } from '../../db/CatalogStore.ts';
 import { makeScenes, type SceneSet } from '../e2e/support/scenes.ts';
 import { defaultPack } from './ingest-helpers.ts';
+import { DEFAULT_VERIFY_PARAMS } from '../../electron/engine/verify/params.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const root = mkdtempSync(join(tmpdir(), 'quari-search-cli-'));
@@ -89,7 +90,7 @@ test('a crop around a small object finds its scene at rank 1 in both modes, each
     assert.equal(search!.mode, mode);
     assert.equal(search!.checkpointHash, mode === 'adaptive' ? weightsHash : null);
     assert.deepEqual(search!.params.crops, [scenes.objectBox]);
-    assert.equal((search!.params.verify as { k: number }).k, 100);
+    assert.equal((search!.params.verify as { k: number }).k, DEFAULT_VERIFY_PARAMS.k);
     assert.equal((search!.params.verification as { checked: number }).checked, 12);
   }
   const baselineByPath = new Map(results.baseline!.map((hit) => [hit.path, hit.score]));
@@ -139,7 +140,7 @@ test('eval excludes the query image and reports baseline and adaptive figures', 
     assert.ok(report[mode]['mAP@100'] > 0 && report[mode]['mAP@100'] <= 0.5);
   }
   assert.ok(report.verifyMsMean > 0, 'verification took measurable time');
-  assert.equal(report.verifyParams.k, 100);
+  assert.equal(report.verifyParams.k, DEFAULT_VERIFY_PARAMS.k);
   // The divider figures (arithmetic in tests/unit/eval-metrics.test.ts): the scene cropped in query 1 is excluded.
   assert.deepEqual(Object.keys(report.divider), ['likelyPerQuery', 'queriesWithLikely', 'precision', 'recall', 'referencePrecision']);
   assert.ok(report.divider.recall >= 0 && report.divider.recall <= 0.5);

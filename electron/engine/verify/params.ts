@@ -66,9 +66,13 @@ export interface VerifyParams {
  * Contrast adjustment is left out: +0.007 / +0.021 mAP for 1.4× / 2.4× the time per candidate. minInliers rises to
  * 15: USAC verifies more non-relevant hits than RANSAC did (24 against 7 at 12 without mirroring), and 15 costs
  * 0.006 mAP (within the spread) for 37 % fewer of them (R@1 0.252, R@10 0.674 at 15).
+ * Depth, same queries, mirror 1, minInliers 12 / 15 (stage 2's R@K is the ceiling: R@100 0.785, R@200 0.830,
+ * R@300 0.844): K 100 0.622 / 0.616; K 200 0.664 / 0.658 (FP 77 / 48 of 8,881); K 300 0.675 / 0.671 (FP 110 / 67
+ * of 13,374); ≈ 42 CPU-ms per candidate. K = 200 is chosen: +0.042 for twice the time (≈ 4 s per query on two
+ * cores, under the ≈ 10 s one search took before this round); 300 adds 0.013 for another half.
  */
 export const DEFAULT_VERIFY_PARAMS: Readonly<VerifyParams> = Object.freeze({
-  k: 100,
+  k: 200,
   queryFeatures: 1000,
   candidateFeatures: 1000,
   ratio: 0.9,
