@@ -142,7 +142,7 @@ test('hostile or broken hits are each recorded as failed (or unverified) and the
   const byPath = new Map(ranked.map((h) => [h.path, h.verification]));
   assert.equal(byPath.get(truncated)!.status, 'failed');
   assert.equal(byPath.get(dir)!.status, 'failed');
-  assert.match(byPath.get(dir)!.error!, /not a regular file/);
+  assert.match(byPath.get(dir)!.error!, /is a folder; only regular files are accepted/);
   assert.equal(byPath.get(tiny)!.status, 'unverified');
   assert.deepEqual(summary.failed.map((f) => f.path).sort(), [dir, truncated].sort());
 });

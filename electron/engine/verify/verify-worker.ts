@@ -3,10 +3,9 @@
 // params.maxSide, extracts ORB features there and fits a homography — to the crop and, with params.mirror, to the
 // crop mirrored, keeping the fit with more inliers. A candidate that cannot be read or decoded
 // is answered with its error; the worker itself never fails a search for one file.
-import { constants as fsConstants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
+import { openRegularFile } from '../../../native-models/runtime/io/regularFile.ts';
 import { DEFAULT_MAX_PIXELS } from '../images/decode.ts';
 import { extractFeatures, matchPair, mirrorGray, unmirrorQuad, type Features, type GrayImage } from './geometry.ts';
 import { loadOpenCv } from './opencv.ts';
@@ -56,12 +55,10 @@ function release(q: QueryFeatures | null): void {
   q?.mirrored?.descriptors.delete();
 }
 
+/** The candidate's bytes, through the shared bounded open (regular files only, never blocking on a FIFO). */
 async function readBounded(path: string): Promise<Buffer> {
-  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  const { handle } = await openRegularFile(path, { maxBytes: MAX_CANDIDATE_BYTES });
   try {
-    const st = await handle.stat();
-    if (!st.isFile()) throw new Error(`${path} is not a regular file`);
-    if (st.size > MAX_CANDIDATE_BYTES) throw new Error(`${path} is ${st.size} bytes, over the ${MAX_CANDIDATE_BYTES}-byte limit`);
     return await handle.readFile();
   } finally {
     await handle.close();
