@@ -266,6 +266,7 @@ describe('likely matches divider', () => {
     assert.equal(l.count, 2);
     assert.match(l.label, /2 likely matches \(verified\)/);
     assert.match(l.legend, /does not depend on the crop's size/);
+    assert.match(l.legend, /can still show another object/);
     assert.equal(likelyMatches(hits('verified')).count, 1);
   });
 

@@ -17,7 +17,9 @@ export interface LikelyMatches {
 const MEANING =
   'Likely matches are hits whose geometry was verified: enough of the crop\'s keypoints map onto the hit by one ' +
   'perspective transform. That test does not depend on the crop\'s size or on the score scale, so it means the same ' +
-  'for every query. Below the line, hits are ordered by similarity score only: check each one.';
+  'for every query. A verified hit can still show another object with the same pattern: confirm each one in ' +
+  'compare, where its outline shows what matched. Below the line, hits are ordered by similarity score only: check ' +
+  'each one.';
 
 export function likelyMatches(hits: readonly SearchHit[]): LikelyMatches {
   const lead = hits.findIndex((h) => h.verification.status !== 'verified');
