@@ -1,6 +1,6 @@
 // One verification of a query crop against one candidate region with OpenCV: ORB keypoints and descriptors,
-// brute-force Hamming 2-NN matching with Lowe's ratio test, a robust homography (USAC), and the crop's outline mapped
-// through it. A fit counts only when enough matches are inliers and the mapped outline is a plausible view of
+// brute-force Hamming 2-NN matching with Lowe's ratio test, a robust homography (USAC), and the crop's outline
+// mapped through it. A fit counts only when enough matches are inliers and the mapped outline is a plausible view of
 // the crop (convex, same orientation, not collapsed), so that a degenerate homography never draws a region. A
 // mirrored view is found by matching the mirrored crop (mirrorGray), whose fit then is a proper view of it.
 import type { Cv, CvMat } from './opencv.ts';
@@ -58,12 +58,13 @@ export interface PairResult {
 
 /**
  * The estimator is OpenCV's USAC framework with its default settings (USAC_DEFAULT: among others a verification
- * that stops scoring a hypothesis once it is clearly bad, and local optimisation of the best one), not classic RANSAC. Measured on held-out pairs (training families, EVAL split,
- * 45 crop queries × 3 relevant regions + 2 non-relevant, the crop direct and mirrored, 2026-12-07, load ≈ 5,
- * scratch script, same matches for every estimator): per candidate classic RANSAC 236 ms (it runs its 2,000
- * iterations whenever most matches are outliers, i.e. on nearly every non-matching hit) with 116 of the relevant
- * fits verified, RANSAC capped at 500 iterations 74 ms / 113, RHO 1.9 ms / 110, USAC_FAST 3.0 ms / 118,
- * USAC_MAGSAC 4.1 ms / 109, USAC_DEFAULT 5.4 ms / 120; no estimator verified more than 1 non-relevant pair.
+ * that stops scoring a hypothesis once it is clearly bad, and local optimisation of the best one), not classic
+ * RANSAC. Measured on held-out pairs (training families, EVAL split, 45 crop queries × 3 relevant regions + 2
+ * non-relevant, the crop direct and mirrored, 2026-12-07, load ≈ 5, the same matches for every estimator): per
+ * candidate classic RANSAC 236 ms (it runs its 2,000 iterations whenever most matches are outliers, i.e. on nearly
+ * every non-matching hit) with 116 of the relevant fits verified, RANSAC capped at 500 iterations 74 ms / 113, RHO
+ * 1.9 ms / 110, USAC_FAST 3.0 ms / 118, USAC_MAGSAC 4.1 ms / 109, USAC_DEFAULT 5.4 ms / 120; no estimator verified
+ * more than 1 non-relevant pair of those 90.
  */
 export function matchPair(cv: Cv, query: Features, queryWidth: number, queryHeight: number, candidate: Features, p: VerifyParams): PairResult {
   if (query.count < 2 || candidate.count < 2) return { matches: 0, inliers: 0, quad: null };

@@ -1,8 +1,8 @@
 // A verification worker: owns one OpenCV.js instance, keeps the current query crop's features, and for each
 // candidate reads the file (bounded, regular files only), decodes only its candidate region scaled to
 // params.maxSide, extracts ORB features there and fits a homography — to the crop and, with params.mirror, to the
-// crop mirrored, keeping the fit with more inliers. A candidate that cannot be read or decoded
-// is answered with its error; the worker itself never fails a search for one file.
+// crop mirrored, keeping the fit with more inliers. A candidate that cannot be read or decoded is answered with its
+// error; the worker itself never fails a search for one file.
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
 import { openRegularFile } from '../../../native-models/runtime/io/regularFile.ts';
