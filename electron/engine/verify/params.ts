@@ -1,5 +1,5 @@
 // Stage 3 (geometric verification) parameters: one definition, validated by name, recorded in the search history
-// with every search. The defaults reproduce the calibration of issue 10 (ORB, ratio test, RANSAC homography,
+// with every search. The defaults follow the calibration of issue 10 (ORB, ratio test, a robust homography,
 // verified hits first by inlier count), scaled down to what OpenCV's WASM build verifies in time at query time.
 export interface VerifyParams {
   /** How many of the best-ranked hits are verified; 0 turns stage 3 off. */
@@ -9,7 +9,10 @@ export interface VerifyParams {
   candidateFeatures: number;
   /** Lowe's ratio test on the two nearest Hamming neighbours. */
   ratio: number;
-  /** RANSAC reprojection threshold, in pixels of the candidate region as extracted. */
+  /**
+   * Reprojection threshold of the robust homography fit, in pixels of the candidate region as extracted (the name
+   * predates the switch from RANSAC to USAC and is kept: the search history records it).
+   */
   ransacPx: number;
   /** A hit is verified when its homography has at least this many inliers. */
   minInliers: number;
