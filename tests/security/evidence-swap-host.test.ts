@@ -81,7 +81,7 @@ describe('evidence swapped after ingest, through the web host', { skip: !haveMkf
   it('streams a photo swapped for a FIFO and back, over and over, from the descriptor it checked: every request answered', async () => {
     const file = path.join(evidence, 'swapped.jpg');
     const parts = path.join(tmp, 'parts');
-    const swapper = startSwapping(parts, file);
+    const swapper = await startSwapping(parts, file);
     const outcomes = { served: 0, refused: 0 };
     try {
       for (let i = 0; i < 300; i++) {
@@ -108,7 +108,7 @@ describe('evidence swapped after ingest, through the web host', { skip: !haveMkf
     const parts = path.join(tmp, 'parts');
     const quiet = { info() {}, warn() {}, error() {} };
     const handler = createMediaHandler({ source: { mediaPath: () => file, mediaRoots: () => [evidence] }, log: quiet });
-    const swapper = startSwapping(parts, file);
+    const swapper = await startSwapping(parts, file);
     const outcomes = { served: 0, refused: 0 };
     try {
       for (let i = 0; i < 300; i++) {

@@ -168,7 +168,7 @@ test('a pack file swapped for a FIFO and back, over and over, during quari pack 
   linkSync(join(dir, 'encoder.onnx'), join(parts, 'regular'));
   mkfifo(join(parts, 'fifo'));
   // Renames are atomic: encoder.onnx is always either the regular file or the FIFO, never missing.
-  const swapper = startSwapping(parts, join(dir, 'encoder.onnx'));
+  const swapper = await startSwapping(parts, join(dir, 'encoder.onnx'));
   const outcomes = { imported: 0, refused: 0 };
   try {
     for (let i = 0; i < 6; i++) {
