@@ -3,8 +3,9 @@
 // each candidate configuration. Every candidate's inlier count is kept, so the acceptance threshold (minInliers) is
 // swept for free: a hit with n inliers is verified under threshold t exactly when n ≥ t (the fit does not depend
 // on t once matches ≥ 4). Prints one JSON line per (configuration, minInliers): mAP@100, R@1, R@10, R@100 and the
-// CPU-ms per candidate. Run it on the held-out benchmark (training families) only: the cross-family benchmark
-// is the reported figure and never selects anything.
+// CPU-ms per candidate, and how many relevant (truePositives) and non-relevant (falsePositives) hits verified — the
+// precision of the likely-matches line at that threshold. Run it on the held-out benchmark (training families) only:
+// the cross-family benchmark is the reported figure and never selects anything.
 //   node --import tsx native-models/tools/training/verify/sweep.ts --catalog C --queries Q.json [--queries Q2.json]
 //        --config '{"candidateFeatures":1000}' [--config …] [--thresholds 8,10,12,15,20] [--limit N]
 //        [--boxes boxes.json] [--negatives N]
@@ -109,10 +110,15 @@ try {
       });
       const s = summarise(rankings);
       let falsePositives = 0;
-      model.forEach((m, qi) => inliers[ci]![qi]!.forEach((n, path) => (falsePositives += n >= t && !m.relevant.has(path) ? 1 : 0)));
+      let truePositives = 0;
+      model.forEach((m, qi) =>
+        inliers[ci]![qi]!.forEach((n, path) => {
+          if (n >= t) m.relevant.has(path) ? truePositives++ : falsePositives++;
+        }),
+      );
       const rounded = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, +v.toFixed(4)]));
       const params: Partial<VerifyParams> = { ...p, minInliers: t };
-      const fp = { checkedNegatives: checkedNegatives[ci], falsePositives };
+      const fp = { checkedNegatives: checkedNegatives[ci], falsePositives, truePositives };
       console.log(JSON.stringify({ params, queries: queries.length, ...rounded, ...fp, cpuMsPerCandidate: +(cpuMs[ci]! / queries.length).toFixed(1) }));
     }
   }
