@@ -41,21 +41,22 @@ async function verifyPhotos(): Promise<{ object: string; candidates: Candidate[]
   mkdirSync(dir, { recursive: true });
   const object = join(dir, 'object.png');
   if (!existsSync(object)) writeFileSync(object, await (await photoLike(99_999, 300, 225, 60)).png().toBuffer());
-  const next = mulberry32(5);
+  const rand = mulberry32(5);
   const candidates: Candidate[] = Array.from({ length: DISTINCT }, (_, i) => ({
     path: join(dir, `photo-${String(i).padStart(4, '0')}.jpg`),
-    window: { x: Math.floor(next() * (WIDTH - WINDOW.w)), y: Math.floor(next() * (HEIGHT - WINDOW.h)), ...WINDOW },
+    window: { x: Math.floor(rand() * (WIDTH - WINDOW.w)), y: Math.floor(rand() * (HEIGHT - WINDOW.h)), ...WINDOW },
   }));
   const pasted = await sharp(object).resize(WINDOW.w, WINDOW.h).toBuffer();
-  let i = 0;
+  let next = 0;
   const worker = async () => {
-    while (i < DISTINCT) {
-      const c = candidates[i]!;
-      const holdsObject = i++ % 4 === 0;
+    for (let n = next++; n < DISTINCT; n = next++) {
+      const c = candidates[n]!;
       if (existsSync(c.path)) continue;
-      const raw = await (await photoLike(i, WIDTH, HEIGHT, SHAPES)).raw().toBuffer();
+      // photoLike's pipeline already composites its noise and sharp keeps one composite per pipeline: paste into
+      // its pixels instead.
+      const raw = await (await photoLike(n + 1, WIDTH, HEIGHT, SHAPES)).raw().toBuffer();
       let img = sharp(raw, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } });
-      if (holdsObject) img = img.composite([{ input: pasted, left: c.window.x, top: c.window.y }]);
+      if (n % 4 === 0) img = img.composite([{ input: pasted, left: c.window.x, top: c.window.y }]);
       writeFileSync(c.path, await img.jpeg({ quality: 90 }).toBuffer());
     }
   };

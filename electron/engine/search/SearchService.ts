@@ -314,7 +314,7 @@ export class SearchService {
     let verification: SearchResult['verification'] = null;
     if (verify.k > 0 && hits.length > 0) {
       if (spec.crops.length > 1) {
-        for (const h of hits.slice(0, verify.k)) h.verification = { status: 'multi-region', inliers: 0, matches: 0, quad: null, mirrored: false };
+        for (const h of hits.slice(0, verify.k)) h.verification = { ...NOT_CHECKED, status: 'multi-region' };
       } else {
         const pool = await this.verifyPool();
         const t3 = performance.now();

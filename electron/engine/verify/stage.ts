@@ -104,7 +104,7 @@ export async function verifyHits<H extends VerifiableHit>(
   );
   const failed: StageSummary['failed'] = [];
   if (!outcome.results) {
-    for (const h of head) h.verification = { status: 'query-too-few-features', inliers: 0, matches: 0, quad: null, mirrored: false };
+    for (const h of head) h.verification = { ...NOT_CHECKED, status: 'query-too-few-features' };
     return { hits, summary: { queryFeatures: outcome.queryFeatures, verified: 0, checked: 0, failed, ms: performance.now() - started } };
   }
   let verified = 0;

@@ -55,6 +55,9 @@ function release(q: QueryFeatures | null): void {
   q?.mirrored?.descriptors.delete();
 }
 
+/** A candidate whose features could not be computed, with why. */
+const failed = (error: string): CandidateOutcome => ({ status: 'failed', matches: 0, inliers: 0, quad: null, mirrored: false, error });
+
 /** The candidate's bytes, through the shared bounded open (regular files only, never blocking on a FIFO). */
 async function readBounded(path: string): Promise<Buffer> {
   const { handle } = await openRegularFile(path, { maxBytes: MAX_CANDIDATE_BYTES });
@@ -79,7 +82,7 @@ async function verifyOne(job: CandidateJob, p: VerifyParams, query: QueryFeature
       .toBuffer({ resolveWithObject: true });
     gray = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
   } catch (err) {
-    return { status: 'failed', matches: 0, inliers: 0, quad: null, mirrored: false, error: `${job.path}: ${(err as Error).message}` };
+    return failed(`${job.path}: ${(err as Error).message}`);
   }
   let features: Features | null = null;
   try {
@@ -95,7 +98,7 @@ async function verifyOne(job: CandidateJob, p: VerifyParams, query: QueryFeature
     return { status: verified ? 'verified' : 'unverified', matches: pair.matches, inliers: pair.inliers, quad, mirrored: verified && mirrored };
   } catch (err) {
     // OpenCV.js throws C++ exceptions as bare numbers: say where, whatever was thrown.
-    return { status: 'failed', matches: 0, inliers: 0, quad: null, mirrored: false, error: `${job.path}: OpenCV failed (${err instanceof Error ? err.message : String(err)})` };
+    return failed(`${job.path}: OpenCV failed (${err instanceof Error ? err.message : String(err)})`);
   } finally {
     features?.descriptors.delete();
   }

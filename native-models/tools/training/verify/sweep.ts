@@ -113,7 +113,9 @@ try {
       let truePositives = 0;
       model.forEach((m, qi) =>
         inliers[ci]![qi]!.forEach((n, path) => {
-          if (n >= t) m.relevant.has(path) ? truePositives++ : falsePositives++;
+          if (n < t) return;
+          if (m.relevant.has(path)) truePositives++;
+          else falsePositives++;
         }),
       );
       const rounded = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, +v.toFixed(4)]));
