@@ -9,7 +9,8 @@
         "electron/engine/search/native/topk.c",
         "electron/engine/search/native/lowrank_rerank.c",
         "electron/engine/search/native/convert.c",
-        "electron/engine/search/native/assign.c"
+        "electron/engine/search/native/assign.c",
+        "electron/engine/search/native/hamming.c"
       ],
       "cflags": ["-O3", "-std=gnu11", "-pthread", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags!": ["-O2", "-O0"],

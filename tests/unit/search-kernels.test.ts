@@ -10,6 +10,7 @@ import {
   flatTopKBatchAsync,
   float16ToFloat32,
   float32ToFloat16,
+  hammingKnn2,
   rerankLowRank,
   rerankLowRankAsync,
   streamBaseline,
@@ -376,6 +377,47 @@ test('streamBaseline sums the array with the pool', () => {
   assert.equal(streamBaseline(x), want); // small integers: every partial sum is exact
 });
 
+test('hammingKnn2 finds the two nearest binary descriptors, as a brute-force reference does', () => {
+  const rand = rng(77);
+  const bytes = 32;
+  const nq = 57;
+  const nc = 301;
+  // Candidates at offset 3 of their buffer: rows from OpenCV's heap or a Buffer need not be 8-byte aligned.
+  const cBuf = new Uint8Array(3 + nc * bytes);
+  const cand = cBuf.subarray(3);
+  for (let i = 0; i < cand.length; i++) cand[i] = Math.floor(rand() * 256);
+  const query = new Uint8Array(nq * bytes);
+  for (let i = 0; i < nq; i++) {
+    // Most queries are a candidate row with a few bits flipped; some are exact copies of two equal rows (a tie).
+    const src = Math.floor(rand() * nc);
+    query.set(cand.subarray(src * bytes, (src + 1) * bytes), i * bytes);
+    for (let f = Math.floor(rand() * 20); f > 0; f--) query[i * bytes + Math.floor(rand() * bytes)]! ^= 1 << Math.floor(rand() * 8);
+  }
+  cand.copyWithin(10 * bytes, 200 * bytes, 201 * bytes);
+  query.set(cand.subarray(200 * bytes, 201 * bytes), 0);
+  const popcount = (v: number) => {
+    let n = 0;
+    for (; v; v &= v - 1) n++;
+    return n;
+  };
+  const out = hammingKnn2(query, cand, bytes);
+  assert.equal(out.length, nq * 3);
+  for (let i = 0; i < nq; i++) {
+    const d = Array.from({ length: nc }, (_, j) => {
+      let s = 0;
+      for (let b = 0; b < bytes; b++) s += popcount(query[i * bytes + b]! ^ cand[j * bytes + b]!);
+      return s;
+    });
+    const sorted = [...d].sort((a, b) => a - b);
+    assert.equal(out[3 * i + 1], sorted[0], `query ${i}: nearest distance`);
+    assert.equal(out[3 * i + 2], sorted[1], `query ${i}: second distance`);
+    assert.equal(out[3 * i], d.indexOf(sorted[0]!), `query ${i}: nearest row (the lower one on a tie)`);
+  }
+  assert.deepEqual([out[0], out[1], out[2]], [10, 0, 0], 'the planted tie: row 10 named, second distance equal');
+  const one = hammingKnn2(query.subarray(0, bytes), cand.subarray(200 * bytes, 201 * bytes), bytes);
+  assert.deepEqual([...one], [0, 0, 0xffffffff], 'one candidate row: no second neighbour');
+});
+
 test('arguments are validated with messages that name them', () => {
   const x = unitRows(4, 8, 1);
   const q = unitRows(1, 8, 2);
@@ -392,6 +434,9 @@ test('arguments are validated with messages that name them', () => {
   assert.throws(() => rerankLowRank(x, 8, new Uint32Array([0]), q, U, U, 3, 1), /U has length 16/);
   assert.throws(() => rerankLowRank(x, 8, new Uint32Array([0]), q, U, U, 2, NaN), /a must be finite/);
   assert.throws(() => configureKernels({ threads: 0 }), /threads/);
+  assert.throws(() => hammingKnn2(new Uint8Array(32), new Uint8Array(33), 32), /whole rows of 32 bytes/);
+  assert.throws(() => hammingKnn2(new Uint8Array(32), new Uint8Array(32), 12), /bytesPerRow/);
+  assert.throws(() => hammingKnn2(new Uint16Array(16) as unknown as Uint8Array, new Uint8Array(32), 32), /Uint8Array/);
 });
 
 test('async variants give the same answers as the synchronous calls, off the event loop', async () => {

@@ -79,6 +79,7 @@ interface NativeKernels {
   float32ToFloat16(values: Float32Array): Uint16Array;
   float16ToFloat32(bits: Uint16Array): Float32Array;
   assignNearestAsync(vectors: Float32Array, dim: number, centroids: Float32Array): Promise<Uint32Array>;
+  hammingKnn2(query: Uint8Array, candidate: Uint8Array, bytesPerRow: number): Uint32Array;
   configure(options: KernelOptions): KernelConfig;
 }
 
@@ -289,6 +290,16 @@ export function float32ToFloat16(values: Float32Array): Uint16Array {
 export function float16ToFloat32(bits: Uint16Array): Float32Array {
   if (!(bits instanceof Uint16Array)) throw new TypeError('float16ToFloat32: bits must be a Uint16Array');
   return load().float16ToFloat32(bits);
+}
+
+/**
+ * Binary descriptors (rows of `bytesPerRow` bytes, a multiple of 8): for every query row, [nearest candidate row,
+ * its Hamming distance, the second-nearest distance] (0xffffffff where the candidate has too few rows). Runs on
+ * the calling thread, outside the kernel pool: geometric verification calls it from its own worker threads.
+ */
+export function hammingKnn2(query: Uint8Array, candidate: Uint8Array, bytesPerRow: number): Uint32Array {
+  if (!(query instanceof Uint8Array) || !(candidate instanceof Uint8Array)) throw new TypeError('hammingKnn2: query and candidate must be Uint8Arrays');
+  return load().hammingKnn2(query, candidate, bytesPerRow);
 }
 
 /**

@@ -1,8 +1,9 @@
 // One verification of a query crop against one candidate region with OpenCV: ORB keypoints and descriptors,
-// brute-force Hamming 2-NN matching with Lowe's ratio test, a robust homography (USAC), and the crop's outline
+// brute-force Hamming 2-NN matching (the native kernel search/native/hamming.c) with Lowe's ratio test, a robust homography (USAC), and the crop's outline
 // mapped through it. A fit counts only when enough matches are inliers and the mapped outline is a plausible view of
 // the crop (convex, same orientation, not collapsed), so that a degenerate homography never draws a region. A
 // mirrored view is found by matching the mirrored crop (mirrorGray), whose fit then is a proper view of it.
+import { hammingKnn2 } from '../search/kernels.ts';
 import type { Cv, CvMat } from './opencv.ts';
 import type { VerifyParams } from './params.ts';
 
@@ -15,10 +16,13 @@ export interface GrayImage {
 export interface Features {
   /** Keypoint positions, x0,y0,x1,y1,… in pixels of the image they came from. */
   points: Float32Array;
-  /** ORB descriptors, one 32-byte row per keypoint; owned by the caller (delete()). */
-  descriptors: CvMat;
+  /** ORB descriptors, one 32-byte row per keypoint (copied out of OpenCV's heap). */
+  descriptors: Uint8Array;
   count: number;
 }
+
+/** Bytes of one ORB descriptor. */
+const ORB_BYTES = 32;
 
 export function extractFeatures(cv: Cv, image: GrayImage, maxFeatures: number): Features {
   const mat = cv.matFromArray(image.height, image.width, cv.CV_8UC1, image.data);
@@ -35,11 +39,9 @@ export function extractFeatures(cv: Cv, image: GrayImage, maxFeatures: number): 
       points[2 * i] = pt.x;
       points[2 * i + 1] = pt.y;
     }
-    return { points, descriptors, count };
-  } catch (err) {
-    descriptors.delete();
-    throw err;
+    return { points, descriptors: count > 0 ? descriptors.data.slice(0, count * ORB_BYTES) : new Uint8Array(0), count };
   } finally {
+    descriptors.delete();
     mat.delete();
     orb.delete();
     keypoints.delete();
@@ -68,26 +70,15 @@ export interface PairResult {
  */
 export function matchPair(cv: Cv, query: Features, queryWidth: number, queryHeight: number, candidate: Features, p: VerifyParams): PairResult {
   if (query.count < 2 || candidate.count < 2) return { matches: 0, inliers: 0, quad: null };
-  const matcher = new cv.BFMatcher(cv.NORM_HAMMING, false);
-  const knn = new cv.DMatchVectorVector();
   const src: number[] = [];
   const dst: number[] = [];
-  try {
-    matcher.knnMatch(query.descriptors, candidate.descriptors, knn, 2);
-    for (let i = 0; i < knn.size(); i++) {
-      const pair = knn.get(i);
-      if (pair.size() === 2) {
-        const best = pair.get(0);
-        if (best.distance < p.ratio * pair.get(1).distance) {
-          src.push(query.points[2 * best.queryIdx]!, query.points[2 * best.queryIdx + 1]!);
-          dst.push(candidate.points[2 * best.trainIdx]!, candidate.points[2 * best.trainIdx + 1]!);
-        }
-      }
-      pair.delete();
+  const knn = hammingKnn2(query.descriptors, candidate.descriptors, ORB_BYTES);
+  for (let i = 0; i < query.count; i++) {
+    const at = knn[3 * i]!;
+    if (knn[3 * i + 1]! < p.ratio * knn[3 * i + 2]!) {
+      src.push(query.points[2 * i]!, query.points[2 * i + 1]!);
+      dst.push(candidate.points[2 * at]!, candidate.points[2 * at + 1]!);
     }
-  } finally {
-    knn.delete();
-    matcher.delete();
   }
   const matches = src.length / 2;
   if (matches < Math.max(4, p.minInliers)) return { matches, inliers: 0, quad: null };

@@ -4,21 +4,19 @@
 //   ORB 1000 features on 800×600: WASM 109 ms, native 4.6 28 ms; ORB 500 on a 360×270 crop: 27 vs 6 ms;
 //   knnMatch 481×1000 + RANSAC homography: 42 vs 16 ms (native via Debian's python3-opencv, the same libopencv).
 // Native is ≈ 3–4× faster; verification therefore works on small regions (params.ts maxSide) in two workers.
-// (That RANSAC figure was mostly classic RANSAC running all its iterations: geometry.ts now uses USAC, ≈ 40× faster.)
+// (That RANSAC figure was mostly classic RANSAC running all its iterations: geometry.ts now uses USAC, ≈ 40× faster.
+// Descriptor matching left OpenCV for the project's own Hamming kernel: search/native/hamming.c.)
 import { createRequire } from 'node:module';
 
 /** The part of OpenCV.js this project calls; the package's own typings are far wider and not needed. */
 export interface Cv {
   CV_8UC1: number;
   CV_32FC2: number;
-  NORM_HAMMING: number;
   USAC_DEFAULT: number;
   Mat: new () => CvMat;
   matFromArray(rows: number, cols: number, type: number, data: ArrayLike<number>): CvMat;
   ORB: new (nfeatures: number) => { detectAndCompute(img: CvMat, mask: CvMat, kp: CvKeyPointVector, desc: CvMat): void; delete(): void };
   KeyPointVector: new () => CvKeyPointVector;
-  DMatchVectorVector: new () => CvVector<CvVector<{ queryIdx: number; trainIdx: number; distance: number }>>;
-  BFMatcher: new (norm: number, crossCheck: boolean) => { knnMatch(q: CvMat, t: CvMat, out: unknown, k: number): void; delete(): void };
   findHomography(src: CvMat, dst: CvMat, method: number, threshold: number, mask: CvMat, maxIters: number, confidence: number): CvMat;
 }
 export interface CvMat {

@@ -50,11 +50,6 @@ interface QueryFeatures {
 }
 let current: QueryFeatures | null = null;
 
-function release(q: QueryFeatures | null): void {
-  q?.features.descriptors.delete();
-  q?.mirrored?.descriptors.delete();
-}
-
 /** A candidate whose features could not be computed, with why. */
 const failed = (error: string): CandidateOutcome => ({ status: 'failed', matches: 0, inliers: 0, quad: null, mirrored: false, error });
 
@@ -84,9 +79,8 @@ async function verifyOne(job: CandidateJob, p: VerifyParams, query: QueryFeature
   } catch (err) {
     return failed(`${job.path}: ${(err as Error).message}`);
   }
-  let features: Features | null = null;
   try {
-    features = extractFeatures(cv, gray, p.candidateFeatures);
+    const features = extractFeatures(cv, gray, p.candidateFeatures);
     const { width, height } = query.image;
     const direct = matchPair(cv, query.features, width, height, features, p);
     const flipped = query.mirrored ? matchPair(cv, query.mirrored, width, height, features, p) : null;
@@ -99,19 +93,13 @@ async function verifyOne(job: CandidateJob, p: VerifyParams, query: QueryFeature
   } catch (err) {
     // OpenCV.js throws C++ exceptions as bare numbers: say where, whatever was thrown.
     return failed(`${job.path}: OpenCV failed (${err instanceof Error ? err.message : String(err)})`);
-  } finally {
-    features?.descriptors.delete();
   }
 }
 
 port.on('message', async (msg: WorkerRequest) => {
-  if (msg === 'close') {
-    release(current);
-    process.exit(0);
-  }
+  if (msg === 'close') process.exit(0);
   try {
     if (msg.query) {
-      release(current);
       current = null;
       const features = extractFeatures(cv, msg.query, msg.params.queryFeatures);
       current = { key: msg.queryKey, image: msg.query, features, mirrored: null };

@@ -2,7 +2,8 @@
  * Internal interface between the search kernels' translation units (split by concern, as FAISS's utils/ is):
  * thread_pool.c (the persistent pool and the run-time SIMD choice), distances.c (dot products), topk.c (flat
  * top-K scan and gathered dot products), lowrank_rerank.c (QuARI rescoring as a blocked GEMM), convert.c (float16
- * conversion and the benchmark's streaming baseline), search_kernels.c (the N-API glue). Header-only here: the
+ * conversion and the benchmark's streaming baseline), hamming.c (binary-descriptor matching for verification),
+ * search_kernels.c (the N-API glue). Header-only here: the
  * float16 scalar conversions and the top-K heap, which sit in inner loops and must inline.
  */
 #ifndef QK_INTERNAL_H
@@ -55,6 +56,12 @@ int cpu_has_avx2(void);
 int cpu_has_avx512(void);
 int avx512_on(void);
 int simd_on(void);
+
+/* ---- binary descriptors (hamming.c) ---- */
+
+/* Per query row i: out[3i] = nearest candidate row, out[3i+1] / out[3i+2] = nearest / second-nearest Hamming
+ * distance (UINT32_MAX where there is none). bytes: a multiple of 8. Returns -1 when out of memory. */
+int hamming_knn2(const uint8_t *query, uint32_t nq, const uint8_t *cand, uint32_t nc, int bytes, uint32_t *out);
 
 /* ---- float16 ---- */
 

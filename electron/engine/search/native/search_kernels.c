@@ -546,6 +546,31 @@ static napi_value js_dot_rows(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* hammingKnn2(query, candidate, bytesPerRow) -> Uint32Array [nearest, distance, second distance] per query row */
+static napi_value js_hamming_knn2(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) FAIL("hammingKnn2 expects (query, candidate, bytesPerRow)");
+  arr_t q, c;
+  double bd;
+  if (!get_arr(env, argv[0], &q) || q.type != napi_uint8_array) FAIL("hammingKnn2 query must be a Uint8Array");
+  if (!get_arr(env, argv[1], &c) || c.type != napi_uint8_array) FAIL("hammingKnn2 candidate must be a Uint8Array");
+  if (!get_f64(env, argv[2], &bd) || bd < 8 || bd > 1024 || bd != floor(bd) || (int)bd % 8 != 0)
+    FAIL("hammingKnn2 bytesPerRow must be a multiple of 8 in 8..1024");
+  const int bytes = (int)bd;
+  if (q.length % bytes || c.length % bytes) FAIL("hammingKnn2 arrays must hold whole rows of %d bytes", bytes);
+  if (q.length / bytes > 0x3fffffffu || c.length / bytes > 0xfffffffeu) FAIL("hammingKnn2: too many rows");
+  const uint32_t nq = (uint32_t)(q.length / bytes), nc = (uint32_t)(c.length / bytes);
+  void *outp;
+  napi_value out = make_typed(env, napi_uint32_array, (size_t)nq * 3, 4, &outp);
+  if (!out || hamming_knn2(q.data, nq, c.data, nc, bytes, outp) != 0) {
+    napi_throw_error(env, NULL, "search kernels: hammingKnn2 could not allocate its buffers");
+    return NULL;
+  }
+  return out;
+}
+
 static napi_value js_stream_baseline(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -745,6 +770,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"float32ToFloat16", NULL, js_to_half, NULL, NULL, NULL, napi_default, NULL},
       {"float16ToFloat32", NULL, js_to_float, NULL, NULL, NULL, napi_default, NULL},
       {"assignNearestAsync", NULL, js_assign_async, NULL, NULL, NULL, napi_default, NULL},
+      {"hammingKnn2", NULL, js_hamming_knn2, NULL, NULL, NULL, napi_default, NULL},
       {"configure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
