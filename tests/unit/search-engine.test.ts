@@ -152,11 +152,22 @@ test('adaptive mode rescoring equals the QuARI reference over every vector of th
     ranked.forEach((r, i) => assert.ok(Math.abs(r.score - expected[i]!.score) < 2e-6, `score ${i}`));
     const baselineBySlot = new Map(baseline.map((b) => [b.slot, b.score]));
     ranked.forEach((r) => assert.ok(Math.abs(r.baselineScore - baselineBySlot.get(r.imageId - 100)!) < 1e-5));
-    // With k, only stage-1 candidates are rescored: the adaptive top comes from the baseline top-k.
+    // With k, only stage-1 candidates are rescored, and stage 1 probes with QuARI's effective query
+    // w = q' + a·U·(Vᵀq'), written out here from the definition: q'·(x·W) = x·w for every row x.
+    const { refinedQuery: q, U, V, rank: r, anchorScale: a } = ref;
+    const c = Array.from({ length: r }, (_, j) => q.reduce((acc, qi, i) => acc + V[i * r + j]! * qi, 0));
+    const w = Float32Array.from(q, (qi, i) => qi + a * c.reduce((acc, cj, j) => acc + U[i * r + j]! * cj, 0));
+    for (const row of [0, 7, rows - 1]) {
+      const x = vectors.subarray(row * dim, (row + 1) * dim);
+      const y = Float32Array.from(x, (xi, i) => xi + a * Array.from({ length: r }, (_, j) => x.reduce((acc, xk, k) => acc + xk * U[k * r + j]!, 0) * V[i * r + j]!).reduce((p, v) => p + v, 0));
+      assert.ok(Math.abs(all[row]! * Math.hypot(...y) - dot(w, x)) < 1e-4, `row ${row}: x·w is the adaptive score before its norm`);
+    }
+    const probe = bruteForce(offsets, (row) => dot(w, vectors.subarray(row * dim, (row + 1) * dim)));
     const narrowed = await engine.search([query], { mode: 'adaptive', k: 5, top: 5 });
-    const stage1 = new Set(baseline.slice(0, 5).map((b) => b.slot));
+    const stage1 = new Set(probe.slice(0, 5).map((b) => b.slot));
     assert.equal(narrowed.candidates, 5);
-    assert.ok(narrowed.ranked.every((r) => stage1.has(r.imageId - 100)));
+    assert.ok(narrowed.ranked.every((h) => stage1.has(h.imageId - 100)));
+    assert.notDeepEqual(stage1, new Set(baseline.slice(0, 5).map((b) => b.slot)), 'the plain query would name other candidates');
   } finally {
     await hypernet.release();
   }
