@@ -67,6 +67,9 @@ export interface PairResult {
  * every non-matching hit) with 116 of the relevant fits verified, RANSAC capped at 500 iterations 74 ms / 113, RHO
  * 1.9 ms / 110, USAC_FAST 3.0 ms / 118, USAC_MAGSAC 4.1 ms / 109, USAC_DEFAULT 5.4 ms / 120; no estimator verified
  * more than 1 non-relevant pair of those 90.
+ * The 2-NN matching is the project's native kernel (search/native/hamming.c), not OpenCV.js's BFMatcher: for 870
+ * query × 1,000 candidate ORB descriptors of two photos, the same 140 matches pass the ratio test, in 2.5–4.9 ms
+ * against 32–33 ms for knnMatch and reading its result out of the WASM heap (2026-12-08, load ≈ 2–5, one thread).
  */
 export function matchPair(cv: Cv, query: Features, queryWidth: number, queryHeight: number, candidate: Features, p: VerifyParams): PairResult {
   if (query.count < 2 || candidate.count < 2) return { matches: 0, inliers: 0, quad: null };
