@@ -9,6 +9,7 @@ import { openCatalog } from '../../../db/CatalogStore.ts';
 import { catalogDataDir } from '../catalogData.ts';
 import type { CatalogStore } from '../../../db/Interface.ts';
 import { PackRegistry, defaultDataHome } from '../../../native-models/runtime/packs/registry.ts';
+import { PackError } from '../../../native-models/runtime/packs/verify.ts';
 import {
   mediaUrl as electronMediaUrl,
   QuariApiError,
@@ -131,8 +132,10 @@ class CatalogApp implements AppService {
   }
 
   async importPack(folder: string): Promise<CatalogInfo> {
-    await importPackAudited(this.registry, this.store, folder).catch((err: Error) => {
-      throw new QuariApiError('bad-request', err.message);
+    // A pack that fails its checks is the analyst's to fix (bad-request, naming the file); anything else (a disk
+    // error while copying) is the host's and surfaces as an internal error.
+    await importPackAudited(this.registry, this.store, folder).catch((err: unknown) => {
+      throw err instanceof PackError ? new QuariApiError('bad-request', err.message) : err;
     });
     return this.getCatalogInfo();
   }
