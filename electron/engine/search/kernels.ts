@@ -4,7 +4,8 @@
 //
 // Storage: a catalog is one row-major matrix of L2-normalised vectors, either float32 (Float32Array) or
 // IEEE float16 bit patterns (Uint16Array, half the bytes, so flat search streams twice as fast).
-// Every kernel uses one process-wide thread pool (default 2 threads, the calling thread included). The plain calls
+// Every vector kernel uses one process-wide thread pool (default 2 threads, the calling thread included); only
+// hammingKnn2, stage 3's descriptor matcher, runs on its caller's thread (verification workers call it). The plain calls
 // block their thread for the whole pass (a flat scan reads every byte: 2 GB for 1M×512 float32); the
 // *Async variants run the same code from a libuv worker and keep the event loop free. Arrays handed to an async
 // call must not be modified or transferred until its promise settles. Calls run one at a time: a call made while

@@ -1,7 +1,8 @@
 /*
  * Search kernels for QuARI workstation, N-API glue: argument validation, sync and async (libuv worker) calls,
  * results as typed arrays. The kernels live beside it (qk_internal.h lists the units): exact flat top-K (optionally
- * max-per-image over multi-vector items), low-rank QuARI rerank, float16 conversion and a streaming baseline.
+ * max-per-image over multi-vector items), low-rank QuARI rerank, float16 conversion, a streaming baseline, and the
+ * Hamming 2-NN matcher of stage 3's binary descriptors (the one kernel that runs outside the pool).
  *
  * Storage is row-major float32 (Float32Array) or IEEE binary16 (Uint16Array).
  */
