@@ -6,8 +6,9 @@
 // Vectors follow the real encoder's distribution: the base set is the default pack's 36 vectors of each of 96
 // rendered photo-like scenes (bench/ingest-photos.ts), every catalog vector is one base vector mixed with another and
 // perturbed; queries are real crop vectors of those scenes, each with 5 planted near-copies in random images.
-// recall_at_100 is the share of the exact scan's top-100 images (per query vector, stage 1) that the engine returns
-// in its own top 100; planted_found the share of planted copies there. The exact reference is the IVF file probed
+// recall_at_100 is the share of the exact scan's top-100 images (per query, stage 1, probed as adaptive search probes:
+// with QuARI's effective query) that the engine returns in its own top 100; planted_found the share of planted
+// copies there. The exact reference is the IVF file probed
 // in full (the index tests prove it equal to the exact scan), so it exists at any N without holding the catalog in
 // memory. Ends with one JSON line: images, vectors, engine, p50_ms, p95_ms, recall_at_100, rss_mb, open_ms, build_s
 // for the engine that the product uses at this N, plus every engine's figures under `engines`.
@@ -22,7 +23,7 @@ import { ImageEncoder } from '../electron/engine/models/ImageEncoder.ts';
 import type { CandidateSource, ImageHits } from '../electron/engine/search/CandidateSource.ts';
 import { CatalogRows, IndexedCatalog } from '../electron/engine/search/IndexedCatalog.ts';
 import { buildIvfIndex, IvfIndex } from '../electron/engine/search/IvfIndex.ts';
-import { SearchEngine } from '../electron/engine/search/SearchEngine.ts';
+import { effectiveQuery, SearchEngine } from '../electron/engine/search/SearchEngine.ts';
 import { EXACT_MAX_IMAGES } from '../electron/engine/search/indexPolicy.ts';
 import { DEFAULT_NPROBE, hypernetAdapter } from '../electron/engine/search/SearchService.ts';
 import { VectorIndex } from '../electron/engine/search/VectorIndex.ts';
@@ -205,6 +206,11 @@ async function main() {
   const queries = planted.queries.map((q) => Float32Array.from(q));
   const hypernet = await Hypernetwork.load(join(pack.dir, pack.manifest.quariCheckpoint!), { intraOpNumThreads: 1 });
   const adapter = hypernetAdapter(hypernet);
+  // Every search here is adaptive, so stage 1 is probed with each query's effective query (SearchEngine): recall
+  // and planted copies are measured for that vector, the one the engines are actually asked about.
+  const batch = new Float32Array(queries.length * dim);
+  queries.forEach((q, i) => batch.set(q, i * dim));
+  const probes = (await adapter.adapt(batch, queries.length)).map(effectiveQuery);
   const rows = new CatalogRows(store, packId, dim, 'float16');
 
   // The on-disk index (built once per catalog file) also gives the exact reference: every list probed.
@@ -246,7 +252,7 @@ async function main() {
   const ivfOpenMs = performance.now() - t0;
   ivf.setNprobe(ivf.nlist);
   // One pass over the whole file for all queries (the read buffer is the whole file's vectors: once, not per query).
-  const truth = (await ivf.topImages(queries, 100)).map((h) => h.ids);
+  const truth = (await ivf.topImages(probes, 100)).map((h) => h.ids);
   log(`exact reference done (${ivf.nlist} lists)`);
 
   const run = async (name: string, source: CandidateSource, rowSource: typeof rows | VectorIndex, extra: Partial<EngineFigures>): Promise<EngineFigures> => {
@@ -263,7 +269,7 @@ async function main() {
       const out = await engine.search([q], { mode: 'adaptive', k: K, top: 100 });
       total.push(performance.now() - t);
       stage1.push(out.stage1Ms);
-      const got = new Set((await source.topImages([q], 100))[0]!.ids);
+      const got = new Set((await source.topImages([probes[i]!], 100))[0]!.ids);
       recall += [...truth[i]!].filter((id) => got.has(id)).length / Math.max(1, truth[i]!.length);
       found += planted.planted[i]!.filter((id) => got.has(id)).length;
       plantedTotal += planted.planted[i]!.length;
