@@ -1,8 +1,9 @@
-// One verification of a query crop against one candidate region with OpenCV: ORB keypoints and descriptors,
-// brute-force Hamming 2-NN matching (the native kernel search/native/hamming.c) with Lowe's ratio test, a robust homography (USAC), and the crop's outline
-// mapped through it. A fit counts only when enough matches are inliers and the mapped outline is a plausible view of
-// the crop (convex, same orientation, not collapsed), so that a degenerate homography never draws a region. A
-// mirrored view is found by matching the mirrored crop (mirrorGray), whose fit then is a proper view of it.
+// One verification of a query crop against one candidate region: OpenCV's ORB keypoints and descriptors,
+// brute-force Hamming 2-NN matching (the native kernel search/native/hamming.c) with Lowe's ratio test, OpenCV's
+// robust homography (USAC), and the crop's outline mapped through it. A fit counts only when enough matches are
+// inliers and the mapped outline is a plausible view of the crop (convex, same orientation, not collapsed), so that a
+// degenerate homography never draws a region. A mirrored view is found by matching the mirrored crop (mirrorGray),
+// whose fit then is a proper view of it.
 import { hammingKnn2 } from '../search/kernels.ts';
 import type { Cv, CvMat } from './opencv.ts';
 import type { VerifyParams } from './params.ts';
