@@ -12,7 +12,7 @@ import { readRds } from './rds.ts';
 import type { HashName } from './records.ts';
 import { readTextList } from './textList.ts';
 import { readVics } from './vics.ts';
-import { HASH_SET_MAX_BYTES, openRegularFile } from './openFile.ts';
+import { HASH_SET_MAX_BYTES, openHashSetFile } from './openFile.ts';
 
 export const HASH_SET_FORMATS: readonly HashSetFormat[] = ['nsrl-rds3', 'vics', 'text'];
 
@@ -107,7 +107,7 @@ export interface HashSetImportResult extends HashSetRow {
 
 /** The format a file's first bytes name. */
 export function detectHashSetFormat(file: string): HashSetFormat {
-  const { fd } = openRegularFile(file);
+  const { fd } = openHashSetFile(file);
   try {
     const head = Buffer.alloc(512);
     const n = readSync(fd, head, 0, head.length, 0);

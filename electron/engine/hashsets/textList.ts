@@ -5,7 +5,7 @@ import { closeSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { HashSetRecord } from '../../../db/Interface.ts';
 import { hashNameOfLength, quoteContent, strongestRecord, type HashName } from './records.ts';
-import { checkWithinSize, openRegularFile } from './openFile.ts';
+import { checkWithinSize, openHashSetFile } from './openFile.ts';
 
 const CHUNK = 1024 * 1024;
 /** Longest line accepted: a hash and a file name. */
@@ -13,7 +13,7 @@ const MAX_LINE = 64 * 1024;
 
 /** Yields the list's records; `onChunk` receives every byte read (the caller hashes and counts them). */
 export function* readTextList(file: string, options: { hashType?: HashName; onChunk?: (chunk: Buffer) => void } = {}): Generator<HashSetRecord> {
-  const { fd, size } = openRegularFile(file);
+  const { fd, size } = openHashSetFile(file);
   try {
     let total = 0;
     const buf = Buffer.allocUnsafe(CHUNK);

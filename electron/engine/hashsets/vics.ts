@@ -25,7 +25,7 @@ import { closeSync, readSync } from 'node:fs';
 import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import type { HashSetRecord } from '../../../db/Interface.ts';
 import { quoteContent, quoteValue, strongestRecord } from './records.ts';
-import { checkWithinSize, openRegularFile } from './openFile.ts';
+import { checkWithinSize, openHashSetFile } from './openFile.ts';
 
 export const VICS_VERSIONS = ['1.3', '2.0'] as const;
 export type VicsVersion = (typeof VICS_VERSIONS)[number];
@@ -92,7 +92,7 @@ export function vicsVersionOf(file: string, url: unknown): VicsVersion {
 export function readVics(file: string, options: { onChunk?: (chunk: Buffer) => void } = {}): VicsReader {
   let version: VicsVersion | null = null;
   function* records(): Generator<HashSetRecord> {
-    const { fd, size } = openRegularFile(file);
+    const { fd, size } = openHashSetFile(file);
     try {
       const tokenizer = new Tokenizer();
       const parser = new TokenParser({ paths: ['$.*', '$.value.*', '$.value.*.Media.*'], keepStack: false });

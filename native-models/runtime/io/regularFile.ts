@@ -34,8 +34,11 @@ function checkStats(path: string, st: Stats, maxBytes: number): void {
   if (st.size > maxBytes) throw new Error(`${path}: ${st.size} bytes is more than the limit of ${maxBytes} bytes`);
 }
 
-/** The whole file, read through one descriptor after checking it is a regular file of at most `maxBytes`. */
-export function readRegularFileSync(path: string, options: RegularFileOptions): Buffer {
+/**
+ * A read-only descriptor of a checked regular file of at most `maxBytes` (the caller closes it), and its size at
+ * open: for readers that stream the file synchronously and must stop if it grows.
+ */
+export function openRegularFileSync(path: string, options: RegularFileOptions): { fd: number; size: number } {
   let fd: number;
   try {
     fd = openSync(path, flags(options.noFollow));
@@ -45,14 +48,25 @@ export function readRegularFileSync(path: string, options: RegularFileOptions): 
   try {
     const st = fstatSync(fd);
     checkStats(path, st, options.maxBytes);
-    const buf = Buffer.allocUnsafe(st.size);
+    return { fd, size: st.size };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+/** The whole file, read through one descriptor after checking it is a regular file of at most `maxBytes`. */
+export function readRegularFileSync(path: string, options: RegularFileOptions): Buffer {
+  const { fd, size } = openRegularFileSync(path, options);
+  try {
+    const buf = Buffer.allocUnsafe(size);
     let n = 0;
-    while (n < st.size) {
-      const got = readSync(fd, buf, n, st.size - n, n);
+    while (n < size) {
+      const got = readSync(fd, buf, n, size - n, n);
       if (got === 0) break;
       n += got;
     }
-    if (n !== st.size) throw new Error(`${path}: shrank from ${st.size} to ${n} bytes while being read`);
+    if (n !== size) throw new Error(`${path}: shrank from ${size} to ${n} bytes while being read`);
     return buf;
   } finally {
     closeSync(fd);
