@@ -6,9 +6,10 @@
 // Vectors follow the real encoder's distribution: the base set is the default pack's 36 vectors of each of 96
 // rendered photo-like scenes (bench/ingest-photos.ts), every catalog vector is one base vector mixed with another and
 // perturbed; queries are real crop vectors of those scenes, each with 5 planted near-copies in random images.
-// recall_at_100 is the share of the exact scan's top-100 images (stage 1, per vector adaptive search probes with: each
-// query and its QuARI effective query) that the engine returns in its own top 100; planted_found the share of
-// planted copies in those answers; planted_in_results the share in the adaptive search's own top 100. The exact reference is the IVF file probed
+// Adaptive search probes stage 1 with two vectors per query: the query and its QuARI effective query. recall_at_100
+// is the share of the exact scan's top-100 images for each of the two that the engine returns in its own top 100
+// (the mean over both); planted_found the share of planted copies in either answer; planted_in_results the share in
+// the adaptive search's own top 100. The exact reference is the IVF file probed
 // in full (the index tests prove it equal to the exact scan), so it exists at any N without holding the catalog in
 // memory. Ends with one JSON line: images, vectors, engine, p50_ms, p95_ms, recall_at_100, rss_mb, open_ms, build_s
 // for the engine that the product uses at this N, plus every engine's figures under `engines`.

@@ -122,7 +122,10 @@ export function detectHashSetFormat(file: string): HashSetFormat {
 export async function importHashSetFile(catalog: HashSetTarget, path: string, options: HashSetImportOptions = {}): Promise<HashSetImportResult> {
   const started = performance.now();
   const file = resolve(path);
-  const format = options.format ?? asInputError(() => detectHashSetFormat(file));
+  // Detection opens the file through the shared checked open even when a format is given, so a folder, FIFO or
+  // device is refused in one wording (and before anything is hashed) either way.
+  const detected = asInputError(() => detectHashSetFormat(file));
+  const format = options.format ?? detected;
   if (options.hashType && format !== 'text') throw new HashSetInputError(`a hash type can be stated for plain lists only, not for ${format}`);
   const source = await hashFile(file, { maxBytes: HASH_SET_MAX_BYTES }).catch((err: Error) => {
     throw new HashSetInputError(`${file}: cannot be read (${err.message})`);

@@ -22,7 +22,7 @@ export interface QueryAdapter {
 
 export interface SearchOptions {
   mode: SearchMode;
-  /** Stage-1 candidates per query vector; 0 = every image. */
+  /** Stage-1 candidates per probe (each query vector, and in adaptive mode its effective query too); 0 = every image. */
   k: number;
   top: number;
   /** Catalog image ids never returned (e.g. the query's own image during evaluation). */

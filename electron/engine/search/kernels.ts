@@ -27,7 +27,7 @@ export interface TopK {
 }
 
 export interface KernelConfig {
-  /** Threads used by every kernel, the calling thread included. */
+  /** Threads used by every vector kernel, the calling thread included (hammingKnn2 runs on its caller's). */
   threads: number;
   /** Whether the AVX2/FMA/F16C paths are in use. */
   simd: boolean;
@@ -40,7 +40,7 @@ export interface KernelConfig {
 
 export interface KernelOptions {
   threads?: number;
-  /** false forces the portable scalar code everywhere. */
+  /** false forces the portable scalar code in the vector kernels (hammingKnn2 uses popcount wherever the CPU has it). */
   simd?: boolean;
   /** false keeps the rerank GEMM on AVX2. */
   avx512?: boolean;
@@ -295,11 +295,12 @@ export function float16ToFloat32(bits: Uint16Array): Float32Array {
 
 /**
  * Binary descriptors (rows of `bytesPerRow` bytes, a multiple of 8): for every query row, [nearest candidate row,
- * its Hamming distance, the second-nearest distance] (0xffffffff where the candidate has too few rows). Runs on
+ * its Hamming distance, the second-nearest distance] (each 0xffffffff where the candidate has too few rows). Runs on
  * the calling thread, outside the kernel pool: geometric verification calls it from its own worker threads.
  */
 export function hammingKnn2(query: Uint8Array, candidate: Uint8Array, bytesPerRow: number): Uint32Array {
-  if (!(query instanceof Uint8Array) || !(candidate instanceof Uint8Array)) throw new TypeError('hammingKnn2: query and candidate must be Uint8Arrays');
+  if (!(query instanceof Uint8Array)) throw new TypeError('hammingKnn2: query must be a Uint8Array');
+  if (!(candidate instanceof Uint8Array)) throw new TypeError('hammingKnn2: candidate must be a Uint8Array');
   return load().hammingKnn2(query, candidate, bytesPerRow);
 }
 

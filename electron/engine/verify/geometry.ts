@@ -40,6 +40,9 @@ export function extractFeatures(cv: Cv, image: GrayImage, maxFeatures: number): 
       points[2 * i] = pt.x;
       points[2 * i + 1] = pt.y;
     }
+    if (count > 0 && (descriptors.rows !== count || descriptors.cols !== ORB_BYTES)) {
+      throw new Error(`ORB descriptors are ${descriptors.rows}×${descriptors.cols} bytes for ${count} keypoints, expected ${count}×${ORB_BYTES}`);
+    }
     return { points, descriptors: count > 0 ? descriptors.data.slice(0, count * ORB_BYTES) : new Uint8Array(0), count };
   } finally {
     descriptors.delete();

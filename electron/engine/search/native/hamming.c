@@ -10,7 +10,7 @@
 #define KNN2_BODY(POP)                                                \
   for (uint32_t i = 0; i < nq; i++) {                                  \
     const uint64_t *a = q + (size_t)i * words;                         \
-    uint32_t best = UINT32_MAX, second = UINT32_MAX, at = 0;           \
+    uint32_t best = UINT32_MAX, second = UINT32_MAX, at = UINT32_MAX;  \
     for (uint32_t j = 0; j < nc; j++) {                                \
       const uint64_t *b = c + (size_t)j * words;                       \
       uint32_t d = 0;                                                  \
@@ -48,8 +48,8 @@ int hamming_knn2(const uint8_t *query, uint32_t nq, const uint8_t *cand, uint32_
     free(c);
     return -1;
   }
-  memcpy(q, query, (size_t)nq * bytes);
-  memcpy(c, cand, (size_t)nc * bytes);
+  if (nq) memcpy(q, query, (size_t)nq * bytes);
+  if (nc) memcpy(c, cand, (size_t)nc * bytes);
 #if QK_X86
   if (__builtin_cpu_supports("popcnt")) knn2_popcnt(q, nq, c, nc, words, out);
   else

@@ -60,7 +60,7 @@ int simd_on(void);
 /* ---- binary descriptors (hamming.c) ---- */
 
 /* Per query row i: out[3i] = nearest candidate row, out[3i+1] / out[3i+2] = nearest / second-nearest Hamming
- * distance (UINT32_MAX where there is none). bytes: a multiple of 8. Returns -1 when out of memory. */
+ * distance (each UINT32_MAX where there is none). bytes: a multiple of 8. Returns -1 when out of memory. */
 int hamming_knn2(const uint8_t *query, uint32_t nq, const uint8_t *cand, uint32_t nc, int bytes, uint32_t *out);
 
 /* ---- float16 ---- */
