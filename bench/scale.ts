@@ -24,7 +24,7 @@ import { ImageEncoder } from '../electron/engine/models/ImageEncoder.ts';
 import type { CandidateSource, ImageHits } from '../electron/engine/search/CandidateSource.ts';
 import { CatalogRows, IndexedCatalog } from '../electron/engine/search/IndexedCatalog.ts';
 import { buildIvfIndex, IvfIndex } from '../electron/engine/search/IvfIndex.ts';
-import { effectiveQuery, SearchEngine } from '../electron/engine/search/SearchEngine.ts';
+import { SearchEngine, stage1Probes } from '../electron/engine/search/SearchEngine.ts';
 import { EXACT_MAX_IMAGES } from '../electron/engine/search/indexPolicy.ts';
 import { DEFAULT_NPROBE, hypernetAdapter } from '../electron/engine/search/SearchService.ts';
 import { VectorIndex } from '../electron/engine/search/VectorIndex.ts';
@@ -213,8 +213,8 @@ async function main() {
   // recall is measured for both vectors the engines are asked about, planted copies in the union of their answers.
   const batch = new Float32Array(queries.length * dim);
   queries.forEach((q, i) => batch.set(q, i * dim));
-  const effective = (await adapter.adapt(batch, queries.length)).map(effectiveQuery);
-  const probes = queries.map((q, i) => [q, effective[i]!]);
+  const transforms = await adapter.adapt(batch, queries.length);
+  const probes = queries.map((q, i) => stage1Probes([q], [transforms[i]!]));
   const rows = new CatalogRows(store, packId, dim, 'float16');
 
   // The on-disk index (built once per catalog file) also gives the exact reference: every list probed.
@@ -278,7 +278,7 @@ async function main() {
       stage1.push(out.stage1Ms);
       const answers = (await source.topImages(probes[i]!, 100)).map((h) => new Set(h.ids));
       answers.forEach((got, p) => {
-        const want = truth[2 * i + p]!;
+        const want = truth[probes[i]!.length * i + p]!;
         recall += [...want].filter((id) => got.has(id)).length / Math.max(1, want.length) / answers.length;
       });
       found += planted.planted[i]!.filter((id) => answers.some((got) => got.has(id))).length;

@@ -82,6 +82,11 @@ export function effectiveQuery(t: LowRankTransform): Float32Array {
   return w;
 }
 
+/** The vectors stage 1 is probed with: the query vectors, then in adaptive mode each one's effective query. */
+export function stage1Probes(queries: readonly Float32Array[], transforms: readonly LowRankTransform[] | null): Float32Array[] {
+  return transforms ? [...queries, ...transforms.map(effectiveQuery)] : [...queries];
+}
+
 export class SearchEngine {
   constructor(
     readonly source: CandidateSource,
@@ -108,7 +113,7 @@ export class SearchEngine {
       transforms = await this.adapter!.adapt(batch, queries.length);
     }
     const adaptMs = performance.now() - t0;
-    const ids = await this.candidateIds(transforms ? [...queries, ...transforms.map(effectiveQuery)] : queries, options);
+    const ids = await this.candidateIds(stage1Probes(queries, transforms), options);
     const index = await this.rowSource.vectorsOf(ids);
     const slots = Uint32Array.from({ length: index.imageCount }, (_, i) => i);
     const rows = index.rowsOf(slots);

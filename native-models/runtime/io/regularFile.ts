@@ -1,7 +1,8 @@
-// Bounded reads of files that come from outside (model packs, QuARI checkpoints, hash sets from a USB stick): only regular
-// files are read (a FIFO, socket or device is refused at open, without blocking: O_NONBLOCK makes opening a FIFO
-// return at once instead of waiting for a writer, so no thread of libuv's pool hangs), optionally no symbolic links
-// (O_NOFOLLOW), and never more bytes than the caller's cap, checked on the open descriptor before anything is read.
+// Bounded reads of files that come from outside (model packs, QuARI checkpoints, hash sets from a USB stick): only
+// regular files are read (a FIFO, socket or device is refused at open, without blocking: O_NONBLOCK makes opening a
+// FIFO return at once instead of waiting for a writer, so no thread of libuv's pool hangs), optionally no symbolic
+// links (O_NOFOLLOW), and never more bytes than the caller's cap, checked on the open descriptor before anything is
+// read.
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
