@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { Box, QuariApi } from '../../electron/shared/api.ts';
+import { LIKELY_MIN_INLIERS } from '../../electron/shared/likelyMatches.ts';
 import { ADAPTIVE_PACK_NAME, installAdaptivePack } from './support/adaptivePack.ts';
 import { makePhotoScenes } from './support/photoScenes.ts';
 import { makeScenes, type SceneSet } from './support/scenes.ts';
@@ -336,10 +337,11 @@ describe('investigation flow in the browser', { timeout: 600_000 }, () => {
 
     const divider = page.getByTestId('likely-divider');
     const count = Number(await divider.getAttribute('data-count'));
-    const statuses = await page.getByTestId('result-tile').evaluateAll((els) => els.map((e) => e.getAttribute('data-verification')));
-    assert.ok(count >= 1, `the photo the crop came from is verified: ${statuses.join(',')}`);
+    const verdicts = await page.getByTestId('result-tile').evaluateAll((els) => els.map((e) => ({ status: e.getAttribute('data-verification'), inliers: Number(e.getAttribute('data-inliers')) })));
+    const strong = verdicts.map((v) => v.status === 'verified' && v.inliers >= LIKELY_MIN_INLIERS);
+    assert.ok(count >= 1, `the photo the crop came from is verified: ${JSON.stringify(verdicts.slice(0, 5))}`);
     assert.equal(await page.getByTestId('result-tile').first().getAttribute('data-path'), file);
-    assert.ok(statuses.slice(0, count).every((st) => st === 'verified') && statuses[count] !== 'verified', `above the line exactly the verified hits: ${statuses.slice(0, count + 1)}`);
+    assert.ok(strong.slice(0, count).every(Boolean) && !strong[count], `above the line exactly the hits verified with at least ${LIKELY_MIN_INLIERS} inliers: ${JSON.stringify(verdicts.slice(0, count + 1))}`);
     assert.match(await divider.innerText(), new RegExp(`${count} likely match`));
     // The line lies below the last verified tile and above the first unverified one.
     const line = (await divider.boundingBox())!;

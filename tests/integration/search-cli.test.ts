@@ -14,6 +14,7 @@ import { openCatalog } from '../../db/CatalogStore.ts';
 import { makeScenes, type SceneSet } from '../e2e/support/scenes.ts';
 import { defaultPack } from './ingest-helpers.ts';
 import { DEFAULT_VERIFY_PARAMS } from '../../electron/engine/verify/params.ts';
+import { LIKELY_MIN_INLIERS } from '../../electron/shared/likelyMatches.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const root = mkdtempSync(join(tmpdir(), 'quari-search-cli-'));
@@ -142,8 +143,18 @@ test('eval excludes the query image and reports baseline and adaptive figures', 
   assert.ok(report.verifyMsMean > 0, 'verification took measurable time');
   assert.equal(report.verifyParams.k, DEFAULT_VERIFY_PARAMS.k);
   // The divider figures (arithmetic in tests/unit/eval-metrics.test.ts): the scene cropped in query 1 is excluded.
-  assert.deepEqual(Object.keys(report.divider), ['likelyPerQuery', 'queriesWithLikely', 'precision', 'recall', 'referencePrecision']);
+  const fields = ['likelyPerQuery', 'queriesWithLikely', 'precision', 'recall', 'referencePrecision'];
+  assert.deepEqual(Object.keys(report.divider), ['minInliers', ...fields, 'byMinInliers']);
+  assert.equal(report.divider.minInliers, LIKELY_MIN_INLIERS);
   assert.ok(report.divider.recall >= 0 && report.divider.recall <= 0.5);
+  // The line at every bar it was chosen among, none below the verification threshold; the product's bar is one of
+  // them with the same figures, and a higher bar never holds more hits.
+  const bars = report.divider.byMinInliers.map((b: { minInliers: number }) => b.minInliers);
+  assert.ok(bars.includes(LIKELY_MIN_INLIERS) && bars.every((b: number) => b >= DEFAULT_VERIFY_PARAMS.minInliers), bars.join());
+  const atLine = report.divider.byMinInliers.find((b: { minInliers: number }) => b.minInliers === LIKELY_MIN_INLIERS);
+  assert.deepEqual(atLine, { minInliers: LIKELY_MIN_INLIERS, ...Object.fromEntries(fields.map((f) => [f, report.divider[f]])) });
+  const counts = report.divider.byMinInliers.map((b: { likelyPerQuery: number }) => b.likelyPerQuery);
+  assert.ok(counts.every((c: number, i: number) => i === 0 || c <= counts[i - 1]), counts.join());
   // One simulated feedback round in the best mode, both strategies: the relevant scene, when among the first 10,
   // is confirmed and leads the ranking, so feedback never scores below the plain search here.
   assert.equal(report.feedback.mode, 'adaptive');

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { boxFromCorners, expandBox, matchLabel, moveBox, quadPoints, resizeBox, roundBox, toImagePoint } from '../../renderer/src/lib/geometry.ts';
 import { bandTop, gridMetrics, itemPosition, scrollToReveal, stepSelection, visibleRange } from '../../renderer/src/lib/virtualGrid.ts';
 import { likelyMatches } from '../../renderer/src/lib/confidence.ts';
+import { LIKELY_MIN_INLIERS, likelyMatchCount } from '../../electron/shared/likelyMatches.ts';
 import { PagedList, type ListPage } from '../../renderer/src/lib/pagedList.ts';
 import type { SearchHit, VerificationStatus } from '../../electron/shared/api.ts';
 import { paneTransform, resetZoom, zoomAt } from '../../renderer/src/lib/zoom.ts';
@@ -259,15 +260,36 @@ describe('verified match outline', () => {
 });
 
 describe('likely matches divider', () => {
-  const hits = (...statuses: VerificationStatus[]) => statuses.map((status) => ({ verification: { status, inliers: 0, matches: 0, quad: null } }) as unknown as SearchHit);
+  /** Hits with the given statuses; a verified one has LIKELY_MIN_INLIERS inliers unless given as [status, inliers]. */
+  const hits = (...verdicts: (VerificationStatus | [VerificationStatus, number])[]) =>
+    verdicts.map((v) => {
+      const [status, inliers] = Array.isArray(v) ? v : [v, v === 'verified' ? LIKELY_MIN_INLIERS : 0];
+      return { verification: { status, inliers, matches: inliers, quad: null } } as unknown as SearchHit;
+    });
 
-  it('sits after the leading run of verified hits, whatever their scores', () => {
-    const l = likelyMatches(hits('verified', 'verified', 'unverified', 'verified', 'not-checked'));
+  it('sits after the leading run of strongly verified hits, whatever their scores', () => {
+    const l = likelyMatches(hits('verified', ['verified', 90], 'unverified', 'failed', 'not-checked'));
     assert.equal(l.count, 2);
-    assert.match(l.label, /2 likely matches \(verified\)/);
+    assert.match(l.label, /2 likely matches \(verified\) · ▼ by score only/);
     assert.match(l.legend, /does not depend on the crop's size/);
+    assert.match(l.legend, new RegExp(`at least ${LIKELY_MIN_INLIERS} of the crop's keypoints`));
     assert.match(l.legend, /can still show another object/);
     assert.equal(likelyMatches(hits('verified')).count, 1);
+  });
+
+  it('leaves weakly verified hits below the line and says how many there are', () => {
+    const weak = LIKELY_MIN_INLIERS - 1;
+    const l = likelyMatches(hits(['verified', 120], ['verified', weak], ['verified', 20], 'unverified'));
+    assert.equal(l.count, 1);
+    assert.match(l.label, /1 likely match \(verified\) · ▼ 2 verified weakly, then by score only/);
+    const none = likelyMatches(hits(['verified', weak], 'unverified'));
+    assert.equal(none.count, 0);
+    assert.match(none.label, new RegExp(`No likely match \\(fewer than ${LIKELY_MIN_INLIERS} keypoints fit any hit\\) · ▼ 1 verified weakly`));
+    // The engine's rule is the same one, with the bar as a parameter (quari eval measures the line at several).
+    assert.equal(likelyMatchCount(hits(['verified', 120], ['verified', weak])), 1);
+    assert.equal(likelyMatchCount(hits(['verified', 120], ['verified', weak]), weak), 2);
+    assert.equal(likelyMatchCount(hits(['verified', 120], ['verified', 60]), 61), 1);
+    assert.equal(likelyMatchCount([]), 0);
   });
 
   it('says why there is no likely match', () => {

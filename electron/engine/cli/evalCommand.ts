@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { evalFeedback } from '../eval/feedbackEval.ts';
 import { dividerSummary, summarise, type RetrievalSummary } from '../eval/metrics.ts';
 import type { Box } from '../../shared/api.ts';
+import { LIKELY_MIN_INLIERS, likelyMatchCount } from '../../shared/likelyMatches.ts';
 import { DEFAULT_NPROBE } from '../search/SearchService.ts';
 import { DEFAULT_VERIFY_PARAMS, verifyParams } from '../verify/params.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
@@ -20,9 +21,10 @@ the --verify-k best hits, default ${DEFAULT_VERIFY_PARAMS.k}). Prints
 {"queries":n,"baseline":{"mAP@100","R@1","R@10","R@100"},"adaptive":{...},"verified":{...},"verifyMsMean":ms,
 "verifyParams":{...},"divider":{...}}: AP over the first --top ranks, normalised by min(|relevant|, top); R@k = share of
 the relevant images in the first k; verifyMsMean = the mean time verification added per query; divider = what the
-results grid's "likely matches" line (after the leading verified hits of the verified mode) is worth: hits above it
-per query, the share of queries with any, their precision, the precision of the model's ranking cut at the same
-depth, and the share of the relevant images above it.
+results grid's "likely matches" line (after the leading hits of the verified mode verified with at least
+${LIKELY_MIN_INLIERS} inliers) is worth: hits above it per query, the share of queries with any, their precision, the
+precision of the model's ranking cut at the same depth, and the share of the relevant images above it; the same
+for other inlier bars under "divider.byMinInliers" (what the bar was chosen on).
 --feedback adds "feedback": one simulated round of relevance feedback (the relevant images among the first 10 are
 marked, the rest of the 10 marked not relevant, the search runs again) in the best mode, for both ways of joining the
 marked regions to the query: {"mode","reviewed":10,"regions":{...},"queries":{...}}.
@@ -81,7 +83,10 @@ export const evalCommand: Command = {
       const modelModes = service.checkpointHash ? (['baseline', 'adaptive'] as const) : (['baseline'] as const);
       const modes = [...modelModes, 'verified'] as const;
       const rankings: Record<string, { ranked: string[]; relevant: Set<string> }[]> = { baseline: [], adaptive: [], verified: [] };
-      const divider: { ranked: string[]; likely: number; reference: string[]; relevant: Set<string> }[] = [];
+      // The likely-matches line at the product's bar and at the others it was chosen among (none below minInliers:
+      // hits under it are not verified at all).
+      const bars = [...new Set([LIKELY_MIN_INLIERS, 20, 25, 30, 40, 50, 60])].filter((b) => b >= verify.minInliers || b === LIKELY_MIN_INLIERS).sort((a, b) => a - b);
+      const divider = new Map(bars.map((b) => [b, [] as { ranked: string[]; likely: number; reference: string[]; relevant: Set<string> }[]]));
       let verifyMs = 0;
       const missing = new Set<string>();
       for (const [i, q] of queries.entries()) {
@@ -98,8 +103,9 @@ export const evalCommand: Command = {
           rankings[mode]!.push({ ranked: result.hits.map((h) => h.path), relevant: new Set(q.relevant) });
           if (mode === 'verified') {
             verifyMs += result.verification?.ms ?? 0;
-            const lead = result.hits.findIndex((h) => h.verification.status !== 'verified');
-            divider.push({ ranked: result.hits.map((h) => h.path), likely: lead === -1 ? result.hits.length : lead, reference: rankings[model]!.at(-1)!.ranked, relevant: new Set(q.relevant) });
+            for (const [bar, lines] of divider) {
+              lines.push({ ranked: result.hits.map((h) => h.path), likely: likelyMatchCount(result.hits, bar), reference: rankings[model]!.at(-1)!.ranked, relevant: new Set(q.relevant) });
+            }
           }
         }
         if (process.stderr.isTTY) process.stderr.write(`\rquery ${i + 1}/${queries.length}`);
@@ -113,7 +119,11 @@ export const evalCommand: Command = {
         verified: summarise(rankings.verified!, cutoff),
         verifyMsMean: +(verifyMs / queries.length).toFixed(1),
         verifyParams: verify,
-        divider: dividerSummary(divider),
+        divider: {
+          minInliers: LIKELY_MIN_INLIERS,
+          ...dividerSummary(divider.get(LIKELY_MIN_INLIERS)!),
+          byMinInliers: bars.map((minInliers) => ({ minInliers, ...dividerSummary(divider.get(minInliers)!) })),
+        },
       } satisfies { queries: number; baseline: RetrievalSummary; adaptive: RetrievalSummary | null; verified: RetrievalSummary; verifyMsMean: number; verifyParams: object; divider: object };
       const feedback = values.feedback
         ? await evalFeedback(service, store, queries.map((q) => ({ image: q.image, crops: q.crop ? [{ x: q.crop[0], y: q.crop[1], w: q.crop[2], h: q.crop[3] }] : [], relevant: new Set(q.relevant) })), { mode: modelModes.at(-1)!, k, cutoff })
@@ -134,7 +144,10 @@ export const evalCommand: Command = {
         console.log(`${queries.length} queries; verification added ${report.verifyMsMean} ms per query on average (K = ${verify.k})`);
         const d = report.divider;
         const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
-        console.log(`likely-matches divider: ${d.likelyPerQuery.toFixed(2)} verified hits per query (${pct(d.queriesWithLikely)} of queries have one); ${pct(d.precision)} of them relevant (the unverified ranking cut at the same depth: ${pct(d.referencePrecision)}); ${pct(d.recall)} of the relevant images above it`);
+        for (const b of d.byMinInliers) {
+          const mark = b.minInliers === d.minInliers ? ' (the line)' : '';
+          console.log(`likely-matches divider at ≥ ${b.minInliers} inliers${mark}: ${b.likelyPerQuery.toFixed(2)} hits per query (${pct(b.queriesWithLikely)} of queries have one); ${pct(b.precision)} of them relevant (the unverified ranking cut at the same depth: ${pct(b.referencePrecision)}); ${pct(b.recall)} of the relevant images above it`);
+        }
       }
       return 0;
     } finally {
