@@ -315,6 +315,11 @@ def main():
     m0 = validate()
     log(f'step 0 val {m0}')
     history.append({'step': 0, **m0})
+    if args.init:
+        # The starting checkpoint competes too: a fine-tune that never beats it on the selection set writes it back.
+        best = m0[select]['adaptive']['mAP@100']
+        save(model, hp, args.out, fe)
+        log(f'saved the initial checkpoint (val adaptive mAP@100 {best:.4f}) as the one to beat')
     n_ss = int(round(args.batch * args.selfsup_frac))
     inv_t = 1.0 / args.temperature
     step = 0
