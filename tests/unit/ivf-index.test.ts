@@ -60,6 +60,15 @@ test('probing every list is the exact scan; a few lists find the planted near-co
     few.forEach((hits, q) => {
       for (const id of planted[q]!) assert.ok(hits.ids.includes(id), `planted image ${id} of query ${q} found with 3 of 16 lists`);
     });
+    // Searches reuse the last one's read buffer: one at a time, and several at once (each with its own: their
+    // lists differ, so sharing one would mix them up), they give the same answers.
+    const solo = [];
+    for (const q of queries) solo.push((await ivf.topImages([q], 20))[0]!);
+    const together = await Promise.all(queries.map(async (q) => (await ivf.topImages([q], 20))[0]!));
+    together.forEach((hits, q) => assert.deepEqual([...hits.ids], [...solo[q]!.ids], `query ${q} searched beside the others`));
+    ivf.setNprobe(16);
+    const again = await ivf.topImages(queries, 50);
+    again.forEach((hits, q) => assert.deepEqual([...hits.ids], [...want[q]!.ids], `query ${q}, a larger search after smaller ones`));
   } finally {
     await ivf.close();
   }
