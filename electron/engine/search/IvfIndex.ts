@@ -552,18 +552,20 @@ export class IvfIndex implements CandidateSource {
     }
     await Promise.all(reads);
     // Runs of one image inside a list are one item: the kernel scores an image by its best row there.
-    const runStarts: number[] = [];
-    const runSlot: number[] = [];
+    // Typed arrays, not pushes: ~800k rows a query on a 1M catalog, where growing JS arrays cost ≈ 40 ms and GC.
+    const runStarts = new Uint32Array(total + 1);
+    const runSlot = new Uint32Array(total);
+    let runs = 0;
     for (let i = 0; i < total; i++) {
       if (i === 0 || slots[i] !== slots[i - 1]) {
-        runStarts.push(i);
-        runSlot.push(slots[i]!);
+        runStarts[runs] = i;
+        runSlot[runs++] = slots[i]!;
       }
     }
-    runStarts.push(total);
-    const offsets = Uint32Array.from(runStarts);
+    runStarts[runs] = total;
+    const offsets = runStarts.subarray(0, runs + 1);
     // An image can lead several probed lists: ask for more items than images, then keep each image's best.
-    const items = Math.min(runSlot.length, k * 4);
+    const items = Math.min(runs, k * 4);
     const tops = await flatTopKBatchAsync(vectors, dim, batch, offsets, items);
     return tops.map((t) => {
       const seen = new Set<number>();
