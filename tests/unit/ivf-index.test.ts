@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { writeSyntheticCatalog } from '../../bench/scale-catalog.ts';
 import { IndexedCatalog, CatalogRows } from '../../electron/engine/search/IndexedCatalog.ts';
+import type { ImageHits } from '../../electron/engine/search/CandidateSource.ts';
 import { buildIvfIndex, IndexFileError, IvfIndex } from '../../electron/engine/search/IvfIndex.ts';
 import { SearchEngine } from '../../electron/engine/search/SearchEngine.ts';
 import { VectorIndex } from '../../electron/engine/search/VectorIndex.ts';
@@ -62,7 +63,7 @@ test('probing every list is the exact scan; a few lists find the planted near-co
     });
     // Searches reuse the last one's read buffer: one at a time, and several at once (each with its own: their
     // lists differ, so sharing one would mix them up), they give the same answers.
-    const solo = [];
+    const solo: ImageHits[] = [];
     for (const q of queries) solo.push((await ivf.topImages([q], 20))[0]!);
     const together = await Promise.all(queries.map(async (q) => (await ivf.topImages([q], 20))[0]!));
     together.forEach((hits, q) => assert.deepEqual([...hits.ids], [...solo[q]!.ids], `query ${q} searched beside the others`));
