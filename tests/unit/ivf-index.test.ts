@@ -8,7 +8,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import { writeSyntheticCatalog } from '../../bench/scale-catalog.ts';
 import { IndexedCatalog, CatalogRows } from '../../electron/engine/search/IndexedCatalog.ts';
 import type { ImageHits } from '../../electron/engine/search/CandidateSource.ts';
-import { buildIvfIndex, IndexFileError, IvfIndex } from '../../electron/engine/search/IvfIndex.ts';
+import { buildIvfIndex, defaultNprobe, IndexFileError, IvfIndex } from '../../electron/engine/search/IvfIndex.ts';
 import { SearchEngine } from '../../electron/engine/search/SearchEngine.ts';
 import { VectorIndex } from '../../electron/engine/search/VectorIndex.ts';
 import { mulberry32 } from '../../electron/engine/search/rng.ts';
@@ -48,7 +48,9 @@ test('probing every list is the exact scan; a few lists find the planted near-co
   assert.equal(header.images, 600);
   assert.equal(header.rows, 3600);
   const exact = VectorIndex.fromCatalog(t.store, PACK, 'float16');
-  const ivf = await IvfIndex.open(file, { packId: PACK, dim: DIM }, { nprobe: 16 });
+  // Unless told otherwise an index probes a 32nd of its lists, at least 48 and at most all: every one of these 16.
+  assert.deepEqual([16, 1024, 2048, 4096].map(defaultNprobe), [16, 48, 64, 128]);
+  const ivf = await IvfIndex.open(file, { packId: PACK, dim: DIM }, {});
   try {
     const all = await ivf.topImages(queries, 50);
     const want = await exact.topImages(queries, 50);

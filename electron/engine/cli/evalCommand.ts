@@ -5,7 +5,6 @@ import { evalFeedback } from '../eval/feedbackEval.ts';
 import { dividerSummary, summarise, type RetrievalSummary } from '../eval/metrics.ts';
 import type { Box } from '../../shared/api.ts';
 import { LIKELY_MIN_INLIERS, likelyMatchCount } from '../../shared/likelyMatches.ts';
-import { DEFAULT_NPROBE } from '../search/SearchService.ts';
 import { DEFAULT_VERIFY_PARAMS, verifyParams } from '../verify/params.ts';
 import { parse, positiveInt, requireString, UsageError, type Command } from './args.ts';
 import { openSearch, parseIndexDtype } from './openSearch.ts';
@@ -28,8 +27,9 @@ for other inlier bars under "divider.byMinInliers" (what the bar was chosen on).
 --feedback adds "feedback": one simulated round of relevance feedback (the relevant images among the first 10 are
 marked, the rest of the 10 marked not relevant, the search runs again) in the best mode, for both ways of joining the
 marked regions to the query: {"mode","reviewed":10,"regions":{...},"queries":{...}}.
---nprobe sets how many IVF lists stage 1 reads where the catalog has an on-disk index (quari index; default
-${DEFAULT_NPROBE}), to measure what the approximation costs against the exact scan of a catalog without one.`;
+--nprobe sets how many IVF lists stage 1 reads where the catalog has an on-disk index (quari index; default: a
+32nd of the lists, at least 48), to measure what the approximation costs against the exact scan of a catalog
+without one.`;
 
 interface EvalQuery {
   image: string;
@@ -75,8 +75,8 @@ export const evalCommand: Command = {
     const cutoff = positiveInt(values.top, '--top', 100) || 100;
     const k = positiveInt(values.k, '--k', 1000);
     const verify = verifyParams({ k: positiveInt(values['verify-k'], '--verify-k', DEFAULT_VERIFY_PARAMS.k) });
-    const nprobe = positiveInt(values.nprobe, '--nprobe', DEFAULT_NPROBE);
-    if (nprobe < 1) throw new UsageError('--nprobe must be at least 1');
+    const nprobe = values.nprobe === undefined ? undefined : positiveInt(values.nprobe, '--nprobe', 0);
+    if (nprobe !== undefined && nprobe < 1) throw new UsageError('--nprobe must be at least 1');
     const session = await openSearch(requireString(values.catalog, '--catalog'), values.pack, parseIndexDtype(values['index-dtype']), 'eval', nprobe);
     try {
       const { store, service } = session;

@@ -21,9 +21,6 @@ import { IndexFileError, IvfIndex } from './IvfIndex.ts';
 import { SearchEngine, type QueryAdapter } from './SearchEngine.ts';
 import { VectorIndex, type IndexDtype } from './VectorIndex.ts';
 
-/** Lists probed per query vector by default (bench:scale measures recall and latency against it). */
-export const DEFAULT_NPROBE = 48;
-
 export interface QuerySpec {
   /** The query photo (it need not be in the catalog). */
   imagePath: string;
@@ -188,7 +185,7 @@ export class SearchService {
     const file = this.options.indexFile;
     if (!file || this.ivfStamp === null) return;
     try {
-      this.ivf = await IvfIndex.open(file, { packId: this.packId, dim: this.pack.manifest.embeddingDim }, { nprobe: this.options.nprobe ?? DEFAULT_NPROBE });
+      this.ivf = await IvfIndex.open(file, { packId: this.packId, dim: this.pack.manifest.embeddingDim }, { nprobe: this.options.nprobe });
     } catch (err) {
       if (!(err instanceof IndexFileError)) throw err;
       this.indexWarning = `${err.message}; searching exactly until the index is rebuilt (quari index)`;
