@@ -72,7 +72,7 @@ test('ingest catalogues every good image, records every bad file, never touches 
     [put('bomb.png', pngBomb(30000))]: /30000×30000 pixels exceeds the limit/,
   };
   execFileSync('mkfifo', [join(root, 'pipe.jpg')]);
-  bad[join(root, 'pipe.jpg')] = /not a regular file but a FIFO/;
+  bad[join(root, 'pipe.jpg')] = /pipe\.jpg: is a FIFO; only regular files are accepted/;
   symlinkSync(join(dir, 'gone.jpg'), join(root, 'broken.jpg'));
   bad[join(root, 'broken.jpg')] = /broken symbolic link/;
   symlinkSync('loop.jpg', join(root, 'loop.jpg'));

@@ -73,7 +73,7 @@ describe('evidence swapped after ingest, through the web host', { skip: !haveMkf
     assert.notEqual(r, 'hung', 'queryFromImage waited on the FIFO');
     if (r === 'hung') return;
     assert.equal(r.status, 503, r.body.toString());
-    assert.match(JSON.parse(r.body.toString()).message, /cannot use image \d+ as the query photo: .*fifo\.jpg is not a regular file but a FIFO/);
+    assert.match(JSON.parse(r.body.toString()).message, /cannot use image \d+ as the query photo: .*fifo\.jpg: is a FIFO; only regular files are accepted/);
     const info = await api('getCatalogInfo', []);
     assert.ok(info !== 'hung' && info.status === 200, 'the host still answers');
   });

@@ -8,6 +8,7 @@ import { open } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { IMAGE_EXTENSIONS as IMAGE_FILE_EXTENSIONS } from '../../shared/constants.ts';
 import { openedOutside } from '../../shared/paths.ts';
+import { notRegularFileMessage } from '../../../native-models/runtime/io/regularFile.ts';
 
 /** Interleaved 8-bit RGB, row-major (HWC). */
 export interface RgbImage {
@@ -118,7 +119,7 @@ async function readHashed(path: string, options: ReadOptions, keep: boolean): Pr
       if (outside) throw new Error(`${path}: left the evidence folder ${options.within} while being opened (${outside}); not read`);
     }
     const st = await handle.stat();
-    if (!st.isFile()) throw new Error(`${path} is not a regular file but ${describeFileType(st)}`);
+    if (!st.isFile()) throw new Error(notRegularFileMessage(path, st));
     if (st.size === 0) throw new Error(`${path} is empty (0 bytes)`);
     if (st.size > maxBytes) {
       throw new Error(`${path}: ${st.size} bytes exceeds the limit of ${maxBytes} bytes per file; not read`);
@@ -160,22 +161,6 @@ async function readHashed(path: string, options: ReadOptions, keep: boolean): Pr
   } finally {
     await handle.close();
   }
-}
-
-/** 'a FIFO', 'a directory', …: what a path is, for error messages. */
-export function describeFileType(st: {
-  isFile(): boolean;
-  isDirectory(): boolean;
-  isFIFO(): boolean;
-  isSocket(): boolean;
-  isSymbolicLink(): boolean;
-}): string {
-  if (st.isFile()) return 'a regular file';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  return 'a device';
 }
 
 export interface ImageHeader {

@@ -306,7 +306,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
         }
       }
       if (!st.isFile) {
-        recordFailure(path, st.size, st.mtimeMs, `${path} is not a regular file but ${st.describe}`);
+        recordFailure(path, st.size, st.mtimeMs, `${path}: is ${st.describe}; only regular files are accepted`);
         return;
       }
 

@@ -3,7 +3,8 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { describeFileType, IMAGE_EXTENSIONS } from '../images/decode.ts';
+import { describeFileType } from '../../../native-models/runtime/io/regularFile.ts';
+import { IMAGE_EXTENSIONS } from '../images/decode.ts';
 
 export interface WalkEntry {
   path: string;

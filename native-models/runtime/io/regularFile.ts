@@ -1,4 +1,5 @@
-// Bounded reads of files that come from outside (model packs, QuARI checkpoints, hash sets from a USB stick): only
+// Bounded reads of files that come from outside (model packs, QuARI checkpoints, hash sets from a USB stick; evidence
+// images are read by images/decode.ts, which refuses with the same wording, notRegularFileMessage): only
 // regular files are read (a FIFO, socket or device is refused at open, without blocking: O_NONBLOCK makes opening a
 // FIFO return at once instead of waiting for a writer, so no thread of libuv's pool hangs), optionally no symbolic
 // links (O_NOFOLLOW), and never more bytes than the caller's cap, checked on the open descriptor before anything is
@@ -16,12 +17,28 @@ export interface RegularFileOptions {
 const flags = (noFollow: boolean | undefined): number =>
   constants.O_RDONLY | constants.O_NONBLOCK | (noFollow ? constants.O_NOFOLLOW : 0);
 
-function kind(st: Stats): string {
+/** What stat (or lstat) tells of a path's kind. */
+export interface FileKind {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+/** 'a FIFO', 'a folder', …: what a path is, for error messages. */
+export function describeFileType(st: FileKind): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a folder';
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  if (st.isDirectory()) return 'a folder';
-  return 'not a regular file';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  return 'a device';
+}
+
+/** The one wording, for every reader of outside files (packs, hash sets, evidence), of a path it refuses to read. */
+export function notRegularFileMessage(path: string, st: FileKind): string {
+  return `${path}: is ${describeFileType(st)}; only regular files are accepted`;
 }
 
 function openError(path: string, err: NodeJS.ErrnoException, noFollow: boolean | undefined): Error {
@@ -31,7 +48,7 @@ function openError(path: string, err: NodeJS.ErrnoException, noFollow: boolean |
 }
 
 function checkStats(path: string, st: Stats, maxBytes: number): void {
-  if (!st.isFile()) throw new Error(`${path}: is ${kind(st)}; only regular files are accepted`);
+  if (!st.isFile()) throw new Error(notRegularFileMessage(path, st));
   if (st.size > maxBytes) throw new Error(`${path}: ${st.size} bytes is more than the limit of ${maxBytes} bytes`);
 }
 
