@@ -64,9 +64,13 @@ test('probing every list is the exact scan; a few lists find the planted near-co
       for (const id of planted[q]!) assert.ok(hits.ids.includes(id), `planted image ${id} of query ${q} found with 3 of 16 lists`);
     });
     // Searches reuse the last one's read buffer: one at a time, and several at once (each with its own: their
-    // lists differ, so sharing one would mix them up), they give the same answers.
+    // lists differ, so sharing one would mix them up), they give the same answers. A search of every list first
+    // leaves the largest buffer behind, so each of the concurrent ones would fit in it if it were shared.
     const solo: ImageHits[] = [];
     for (const q of queries) solo.push((await ivf.topImages([q], 20))[0]!);
+    ivf.setNprobe(16);
+    await ivf.topImages([queries[0]!], 20);
+    ivf.setNprobe(3);
     const together = await Promise.all(queries.map(async (q) => (await ivf.topImages([q], 20))[0]!));
     together.forEach((hits, q) => assert.deepEqual([...hits.ids], [...solo[q]!.ids], `query ${q} searched beside the others`));
     ivf.setNprobe(16);
@@ -112,7 +116,20 @@ test('an unusable index file is refused with the reason; a failed build keeps th
   writeFileSync(file, Buffer.concat([Buffer.from('NOTANIDX'), good.subarray(8)]));
   await assert.rejects(IvfIndex.open(file, { packId: PACK, dim: DIM }, { nprobe: 4 }), /not a QuARI index file/);
 
+  // A file cut short after it was opened: the search that reads past its end is refused with the reason, and the
+  // index answers again (with its own buffers: the failed search's are never reused) once the file is whole.
   writeFileSync(file, good);
+  const opened = await IvfIndex.open(file, { packId: PACK, dim: DIM }, { nprobe: 8 });
+  try {
+    const query = baseVectors(1, 77);
+    const before = await opened.topImages([query], 10);
+    truncateSync(file, 8192);
+    await assert.rejects(opened.topImages([query], 10), (e) => e instanceof IndexFileError && /a list ends early/.test(e.message));
+    writeFileSync(file, good);
+    assert.deepEqual(await opened.topImages([query], 10), before);
+  } finally {
+    await opened.close();
+  }
   t.store.registerPack({ id: 'empty', version: '1', name: 'Empty', dim: DIM, manifest: {} });
   await assert.rejects(buildIvfIndex(t.store, 'empty', file), /holds no embeddings of pack empty/);
   assert.deepEqual(readFileSync(file), good);

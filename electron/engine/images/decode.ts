@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
 import { IMAGE_EXTENSIONS as IMAGE_FILE_EXTENSIONS } from '../../shared/constants.ts';
 import { openedOutside } from '../../shared/paths.ts';
-import { notRegularFileMessage } from '../../../native-models/runtime/io/regularFile.ts';
+import { describeFileType, notRegularFileMessage } from '../../../native-models/runtime/io/regularFile.ts';
 
 /** Interleaved 8-bit RGB, row-major (HWC). */
 export interface RgbImage {
@@ -119,7 +119,7 @@ async function readHashed(path: string, options: ReadOptions, keep: boolean): Pr
       if (outside) throw new Error(`${path}: left the evidence folder ${options.within} while being opened (${outside}); not read`);
     }
     const st = await handle.stat();
-    if (!st.isFile()) throw new Error(notRegularFileMessage(path, st));
+    if (!st.isFile()) throw new Error(notRegularFileMessage(path, describeFileType(st)));
     if (st.size === 0) throw new Error(`${path} is empty (0 bytes)`);
     if (st.size > maxBytes) {
       throw new Error(`${path}: ${st.size} bytes exceeds the limit of ${maxBytes} bytes per file; not read`);

@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { catalogDataDir } from '../catalogData.ts';
 import { isSameOrInside } from '../../shared/paths.ts';
 import type { CatalogStore, EmbeddingInput, ImageMetadata, ImageRow, IngestCounts, IngestedImage } from '../../../db/Interface.ts';
+import { notRegularFileMessage } from '../../../native-models/runtime/io/regularFile.ts';
 import { encoderFingerprint } from '../../../native-models/runtime/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/runtime/packs/verify.ts';
 import type { IngestProgress } from './progress.ts';
@@ -306,7 +307,7 @@ export async function ingestFolder(options: IngestOptions): Promise<IngestResult
         }
       }
       if (!st.isFile) {
-        recordFailure(path, st.size, st.mtimeMs, `${path}: is ${st.describe}; only regular files are accepted`);
+        recordFailure(path, st.size, st.mtimeMs, notRegularFileMessage(path, st.describe));
         return;
       }
 

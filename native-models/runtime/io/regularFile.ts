@@ -36,9 +36,12 @@ export function describeFileType(st: FileKind): string {
   return 'a device';
 }
 
-/** The one wording, for every reader of outside files (packs, hash sets, evidence), of a path it refuses to read. */
-export function notRegularFileMessage(path: string, st: FileKind): string {
-  return `${path}: is ${describeFileType(st)}; only regular files are accepted`;
+/**
+ * The one wording, for every reader of outside files (packs, hash sets, evidence), of a path it refuses to read;
+ * `what` is the path's kind as describeFileType words it.
+ */
+export function notRegularFileMessage(path: string, what: string): string {
+  return `${path}: is ${what}; only regular files are accepted`;
 }
 
 function openError(path: string, err: NodeJS.ErrnoException, noFollow: boolean | undefined): Error {
@@ -48,7 +51,7 @@ function openError(path: string, err: NodeJS.ErrnoException, noFollow: boolean |
 }
 
 function checkStats(path: string, st: Stats, maxBytes: number): void {
-  if (!st.isFile()) throw new Error(notRegularFileMessage(path, st));
+  if (!st.isFile()) throw new Error(notRegularFileMessage(path, describeFileType(st)));
   if (st.size > maxBytes) throw new Error(`${path}: ${st.size} bytes is more than the limit of ${maxBytes} bytes`);
 }
 
