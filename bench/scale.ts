@@ -132,7 +132,9 @@ class UsearchSource implements CandidateSource {
 
 async function buildUsearch(store: CatalogStore, packId: string, dim: number, file: string) {
   const { default: usearch } = await import('usearch');
-  const make = () => new usearch.Index({ metric: 'ip' as never, dimensions: dim, connectivity: 16, quantization: 'i8' as never, multi: true });
+  // expansion 0: usearch's defaults.
+  const make = () =>
+    new usearch.Index({ metric: usearch.MetricKind.IP, dimensions: dim, connectivity: 16, quantization: usearch.ScalarKind.I8, expansion_add: 0, expansion_search: 0, multi: true });
   const index = make();
   const ids: number[] = [];
   const t0 = performance.now();
