@@ -132,8 +132,7 @@ export interface HitStack {
   folded: number[];
 }
 
-/** What the engine and the API both say of a hit (the engine's Hit and the API's SearchHit extend it). */
-export interface HitCore {
+export interface SearchHit {
   rank: number;
   imageId: number;
   path: string;
@@ -151,9 +150,6 @@ export interface HitCore {
   verification: HitVerification;
   /** 0..1: share of the content classifier's explicit classes; thumbnails above the threshold are blurred. */
   explicitScore: number;
-}
-
-export interface SearchHit extends HitCore {
   /** Null when the hit has no duplicate in the request's stack tier. */
   stack: HitStack | null;
   /** The hash sets the file is in (empty: unknown), each with the category it gives. */

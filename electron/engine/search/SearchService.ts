@@ -7,13 +7,12 @@ import { join } from 'node:path';
 import type { CatalogStore, DuplicateTier, ImageFilter, KnownMatch } from '../../../db/Interface.ts';
 import { encoderFingerprint } from '../../../native-models/runtime/packs/manifest.ts';
 import type { VerifiedPack } from '../../../native-models/runtime/packs/verify.ts';
-import type { HitCore, HitVerification } from '../../shared/api.ts';
 import type { SearchMode } from '../../shared/constants.ts';
 import type { Box } from '../images/decode.ts';
 import { Hypernetwork } from '../models/Hypernetwork.ts';
 import { ImageEncoder } from '../models/ImageEncoder.ts';
 import { verifyParams, type VerifyParams } from '../verify/params.ts';
-import { NOT_CHECKED, queryGray, verifyHits, type StageSummary } from '../verify/stage.ts';
+import { NOT_CHECKED, queryGray, verifyHits, type HitVerification, type StageSummary } from '../verify/stage.ts';
 import { VerifyPool } from '../verify/VerifyPool.ts';
 import { CatalogScan } from './CatalogScan.ts';
 import { CatalogRows, IndexedCatalog } from './IndexedCatalog.ts';
@@ -53,7 +52,23 @@ export interface HitStack {
 }
 
 /** A search hit as the engine knows it (the app service maps it to the API's SearchHit, adding media URLs). */
-export interface Hit extends HitCore {
+export interface Hit {
+  rank: number;
+  imageId: number;
+  path: string;
+  sha256: string;
+  width: number;
+  height: number;
+  /** The score the ranking used (adaptive in adaptive mode). */
+  score: number;
+  baselineScore: number;
+  /** The region of the hit image that matched: the verified outline's bounding box, else the best window's box. */
+  box: Box;
+  /** Per query crop, in the request's order, the region that matched that crop best. */
+  regionBoxes: Box[];
+  /** 0..1: share of the content classifier's explicit classes. */
+  explicitScore: number;
+  verification: HitVerification;
   /** Null when the hit has no duplicate in the request's stack tier. */
   stack: HitStack | null;
   /** The hash sets the file is in (empty: unknown). */

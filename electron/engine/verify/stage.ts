@@ -6,11 +6,23 @@
 // issue 10, which raised held-out mAP@100 from 0.16 to 0.40 with ORB and a RANSAC homography.
 import sharp from 'sharp';
 import { type Box, DEFAULT_MAX_PIXELS, readFileBytes, readImageHeader } from '../images/decode.ts';
-// Why a hit is or is not verified, and the evidence: defined once, in the API contract the UI reads.
-import type { HitVerification } from '../../shared/api.ts';
 import type { GrayImage } from './geometry.ts';
 import type { VerifyParams } from './params.ts';
 import type { VerifyPool } from './VerifyPool.ts';
+
+/** Why a hit is or is not verified; the API contract (shared/api.ts) carries the same shape to the UI. */
+export type VerificationStatus = 'verified' | 'unverified' | 'failed' | 'not-checked' | 'query-too-few-features' | 'multi-region';
+
+/** Stage 3's evidence for one hit: the verified quadrilateral in image pixels, or null. */
+export interface HitVerification {
+  status: VerificationStatus;
+  inliers: number;
+  matches: number;
+  quad: { x: number; y: number }[] | null;
+  /** Verified as a mirrored (left–right) view of the crop. */
+  mirrored: boolean;
+  error?: string;
+}
 
 export interface VerifiableHit {
   path: string;
