@@ -18,8 +18,8 @@ const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `
 
 /** The API contract: pure data and types the renderer, the preload and both hosts share (no Node, no DOM). */
 const isContract = (f: string) => f === 'electron/shared/api.ts' || f.startsWith('electron/shared/protocol/');
-/** Values every layer agrees on (modes, defaults, image extensions); pure, imports nothing. */
-const isConstants = (f: string) => f === 'electron/shared/constants.ts';
+/** Values and rules every layer agrees on (modes, defaults, image extensions, the likely-matches line); pure. */
+const isConstants = (f: string) => f === 'electron/shared/constants.ts' || f === 'electron/shared/likelyMatches.ts';
 const isPure = (f: string) => isContract(f) || isConstants(f);
 const under = (...prefixes: string[]) => (f: string) => prefixes.some((p) => f.startsWith(p));
 
@@ -39,7 +39,7 @@ const ENGINE_INNER = under('electron/engine/ingest/', 'electron/engine/images/',
 
 export const RULES: readonly Rule[] = [
   {
-    name: 'the renderer imports only itself, the API contract (electron/shared/api.ts, electron/shared/protocol/) and electron/shared/constants.ts, never Node or Electron',
+    name: 'the renderer imports only itself, the API contract (electron/shared/api.ts, electron/shared/protocol/) and the constants (electron/shared/constants.ts, likelyMatches.ts), never Node or Electron',
     from: under('renderer/'),
     forbids: (t) => nodeOrElectron(t) || (t.kind === 'file' && !t.file.startsWith('renderer/') && !isPure(t.file)),
   },

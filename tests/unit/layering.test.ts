@@ -21,7 +21,8 @@ test('each rule catches its violation (static, type-only, re-export, dynamic and
   const files: Record<string, string> = {
     'renderer/src/a.ts': "import { x } from '../../electron/main/ipc.ts';\nimport fs from 'node:fs';\n",
     'renderer/src/B.svelte': "<script lang=\"ts\">\n  import type { Row } from '../../db/Interface.ts';\n</script>\n",
-    'renderer/src/ok.ts': "import type { Box } from '../../electron/shared/api.ts';\nimport { TOKEN_HEADER } from '../../electron/shared/protocol/routes.ts';\n/* import { y } from '../../electron/main/x.ts'; */\n",
+    'renderer/src/ok.ts': "import type { Box } from '../../electron/shared/api.ts';\nimport { TOKEN_HEADER } from '../../electron/shared/protocol/routes.ts';\nimport { likelyMatchCount } from '../../electron/shared/likelyMatches.ts';\n/* import { y } from '../../electron/main/x.ts'; */\n",
+    'electron/shared/likelyMatches.ts': "import { readFileSync } from 'node:fs';\n",
     'electron/shared/protocol/p.ts': "import path from 'node:path';\n",
     'electron/engine/search/s.ts': "import type {\n  SearchHit,\n} from '../../shared/api.ts';\n",
     'electron/engine/app/a.ts': "export { registerApiHandlers } from '../../main/ipc.ts';\n",
@@ -52,6 +53,7 @@ test('each rule catches its violation (static, type-only, re-export, dynamic and
     'db/d.ts -> ../native-models/tools/training/data/sources.ts',
     'electron/engine/search/s.ts -> ../../shared/api.ts',
     'electron/preload/p.ts -> ../main/channels.ts',
+    'electron/shared/likelyMatches.ts -> node:fs',
     'electron/shared/protocol/p.ts -> node:path',
     'electron/web/w.ts -> ../../renderer/src/api/wire.ts',
     'electron/web/w.ts -> ../main/paths.ts',
