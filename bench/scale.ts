@@ -260,7 +260,7 @@ async function main() {
   const ivf = await IvfIndex.open(ivfFile, { packId, dim }, { nprobe: 1 });
   const ivfOpenMs = performance.now() - t0;
   ivf.setNprobe(ivf.nlist);
-  // One pass over the whole file for all queries (the read buffer is the whole file's vectors: once, not per query).
+  // One pass over the whole file for all probes at once (read in bounded groups), not one per query.
   const truth = (await ivf.topImages(probes.flat(), 100)).map((h) => h.ids);
   log(`exact reference done (${ivf.nlist} lists)`);
 

@@ -544,14 +544,16 @@ export class IvfIndex implements CandidateSource {
     for (const c of chosen) total += this.listOffsets[c + 1]! - this.listOffsets[c]!;
     const buffers = this.spare && this.spare.slots.length >= total ? this.spare : { slots: new Uint32Array(total), vectors: new Uint16Array(total * dim) };
     this.spare = null;
-    const hits = await this.scoreInto(chosen, total, buffers.slots.subarray(0, total), buffers.vectors.subarray(0, total * dim), batch, k);
+    const hits = await this.scoreInto(chosen, buffers.slots.subarray(0, total), buffers.vectors.subarray(0, total * dim), batch, k);
     // Kept only after a search that succeeded: after a failed read, others may still be writing into it.
     if (buffers.vectors.byteLength <= READ_GROUP_BYTES) this.spare = buffers;
     return hits;
   }
 
-  private async scoreInto(chosen: readonly number[], total: number, slots: Uint32Array, vectors: Uint16Array, batch: Float32Array, k: number): Promise<ImageHits[]> {
+  /** scoreLists into the given buffers, exactly as long as the chosen lists' rows. */
+  private async scoreInto(chosen: readonly number[], slots: Uint32Array, vectors: Uint16Array, batch: Float32Array, k: number): Promise<ImageHits[]> {
     const { dim } = this.header;
+    const total = slots.length;
     const s = this.header.sections;
     const reads: Promise<unknown>[] = [];
     let at = 0;
